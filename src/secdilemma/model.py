@@ -1,0 +1,556 @@
+"""The generative model: the rival's reaction function and its signal channels.
+
+This module is the single source of truth for the model used by every engine (exact
+observer, simulator, decision model, PyMC fit). Everything here is a pure numpy function
+over arrays; the xarray-facing API lives in :mod:`secdilemma.observers` and
+:mod:`secdilemma.simulate`.
+
+The reaction function (DESIGN.md section 2, identified "split" form)
+--------------------------------------------------------------------
+For a rival with motive loadings greed ``g`` and fear ``f``, the change of its capability
+in period ``t`` (``dx_t``, e.g. the growth of log military expenditure) is::
+
+    dx_t = mu + g*alpha
+              + [ f*beta*h_{t-1} - g*(1-f)*kappa ] * u⁺_{t-1}
+              + [ f*(1-g)*beta   - g*gamma       ] * u⁻_{t-1}
+              - lam * (x_{t-1} - anchor) + eps_t
+
+with ``u_{t-1}`` the observer's move one period earlier (``dy``), ``u⁺ = max(u, 0)`` its
+increase, ``u⁻ = min(u, 0)`` its cut, and the *threat multiplier* (Jervis 1978)::
+
+    h(omega, delta) = 1 + omega - delta        in [0, 2]
+
+rising with offense advantage ``omega`` and falling with offense-defense
+distinguishability ``delta`` (both in ``[0, 1]``; ``h = 1`` at the neutral 0.5/0.5;
+``h = 2`` in the doubly dangerous world, ``h = 0`` in the doubly stable one).
+
+So, with positive magnitudes ``alpha, beta, gamma, kappa``:
+
+========  ================  ===================  ==========
+type      we arm (u⁺)       we cut (u⁻)          autonomous
+========  ================  ===================  ==========
+insecure  +beta*h (spiral)  +beta (reciprocates)  0
+greedy    -kappa (deterred) -gamma (exploits)     alpha
+mixed     +beta*h           -gamma                alpha
+secure    0                 0                     0
+========  ================  ===================  ==========
+
+The noise ``eps_t`` is Normal(0, sigma) or Student-t(nu, 0, sigma).
+
+Signals: on channel ``j`` the rival emits ``s_{t,j} in {0, 1}`` with::
+
+    P(s_{t,j} = 1 | type) = logistic(eta0_j + eta_g_j * g + eta_f_j * f * h_{t-1} * u⁺_{t-1})
+
+A channel is a *costly signal* when ``|eta_g_j|`` is large (one type is far more willing to
+send it than another) and *cheap talk* when it is near zero.
+
+Missing data: a term whose inputs are missing (NaN) contributes nothing to the likelihood,
+for every type at once (never a zero, never a partial term).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import gammaln
+
+from secdilemma.errors import ParameterError
+from secdilemma.types import TypeSpace
+
+__all__ = [
+    "ModelParams",
+    "SignalParams",
+    "loglik_components",
+    "reaction_mean",
+    "response_slopes",
+    "threat_multiplier",
+    "transition_matrix",
+    "validate_probabilities",
+]
+
+FloatArray = npt.NDArray[np.float64]
+ArrayLike = npt.ArrayLike
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SignalParams:
+    """Signal channels and their logistic coefficients.
+
+    Parameters
+    ----------
+    names
+        Channel names (coordinates of the ``signal`` dimension).
+    eta0, eta_g, eta_f
+        Intercept, greed loading and fear-times-threat loading per channel.
+
+    Examples
+    --------
+    >>> sp = SignalParams(("arms_control_refused",), eta0=[-2.0], eta_g=[2.5], eta_f=[0.0])
+    >>> sp.n_channels
+    1
+    """
+
+    names: tuple[str, ...]
+    eta0: FloatArray = field(repr=False)
+    eta_g: FloatArray = field(repr=False)
+    eta_f: FloatArray = field(repr=False)
+
+    def __post_init__(self) -> None:
+        names = tuple(str(n) for n in self.names)
+        if len(set(names)) != len(names):
+            raise ParameterError(f"SignalParams: channel names have duplicates: {list(names)}.")
+        for arg in ("eta0", "eta_g", "eta_f"):
+            arr = np.asarray(getattr(self, arg), dtype=float).reshape(-1)
+            if arr.shape != (len(names),):
+                raise ParameterError(
+                    f"SignalParams: `{arg}` has {arr.size} values for {len(names)} channels "
+                    f"{list(names)}; give one value per channel."
+                )
+            if not np.all(np.isfinite(arr)):
+                raise ParameterError(f"SignalParams: `{arg}` must be finite; got {arr.tolist()}.")
+            arr.setflags(write=False)
+            object.__setattr__(self, arg, arr)
+        object.__setattr__(self, "names", names)
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels ``J``."""
+        return len(self.names)
+
+    def likelihood_ratio(self, types: TypeSpace, *, threat: float = 0.0) -> FloatArray:
+        """``P(s=1 | type)`` per channel and type, shape ``(J, K)``: how costly each signal is."""
+        logit = (
+            self.eta0[:, None]
+            + self.eta_g[:, None] * types.greed[None, :]
+            + self.eta_f[:, None] * types.fear[None, :] * threat
+        )
+        return np.asarray(1.0 / (1.0 + np.exp(-logit)), dtype=float)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (for specs and NetCDF attrs)."""
+        return {
+            "names": list(self.names),
+            "eta0": self.eta0.tolist(),
+            "eta_g": self.eta_g.tolist(),
+            "eta_f": self.eta_f.tolist(),
+        }
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Parameters of the reaction function (see the module docstring for the equation).
+
+    Scalars apply to every scenario; any of ``mu … delta`` may instead be an array that
+    broadcasts against the leading (scenario) axes of the data, and ``omega``/``delta`` may
+    vary by period (last axis). Defaults are a moderate dilemma in growth-rate units
+    (log points per period): a greedy rival grows 5 % a year on its own; an insecure one
+    answers a 10 % buildup with 6 %.
+
+    Parameters
+    ----------
+    mu
+        Common drift of the rival's buildup (all types).
+    alpha
+        Autonomous growth from greed (> 0 for identification).
+    beta
+        Fear response: spiral slope on the observer's increases (times ``h``) and
+        reciprocation slope on its cuts.
+    gamma
+        Greed's exploitation of the observer's cuts (restraint is exploited).
+    kappa
+        Deterrence: how much a purely greedy rival holds back when the observer arms.
+    lam
+        Mean reversion of the rival's level towards ``anchor`` (0 = none).
+    sigma
+        Noise scale (> 0).
+    nu
+        Student-t degrees of freedom; ``None`` for Gaussian noise.
+    omega, delta
+        Offense advantage and offense-defense distinguishability, each in ``[0, 1]``. Unlike
+        the other parameters they broadcast against ``(..., T)``: a scalar, a per-period
+        series ``(T,)``, or per scenario ``(S, 1)``.
+    anchor
+        Level the rival reverts to when ``lam > 0`` (same units as ``x``).
+    signals
+        Signal channels, or ``None`` for buildups only.
+
+    Examples
+    --------
+    >>> p = ModelParams(beta=0.8, omega=0.9, delta=0.1)
+    >>> round(float(threat_multiplier(p.omega, p.delta)), 6)
+    1.8
+    """
+
+    mu: ArrayLike = 0.0
+    alpha: ArrayLike = 0.05
+    beta: ArrayLike = 0.6
+    gamma: ArrayLike = 0.6
+    kappa: ArrayLike = 0.3
+    lam: ArrayLike = 0.0
+    sigma: ArrayLike = 0.05
+    nu: float | None = None
+    omega: ArrayLike = 0.5
+    delta: ArrayLike = 0.5
+    anchor: ArrayLike = 0.0
+    signals: SignalParams | None = None
+
+    _NONNEG = ("alpha", "beta", "gamma", "kappa", "lam")
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            name = f.name
+            if name in ("nu", "signals"):
+                continue
+            arr = np.asarray(getattr(self, name), dtype=float)
+            if not np.all(np.isfinite(arr)):
+                raise ParameterError(
+                    f"ModelParams: `{name}` must be finite (no NaN or inf); got {_short(arr)}."
+                )
+            if name in self._NONNEG and np.any(arr < 0):
+                raise ParameterError(
+                    f"ModelParams: `{name}` is a magnitude and must be >= 0 (the sign is fixed "
+                    f"by the type's loadings); got {_short(arr)}."
+                )
+            if name == "sigma" and np.any(arr <= 0):
+                raise ParameterError(f"ModelParams: `sigma` must be > 0; got {_short(arr)}.")
+            if name in ("omega", "delta") and np.any((arr < 0) | (arr > 1)):
+                raise ParameterError(
+                    f"ModelParams: `{name}` must lie in [0, 1] (0 = none, 1 = full); "
+                    f"got {_short(arr)}."
+                )
+        if self.nu is not None and (not np.isfinite(self.nu) or self.nu <= 0):
+            raise ParameterError(
+                f"ModelParams: `nu` (Student-t degrees of freedom) must be > 0 or None for "
+                f"Gaussian noise; got {self.nu}."
+            )
+        if self.signals is not None and not isinstance(self.signals, SignalParams):
+            raise ParameterError("ModelParams: `signals` must be a SignalParams or None.")
+
+    def replace(self, **changes: Any) -> ModelParams:
+        """A copy with some fields changed (validated again)."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise ParameterError(
+                f"ModelParams.replace: unknown field(s) {sorted(unknown)}; fields are "
+                f"{[f.name for f in fields(self)]}."
+            )
+        return replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data form (for specs and NetCDF attrs); arrays become lists."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            if f.name == "signals":
+                out[f.name] = None if v is None else v.to_dict()
+            elif v is None or isinstance(v, (int, float)):
+                out[f.name] = v
+            else:
+                arr = np.asarray(v, dtype=float)
+                out[f.name] = arr.item() if arr.ndim == 0 else arr.tolist()
+        return out
+
+
+def _short(arr: npt.NDArray[Any]) -> str:
+    flat = np.ravel(arr)
+    return repr(flat[:6].tolist()) + (" ..." if flat.size > 6 else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# The reaction function
+# ---------------------------------------------------------------------------------------------
+def threat_multiplier(omega: ArrayLike, delta: ArrayLike) -> FloatArray:
+    """Jervis's severity of the dilemma: ``h = 1 + omega - delta`` (in ``[0, 2]``).
+
+    Examples
+    --------
+    >>> threat_multiplier([1.0, 0.5, 0.0], [0.0, 0.5, 1.0]).tolist()  # doubly dangerous .. stable
+    [2.0, 1.0, 0.0]
+    """
+    return np.asarray(1.0 + np.asarray(omega, dtype=float) - np.asarray(delta, dtype=float))
+
+
+def response_slopes(
+    greed: ArrayLike, fear: ArrayLike, params: ModelParams, h: ArrayLike
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Autonomous growth and the slopes on the observer's increases and cuts.
+
+    Returns ``(auto, slope_up, slope_down)``, broadcast from the loadings, the
+    parameters and ``h``: ``auto = mu + g*alpha``, ``slope_up = f*beta*h - g*(1-f)*kappa``,
+    ``slope_down = f*(1-g)*beta - g*gamma``.
+    """
+    g = np.asarray(greed, dtype=float)
+    f = np.asarray(fear, dtype=float)
+    p = params
+    auto = np.asarray(p.mu, dtype=float) + g * np.asarray(p.alpha, dtype=float)
+    beta = np.asarray(p.beta, dtype=float)
+    slope_up = f * beta * np.asarray(h, dtype=float) - g * (1.0 - f) * np.asarray(p.kappa)
+    slope_down = f * (1.0 - g) * beta - g * np.asarray(p.gamma, dtype=float)
+    return auto, np.asarray(slope_up), np.asarray(slope_down)
+
+
+def reaction_mean(
+    greed: ArrayLike,
+    fear: ArrayLike,
+    u_prev: ArrayLike,
+    params: ModelParams,
+    *,
+    h_prev: ArrayLike | None = None,
+    x_prev: ArrayLike | None = None,
+) -> FloatArray:
+    """Expected ``dx_t`` of a rival with loadings ``(greed, fear)`` given the observer's last move.
+
+    All arguments broadcast. ``h_prev`` defaults to ``threat_multiplier(omega, delta)``;
+    ``x_prev`` (the rival's previous level) is needed only when ``params.lam > 0``.
+
+    Examples
+    --------
+    >>> p = ModelParams(mu=0.0, alpha=0.05, beta=0.6, gamma=0.6, kappa=0.3)
+    >>> # the observer armed by 0.1: insecure spirals (+0.06), greedy is deterred
+    >>> reaction_mean([0, 1, 1], [1, 0, 1], 0.1, p).round(3).tolist()
+    [0.06, 0.02, 0.11]
+    >>> # the observer cut by 0.1: insecure reciprocates, greedy and mixed exploit
+    >>> reaction_mean([0, 1, 1], [1, 0, 1], -0.1, p).round(3).tolist()
+    [-0.06, 0.11, 0.11]
+    """
+    h = threat_multiplier(params.omega, params.delta) if h_prev is None else h_prev
+    auto, up, down = response_slopes(greed, fear, params, h)
+    u = np.asarray(u_prev, dtype=float)
+    mean = auto + up * np.maximum(u, 0.0) + down * np.minimum(u, 0.0)
+    lam = np.asarray(params.lam, dtype=float)
+    if np.any(lam != 0):
+        if x_prev is None:
+            raise ParameterError("reaction_mean: `x_prev` is required when `lam` > 0.")
+        mean = mean - lam * (np.asarray(x_prev, dtype=float) - np.asarray(params.anchor))
+    return np.asarray(mean, dtype=float)
+
+
+# ---------------------------------------------------------------------------------------------
+# Likelihood
+# ---------------------------------------------------------------------------------------------
+def _noise_logpdf(resid: FloatArray, sigma: FloatArray, nu: float | None) -> FloatArray:
+    z = resid / sigma
+    if nu is None:
+        return np.asarray(-0.5 * (_LOG_2PI + z * z) - np.log(sigma))
+    const = gammaln(0.5 * (nu + 1.0)) - gammaln(0.5 * nu) - 0.5 * np.log(nu * np.pi)
+    return np.asarray(const - np.log(sigma) - 0.5 * (nu + 1.0) * np.log1p(z * z / nu))
+
+
+def _lagged(a: FloatArray) -> FloatArray:
+    """Shift the last axis by one period: out[..., t] = a[..., t-1], NaN at t = 0."""
+    out = np.full_like(a, np.nan)
+    out[..., 1:] = a[..., :-1]
+    return out
+
+
+def loglik_components(
+    dx: ArrayLike,
+    u: ArrayLike,
+    params: ModelParams,
+    types: TypeSpace,
+    *,
+    signals: ArrayLike | None = None,
+    x: ArrayLike | None = None,
+    threat_blind: bool = False,
+) -> tuple[FloatArray, FloatArray | None]:
+    """Per-period log-likelihood of the rival's moves under each type.
+
+    Parameters
+    ----------
+    dx
+        Rival's change per period, shape ``(..., T)``; NaN where missing.
+    u
+        Observer's change per period, same shape; the rival in period ``t`` reacts to
+        ``u[..., t-1]``, so period 0 carries no buildup evidence.
+    params
+        Model parameters (arrays broadcast against the leading axes ``(...)``;
+        ``omega``/``delta`` broadcast against ``(..., T)``, and the threat posed at ``t-1``
+        uses their value at ``t-1``).
+    types
+        The type space (``K`` types).
+    signals
+        Rival's signal events, shape ``(..., T, J)`` in ``{0, 1}`` (NaN where unobserved),
+        channels in the order of ``params.signals.names``.
+    x
+        Rival's level ``(..., T)``; needed only when ``params.lam > 0``.
+    threat_blind
+        Evaluate the model as an observer that does not see that its own buildup threatens
+        the rival (``h = 0``): the *naive* observer of the spiral model.
+
+    Returns
+    -------
+    ll_buildup
+        ``(..., T, K)`` log density of ``dx_t`` under each type (0 where missing).
+    ll_signals
+        ``(..., T, K, J)`` log probability of each signal under each type (0 where missing),
+        or ``None`` when there are no signals.
+    """
+    dx_a = np.asarray(dx, dtype=float)
+    u_a = np.asarray(u, dtype=float)
+    if dx_a.shape != u_a.shape:
+        raise ParameterError(
+            f"loglik: `dx` has shape {dx_a.shape} but `u` has {u_a.shape}; both must be (..., T)."
+        )
+    if dx_a.ndim < 1 or dx_a.shape[-1] < 1:
+        raise ParameterError("loglik: `dx` must have at least one period on its last axis.")
+    T = dx_a.shape[-1]
+    # omega/delta broadcast against (..., T): scalar, per period (T,), per scenario (S, 1) ...
+    h = threat_multiplier(params.omega, params.delta)
+    try:
+        h_full = np.broadcast_to(h, np.broadcast_shapes(h.shape, dx_a.shape)).copy()
+    except ValueError:
+        raise ParameterError(
+            f"loglik: `omega`/`delta` of shape {h.shape} do not broadcast against the data's "
+            f"(..., T) = {dx_a.shape}; give a scalar, a (T,) series or (S, 1) per scenario."
+        ) from None
+    h_prev = _lagged(h_full)
+    if threat_blind:
+        h_prev = np.zeros_like(h_prev)
+    u_prev = _lagged(u_a)
+
+    g = types.greed
+    f = types.fear
+
+    def pk(a: ArrayLike) -> FloatArray:
+        """Scenario parameter broadcast to (..., 1, 1) against (..., T, K)."""
+        arr = np.asarray(a, dtype=float)
+        return arr[..., None, None] if arr.ndim else arr
+
+    p_k = ModelParams(
+        mu=pk(params.mu), alpha=pk(params.alpha), beta=pk(params.beta), gamma=pk(params.gamma),
+        kappa=pk(params.kappa), lam=pk(params.lam), sigma=params.sigma, nu=params.nu,
+        anchor=pk(params.anchor),
+    )
+    hk = np.asarray(h_prev, dtype=float)[..., None]
+    mean = reaction_mean(
+        g, f, u_prev[..., None], p_k, h_prev=hk,
+        x_prev=None if x is None else _lagged(np.asarray(x, dtype=float))[..., None],
+    )
+    ll_b = _noise_logpdf(dx_a[..., None] - mean, pk(params.sigma), params.nu)
+    ll_b = _drop_missing(ll_b, axis=-1)
+
+    ll_s: FloatArray | None = None
+    if signals is not None:
+        if params.signals is None:
+            raise ParameterError(
+                "loglik: `signals` were given but `params.signals` is None; give SignalParams "
+                "naming the channels."
+            )
+        s = np.asarray(signals, dtype=float)
+        J = params.signals.n_channels
+        if s.shape != (*dx_a.shape, J):
+            raise ParameterError(
+                f"loglik: `signals` has shape {s.shape}; expected {(*dx_a.shape, J)} "
+                f"(..., T, J) for channels {list(params.signals.names)}."
+            )
+        bad = np.isfinite(s) & (s != 0) & (s != 1)
+        if np.any(bad):
+            raise ParameterError("loglik: `signals` must be 0, 1 or NaN (unobserved).")
+        sp = params.signals
+        threat = (hk * np.maximum(u_prev, 0.0)[..., None])[..., None]  # (..., T, 1, 1)
+        eta_f_term = sp.eta_f * f[:, None] * threat  # (..., T, K, J)
+        # A channel without a fear term does not need the observer's move.
+        eta_f_term = np.where(sp.eta_f == 0.0, 0.0, eta_f_term)
+        logit = sp.eta0 + sp.eta_g * g[:, None] + eta_f_term
+        s_b = s[..., None, :]
+        # log p(s) = s*log(sigmoid(l)) + (1-s)*log(sigmoid(-l)), stably
+        with np.errstate(invalid="ignore"):  # NaN inputs become NaN terms, dropped below
+            ll = -(s_b * np.logaddexp(0.0, -logit) + (1.0 - s_b) * np.logaddexp(0.0, logit))
+        ll_s = _drop_missing(np.broadcast_to(ll, (*dx_a.shape, types.n_types, J)).copy(), axis=-2)
+    return ll_b, ll_s
+
+
+def _drop_missing(ll: FloatArray, *, axis: int) -> FloatArray:
+    """Zero every term that is missing (NaN) for any type along ``axis``."""
+    miss = np.isnan(ll).any(axis=axis, keepdims=True)
+    return np.where(miss, 0.0, ll)
+
+
+# ---------------------------------------------------------------------------------------------
+# Priors and transitions
+# ---------------------------------------------------------------------------------------------
+def validate_probabilities(
+    p: ArrayLike, *, name: str, n: int, atol: float = 1e-9
+) -> FloatArray:
+    """Check a probability vector (or a batch of them on the last axis) and return it.
+
+    Raises :class:`ParameterError` naming ``name`` when the length is not ``n``, an entry is
+    negative or NaN, or the entries do not sum to 1.
+    """
+    arr = np.asarray(p, dtype=float)
+    if arr.ndim == 0 or arr.shape[-1] != n:
+        raise ParameterError(
+            f"`{name}` must have {n} entries (one per rival type) on its last axis; got shape "
+            f"{arr.shape}."
+        )
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ParameterError(f"`{name}` must be finite and non-negative; got {_short(arr)}.")
+    sums = arr.sum(axis=-1)
+    if not np.allclose(sums, 1.0, atol=atol, rtol=0):
+        raise ParameterError(
+            f"`{name}` must sum to 1 over rival types; got sums {_short(np.asarray(sums))}."
+        )
+    return arr
+
+
+def transition_matrix(
+    n_types: int,
+    *,
+    persistence: float | None = None,
+    matrix: ArrayLike | None = None,
+) -> FloatArray:
+    """Markov transition matrix over types for switching (regime-change) models.
+
+    Either ``persistence`` (probability of keeping the type from one period to the next; the
+    rest is spread evenly over the other types) or an explicit row-stochastic ``matrix``
+    (``matrix[i, j] = P(z_t = j | z_{t-1} = i)``).
+
+    Examples
+    --------
+    >>> transition_matrix(3, persistence=0.9).round(3).tolist()
+    [[0.9, 0.05, 0.05], [0.05, 0.9, 0.05], [0.05, 0.05, 0.9]]
+    """
+    if (persistence is None) == (matrix is None):
+        raise ParameterError("transition_matrix: give exactly one of `persistence` or `matrix`.")
+    if matrix is not None:
+        m = np.asarray(matrix, dtype=float)
+        if m.shape != (n_types, n_types):
+            raise ParameterError(
+                f"transition_matrix: `matrix` must be {n_types}x{n_types}; got shape {m.shape}."
+            )
+        return validate_probabilities(m, name="matrix (each row)", n=n_types)
+    assert persistence is not None
+    if not np.isfinite(persistence) or not 0.0 <= persistence <= 1.0:
+        raise ParameterError(
+            f"transition_matrix: `persistence` must be a probability in [0, 1]; got {persistence}."
+        )
+    if n_types == 1:
+        return np.ones((1, 1))
+    off = (1.0 - persistence) / (n_types - 1)
+    m = np.full((n_types, n_types), off)
+    np.fill_diagonal(m, persistence)
+    return m
+
+
+def as_type_prior(prior: ArrayLike | Sequence[float] | None, types: TypeSpace) -> FloatArray:
+    """Uniform when ``None``; otherwise validated (``ParameterError`` names ``prior``)."""
+    if prior is None:
+        return np.full(types.n_types, 1.0 / types.n_types)
+    if isinstance(prior, dict):
+        unknown = set(prior) - set(types.names)
+        if unknown:
+            raise ParameterError(
+                f"`prior` names unknown rival type(s) {sorted(unknown)}; the type space has "
+                f"{list(types.names)}."
+            )
+        prior = [float(prior.get(n, 0.0)) for n in types.names]
+    return validate_probabilities(prior, name="prior", n=types.n_types)

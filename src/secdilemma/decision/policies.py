@@ -1,0 +1,431 @@
+"""Policies over time: one small class with one method, ``act(state) -> action indices``.
+
+A policy sees a :class:`PolicyState` for ``n`` scenarios at once (vectorised) and returns one
+action index per scenario into ``state.actions``. Policies hold no mutable memory: anything
+they need from the past is in the state's history (own moves and the rival's reactions),
+so a policy is deterministic and the same object can run many futures at once.
+
+============== ================================================================================
+policy         rule
+============== ================================================================================
+AlwaysDeter    deter every period.
+AlwaysReassure reassure every period.
+TitForTat      reassure first, then deter iff the rival armed (its last change > tolerance).
+GRIT           graduated unilateral restraint (Osgood 1962): restrain, step up the restraint
+               while it is reciprocated, and go back to deterrence for good after ``patience``
+               unreciprocated periods in a row.
+BeliefThreshold deter iff P(greed motive) under the current belief exceeds a threshold.
+BayesOptimal   dynamic programming over a discretised belief simplex, with the exact
+               static-type Bayes update: minimises expected discounted loss over the horizon.
+============== ================================================================================
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from scipy import sparse, stats
+
+from secdilemma.decision.problem import DynamicModel, noise_logpdf
+from secdilemma.errors import ParameterError
+from secdilemma.model import reaction_mean, threat_multiplier
+from secdilemma.types import TypeSpace
+
+__all__ = [
+    "GRIT",
+    "AlwaysDeter",
+    "AlwaysReassure",
+    "BayesOptimal",
+    "BeliefThreshold",
+    "Policy",
+    "PolicyState",
+    "TitForTat",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class PolicyState:
+    """What a policy sees at the start of a period, for ``n`` scenarios.
+
+    Attributes
+    ----------
+    period
+        The period about to be played (0-based).
+    horizon
+        Total number of periods.
+    belief
+        ``(n, K)`` the exact observer's posterior over types.
+    own_moves
+        ``(n, period)`` action indices played so far.
+    rival_moves
+        ``(n, period)`` the rival's reaction (its change) to each of those moves.
+    actions
+        Action names; policies return indices into this tuple.
+    greed, fear
+        ``(K,)`` motive loadings of the types.
+    """
+
+    period: int
+    horizon: int
+    belief: FloatArray
+    own_moves: IntArray
+    rival_moves: FloatArray
+    actions: tuple[str, ...]
+    greed: FloatArray
+    fear: FloatArray
+
+    @property
+    def n(self) -> int:
+        """Number of scenarios."""
+        return int(self.belief.shape[0])
+
+    def index(self, name: str) -> int:
+        """Index of a named action; :class:`ParameterError` if absent."""
+        try:
+            return self.actions.index(name)
+        except ValueError:
+            raise ParameterError(
+                f"this policy needs the action {name!r}; the decision model has "
+                f"{list(self.actions)}."
+            ) from None
+
+    @classmethod
+    def initial(
+        cls,
+        belief: npt.ArrayLike,
+        *,
+        types: TypeSpace | None = None,
+        actions: Sequence[str] = ("deter", "reassure"),
+        horizon: int = 1,
+    ) -> PolicyState:
+        """The state of period 0 (no history) for beliefs ``(n, K)``."""
+        types = TypeSpace.default() if types is None else types
+        b = np.atleast_2d(np.asarray(belief, dtype=float))
+        n = b.shape[0]
+        return cls(
+            period=0,
+            horizon=horizon,
+            belief=b,
+            own_moves=np.zeros((n, 0), dtype=np.intp),
+            rival_moves=np.zeros((n, 0)),
+            actions=tuple(actions),
+            greed=types.greed,
+            fear=types.fear,
+        )
+
+
+class Policy:
+    """Base class: a policy maps the state of ``n`` scenarios to ``n`` action indices.
+
+    Subclasses set the class attribute ``name`` and implement :meth:`act`.
+    """
+
+    name: ClassVar[str] = "policy"
+
+    def act(self, state: PolicyState) -> IntArray:
+        """Action index per scenario, shape ``(state.n,)``."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.endswith("_"))
+        return f"{type(self).__name__}({args})"
+
+
+class AlwaysDeter(Policy):
+    """Deter every period (the deterrence model's prescription)."""
+
+    name = "always_deter"
+
+    def act(self, state: PolicyState) -> IntArray:
+        return np.full(state.n, state.index("deter"), dtype=np.intp)
+
+
+class AlwaysReassure(Policy):
+    """Reassure every period (the spiral model's prescription)."""
+
+    name = "always_reassure"
+
+    def act(self, state: PolicyState) -> IntArray:
+        return np.full(state.n, state.index("reassure"), dtype=np.intp)
+
+
+class TitForTat(Policy):
+    """Reassure first; then deter iff the rival's last change exceeded ``tolerance``.
+
+    Parameters
+    ----------
+    tolerance
+        The largest rival change still read as restraint (log points per period).
+    """
+
+    name = "tit_for_tat"
+
+    def __init__(self, tolerance: float = 0.0) -> None:
+        if not np.isfinite(tolerance):
+            raise ParameterError(f"TitForTat: `tolerance` must be finite; got {tolerance}.")
+        self.tolerance = float(tolerance)
+
+    def act(self, state: PolicyState) -> IntArray:
+        deter, reassure = state.index("deter"), state.index("reassure")
+        if state.period == 0:
+            return np.full(state.n, reassure, dtype=np.intp)
+        armed = state.rival_moves[:, -1] > self.tolerance
+        return np.where(armed, deter, reassure).astype(np.intp)
+
+
+class GRIT(Policy):
+    """Graduated reciprocation in tension reduction (Osgood 1962).
+
+    Start with the first restraint step; after each reciprocated period (the rival's change
+    at most ``tolerance``) move one step along ``steps`` (e.g. ``("hedge", "reassure")``:
+    first hold, then cut); after ``patience`` unreciprocated restraint periods in a row,
+    deter for the rest of the horizon.
+
+    Parameters
+    ----------
+    steps
+        Restraint actions in order of depth.
+    patience
+        Unreciprocated periods tolerated before the initiative is abandoned (>= 1).
+    tolerance
+        The largest rival change still read as reciprocation.
+    """
+
+    name = "grit"
+
+    def __init__(
+        self, steps: Sequence[str] = ("reassure",), patience: int = 2, tolerance: float = 0.0
+    ) -> None:
+        steps = (steps,) if isinstance(steps, str) else tuple(steps)
+        if not steps:
+            raise ParameterError("GRIT: `steps` is empty; give at least one restraint action.")
+        if (
+            isinstance(patience, bool)
+            or not isinstance(patience, (int, np.integer))
+            or patience < 1
+        ):
+            raise ParameterError(f"GRIT: `patience` must be an integer >= 1; got {patience!r}.")
+        if not np.isfinite(tolerance):
+            raise ParameterError(f"GRIT: `tolerance` must be finite; got {tolerance}.")
+        self.steps = tuple(str(s) for s in steps)
+        self.patience = int(patience)
+        self.tolerance = float(tolerance)
+
+    def act(self, state: PolicyState) -> IntArray:
+        deter = state.index("deter")
+        step_idx = np.array([state.index(s) for s in self.steps], dtype=np.intp)
+        n = state.n
+        level = np.zeros(n, dtype=np.intp)  # position along the steps
+        run = np.zeros(n, dtype=np.intp)  # unreciprocated restraint periods in a row
+        abandoned = np.zeros(n, dtype=bool)
+        restraint = np.isin(state.own_moves, step_idx)
+        for t in range(state.period):
+            r = restraint[:, t] & ~abandoned
+            ok = state.rival_moves[:, t] <= self.tolerance
+            run = np.where(r & ~ok, run + 1, np.where(r, 0, run))
+            level = np.where(r & ok, np.minimum(level + 1, len(step_idx) - 1), level)
+            abandoned |= run >= self.patience
+        return np.where(abandoned, deter, step_idx[level]).astype(np.intp)
+
+
+class BeliefThreshold(Policy):
+    """Deter iff ``P(greed motive) = sum_k belief_k * greed_k`` exceeds ``threshold``.
+
+    With ``threshold`` set to the p* reported by :func:`~secdilemma.decision.decide` this is
+    the myopic (one-decision) rule applied with learning.
+    """
+
+    name = "belief_threshold"
+
+    def __init__(self, threshold: float = 0.5) -> None:
+        if not np.isfinite(threshold) or not 0.0 <= threshold <= 1.0:
+            raise ParameterError(
+                f"BeliefThreshold: `threshold` must be a probability in [0, 1]; got {threshold}."
+            )
+        self.threshold = float(threshold)
+
+    def act(self, state: PolicyState) -> IntArray:
+        p_greed = state.belief @ np.asarray(state.greed, dtype=float)
+        return np.where(
+            p_greed > self.threshold, state.index("deter"), state.index("reassure")
+        ).astype(np.intp)
+
+
+class BayesOptimal(Policy):
+    """The Bayes-optimal policy over beliefs, by backward induction on a belief grid.
+
+    The state of the problem is the exact observer's belief: with a static type, fixed
+    parameters and no mean reversion (``lam = 0``) the rival's next reaction depends only on
+    our move and its type, so the belief is a sufficient statistic. The value function is
+    computed on a regular grid over the first ``K - 1`` belief coordinates (multilinear
+    interpolation in between), and the expectation over the rival's reaction uses
+    ``n_quad`` equal-weight quantiles of the noise distribution. It solves on first use.
+
+    Parameters
+    ----------
+    model
+        The :class:`~secdilemma.decision.DynamicModel`; or give its fields as keywords.
+    grid_size
+        Grid points per belief coordinate (default 401 for 2 types, 41 for 3, 15 beyond).
+    n_quad
+        Quadrature nodes for the rival's reaction noise.
+
+    Notes
+    -----
+    Learned attributes (after :meth:`solve`): ``q_`` ``(horizon, G, A)`` expected discounted
+    loss to go of each action at each grid belief, ``grid_`` ``(G, K)``.
+    """
+
+    name = "bayes_optimal"
+
+    def __init__(
+        self,
+        model: DynamicModel | None = None,
+        *,
+        grid_size: int | None = None,
+        n_quad: int = 32,
+        **model_fields: Any,
+    ) -> None:
+        if model is None:
+            model = DynamicModel(**model_fields)
+        elif model_fields:
+            raise ParameterError(
+                f"BayesOptimal: give a `model` or its fields, not both ({sorted(model_fields)})."
+            )
+        if model.n_draws is not None:
+            raise ParameterError(
+                "BayesOptimal: `params` must be scalars (one parameter set); solve one policy "
+                "per posterior draw or use the posterior mean."
+            )
+        if np.any(np.asarray(model.model_params.lam) != 0):
+            raise ParameterError(
+                "BayesOptimal: `params.lam` must be 0; with mean reversion the rival's level "
+                "is part of the state and the belief-grid DP does not apply."
+            )
+        k = model.type_space.n_types
+        if grid_size is None:
+            grid_size = {1: 2, 2: 401, 3: 41}.get(k, 15)
+        if isinstance(grid_size, bool) or not isinstance(grid_size, int) or grid_size < 2:
+            raise ParameterError(
+                f"BayesOptimal: `grid_size` must be an integer >= 2; got {grid_size!r}."
+            )
+        if isinstance(n_quad, bool) or not isinstance(n_quad, int) or n_quad < 2:
+            raise ParameterError(f"BayesOptimal: `n_quad` must be an integer >= 2; got {n_quad!r}.")
+        if grid_size ** max(k - 1, 1) > 200_000:
+            raise ParameterError(
+                f"BayesOptimal: a grid of {grid_size}^{k - 1} beliefs is too large; lower "
+                "`grid_size`."
+            )
+        self.model = model
+        self.grid_size = grid_size
+        self.n_quad = n_quad
+        self.q_: FloatArray | None = None
+        self.grid_: FloatArray | None = None
+
+    # -- grid ---------------------------------------------------------------------------------
+    def _coords_to_belief(self, c: FloatArray) -> FloatArray:
+        """Grid coordinates ``(..., K-1)`` to beliefs ``(..., K)`` (projected onto the simplex)."""
+        s = c.sum(axis=-1, keepdims=True)
+        over = s > 1.0
+        c = np.where(over, c / np.where(over, s, 1.0), c)
+        last = np.clip(1.0 - c.sum(axis=-1, keepdims=True), 0.0, 1.0)
+        return np.concatenate([c, last], axis=-1)
+
+    def _weights(self, belief: FloatArray) -> sparse.csr_matrix:
+        """Multilinear interpolation matrix from beliefs ``(m, K)`` to grid nodes."""
+        n = self.grid_size
+        d = belief.shape[-1] - 1
+        m = belief.shape[0]
+        if d == 0:
+            return sparse.csr_matrix(np.ones((m, 1)))
+        x = np.clip(belief[:, :d], 0.0, 1.0) * (n - 1)
+        i0 = np.minimum(np.floor(x).astype(np.intp), n - 2)
+        frac = x - i0
+        rows, cols, vals = [], [], []
+        strides = n ** np.arange(d - 1, -1, -1)
+        for corner in itertools.product((0, 1), repeat=d):
+            cidx = np.asarray(corner)
+            w = np.prod(np.where(cidx == 1, frac, 1.0 - frac), axis=1)
+            flat = (i0 + cidx) @ strides
+            rows.append(np.arange(m))
+            cols.append(flat)
+            vals.append(w)
+        return sparse.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(m, n**d),
+        )
+
+    # -- solve --------------------------------------------------------------------------------
+    def solve(self) -> BayesOptimal:
+        """Backward induction; fills ``q_`` and ``grid_`` and returns ``self``."""
+        model = self.model
+        types, p, losses = model.type_space, model.model_params, model.loss_spec
+        k, a_n, n_q, horizon = types.n_types, len(model.moves), self.n_quad, model.horizon
+        axes = [np.linspace(0.0, 1.0, self.grid_size)] * max(k - 1, 0)
+        coords = (
+            np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, k - 1)
+            if k > 1
+            else np.zeros((1, 0))
+        )
+        grid = self._coords_to_belief(coords)  # (G, K)
+        h = float(threat_multiplier(p.omega, p.delta))
+        omega = float(np.asarray(p.omega))
+        sigma = float(np.asarray(p.sigma))
+        # expected reaction m[a, i] of type i to action a
+        means = reaction_mean(
+            types.greed[None, :], types.fear[None, :], model.moves[:, None], p, h_prev=h
+        )
+        levels = (np.arange(n_q) + 0.5) / n_q
+        z = stats.norm.ppf(levels) if p.nu is None else stats.t.ppf(levels, df=p.nu)
+        y = means[:, :, None] + sigma * z[None, None, :]  # (A, K_true, Q)
+        ll = noise_logpdf(y[..., None] - means[:, None, None, :], sigma, p.nu)  # (A,K,Q,K)
+        arms, expl, haz = losses.stage(
+            model.moves[:, None, None], y, types.greed[None, :, None], h, omega
+        )
+        cost = arms + expl + losses.war * haz  # (A, K, Q)
+        cont = losses.discount * (1.0 - haz)  # (A, K, Q)
+        # posterior at every grid node after every (action, true type, quantile)
+        log_grid = np.log(np.maximum(grid, 1e-300))
+        post = log_grid[:, None, None, None, :] + ll[None]  # (G, A, K, Q, K)
+        post = np.exp(post - post.max(axis=-1, keepdims=True))
+        post /= post.sum(axis=-1, keepdims=True)
+        g_n = grid.shape[0]
+        wmat = self._weights(post.reshape(-1, k))  # (G*A*K*Q, G)
+        q = np.empty((horizon, g_n, a_n))
+        v_next = np.zeros(g_n)
+        for t in range(horizon - 1, -1, -1):
+            v_post = (wmat @ v_next).reshape(g_n, a_n, k, n_q)
+            inner = (cost[None] + cont[None] * v_post).mean(axis=-1)  # (G, A, K)
+            q[t] = np.einsum("gk,gak->ga", grid, inner)
+            v_next = q[t].min(axis=1)
+        self.q_, self.grid_ = q, grid
+        return self
+
+    def q_values(self, belief: FloatArray, period: int) -> FloatArray:
+        """Expected discounted loss to go ``(n, A)`` of each action at ``belief`` ``(n, K)``."""
+        if self.q_ is None:
+            self.solve()
+        assert self.q_ is not None
+        if not 0 <= period < self.q_.shape[0]:
+            raise ParameterError(
+                f"BayesOptimal: period {period} is outside the solved horizon {self.q_.shape[0]}."
+            )
+        return np.asarray(self._weights(np.atleast_2d(belief)) @ self.q_[period], dtype=float)
+
+    def act(self, state: PolicyState) -> IntArray:
+        if state.actions != self.model.action_names:
+            raise ParameterError(
+                f"BayesOptimal was solved for actions {list(self.model.action_names)}; the "
+                f"state has {list(state.actions)}."
+            )
+        return np.asarray(
+            np.argmin(self.q_values(state.belief, state.period), axis=1), dtype=np.intp
+        )

@@ -1,0 +1,350 @@
+"""The decision problem: actions, the forward model, beliefs, and the exact Bayes update.
+
+A :class:`DynamicModel` bundles what a forward simulation needs: the type space, the model
+parameters (scalars, or arrays of shape ``(S,)`` for ``S`` posterior draws), the losses, the
+actions (each a move ``u`` of the observer) and the horizon.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+from scipy import stats
+
+from secdilemma.decision.losses import Losses
+from secdilemma.errors import ParameterError
+from secdilemma.model import ModelParams, reaction_mean, threat_multiplier, validate_probabilities
+from secdilemma.types import TypeSpace
+
+__all__ = [
+    "DEFAULT_ACTIONS",
+    "DEFAULT_HORIZON",
+    "DynamicModel",
+    "bayes_update",
+    "parse_actions",
+    "parse_belief",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Moves ``u`` of the named actions (log points per period): deter = arm by 10 %, hedge =
+#: hold, reassure = cut by 10 % (unilateral restraint). Symmetric steps make deter and
+#: reassure cost-comparable; a 10 % step is the buildup of the ModelParams examples.
+DEFAULT_ACTIONS: dict[str, float] = {"deter": 0.10, "hedge": 0.0, "reassure": -0.10}
+
+#: Default horizon: a decade of annual periods, the length of the arms races in the seed
+#: cases (the Anglo-German naval race ran 1898-1914); long enough for learning to pay.
+DEFAULT_HORIZON = 10
+
+#: ModelParams fields that may carry one value per posterior draw in forward simulations.
+_DRAW_FIELDS = (
+    "mu",
+    "alpha",
+    "beta",
+    "gamma",
+    "kappa",
+    "lam",
+    "sigma",
+    "omega",
+    "delta",
+    "anchor",
+)
+
+
+def parse_actions(
+    actions: Sequence[str] | Mapping[str, float] | None,
+) -> tuple[tuple[str, ...], FloatArray]:
+    """Names and moves of the actions.
+
+    ``None`` gives ``("deter", "reassure")``; a sequence takes names from
+    :data:`DEFAULT_ACTIONS`; a mapping gives user moves ``{name: u}``.
+
+    Examples
+    --------
+    >>> parse_actions(None)[1].tolist()
+    [0.1, -0.1]
+    >>> parse_actions({"deter": 0.2, "hold": 0.0})[0]
+    ('deter', 'hold')
+    """
+    if actions is None:
+        actions = ("deter", "reassure")
+    if isinstance(actions, str):
+        actions = (actions,)
+    if isinstance(actions, Mapping):
+        names = tuple(str(k) for k in actions)
+        try:
+            moves = np.array([float(v) for v in actions.values()], dtype=float)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"`actions` must map action names to moves (numbers); got {dict(actions)!r}."
+            ) from None
+        if not np.all(np.isfinite(moves)):
+            raise ParameterError(f"`actions`: moves must be finite; got {moves.tolist()}.")
+    else:
+        names = tuple(str(a) for a in actions)
+        unknown = [n for n in names if n not in DEFAULT_ACTIONS]
+        if unknown:
+            raise ParameterError(
+                f"`actions`: unknown action(s) {unknown}; known actions are "
+                f"{list(DEFAULT_ACTIONS)}, or give a mapping {{name: move}}."
+            )
+        moves = np.array([DEFAULT_ACTIONS[n] for n in names], dtype=float)
+    if len(names) == 0:
+        raise ParameterError("`actions` is empty; give at least one action.")
+    if len(set(names)) != len(names):
+        raise ParameterError(f"`actions` has duplicates: {list(names)}.")
+    return names, moves
+
+
+def check_horizon(horizon: int) -> int:
+    """A horizon is an integer >= 1 (:class:`ParameterError` otherwise)."""
+    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
+        raise ParameterError(
+            f"`horizon` must be an integer number of periods >= 1; got {horizon!r}."
+        )
+    return int(horizon)
+
+
+def check_positive_int(name: str, value: int) -> int:
+    """An integer >= 1 (:class:`ParameterError` naming ``name`` otherwise)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ParameterError(f"`{name}` must be an integer >= 1; got {value!r}.")
+    return int(value)
+
+
+@dataclass(frozen=True)
+class DynamicModel:
+    """Everything a forward simulation of the decision needs.
+
+    Parameters
+    ----------
+    types
+        Type space (default greedy/insecure/mixed).
+    params
+        Model parameters. Any of ``mu … anchor`` (and ``omega``, ``delta``) may be an array of
+        shape ``(S,)``: one value per posterior draw. Signals are not used in forward runs.
+    losses
+        :class:`Losses` (defaults documented there).
+    actions
+        Action names from :data:`DEFAULT_ACTIONS` or a mapping ``{name: move}``.
+    horizon
+        Number of periods (>= 1).
+
+    Examples
+    --------
+    >>> m = DynamicModel(horizon=5)
+    >>> m.action_names, m.n_draws
+    (('deter', 'reassure'), None)
+    """
+
+    types: TypeSpace | None = None
+    params: ModelParams | None = None
+    losses: Losses | Mapping[str, float] | None = None
+    actions: Sequence[str] | Mapping[str, float] | None = None
+    horizon: int = DEFAULT_HORIZON
+    action_names: tuple[str, ...] = field(init=False, repr=False)
+    moves: FloatArray = field(init=False, repr=False)
+    n_draws: int | None = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        types = TypeSpace.default() if self.types is None else self.types
+        if not isinstance(types, TypeSpace):
+            raise ParameterError(f"`types` must be a TypeSpace; got {type(types).__name__}.")
+        params = ModelParams() if self.params is None else self.params
+        if not isinstance(params, ModelParams):
+            raise ParameterError(f"`params` must be a ModelParams; got {type(params).__name__}.")
+        losses = Losses() if self.losses is None else self.losses
+        if isinstance(losses, Mapping):
+            losses = Losses.from_dict(losses)
+        if not isinstance(losses, Losses):
+            raise ParameterError(
+                f"`losses` must be a Losses or a mapping of its fields; got "
+                f"{type(losses).__name__}."
+            )
+        names, moves = parse_actions(self.actions)
+        moves.setflags(write=False)
+        sizes = set()
+        for name in _DRAW_FIELDS:
+            arr = np.asarray(getattr(params, name), dtype=float)
+            if arr.ndim > 1:
+                raise ParameterError(
+                    f"decision: `params.{name}` has shape {arr.shape}; forward simulations take "
+                    "a scalar or one value per posterior draw, shape (S,)."
+                )
+            if arr.ndim == 1:
+                sizes.add(arr.shape[0])
+        if len(sizes) > 1:
+            raise ParameterError(
+                f"decision: parameter draws have different lengths {sorted(sizes)}; give every "
+                "array field the same number of draws S."
+            )
+        object.__setattr__(self, "types", types)
+        object.__setattr__(self, "params", params)
+        object.__setattr__(self, "losses", losses)
+        object.__setattr__(self, "actions", dict(zip(names, moves.tolist(), strict=True)))
+        object.__setattr__(self, "horizon", check_horizon(self.horizon))
+        object.__setattr__(self, "action_names", names)
+        object.__setattr__(self, "moves", moves)
+        object.__setattr__(self, "n_draws", sizes.pop() if sizes else None)
+
+    # The fields are normalised in __post_init__; these give them their narrow types.
+    @property
+    def type_space(self) -> TypeSpace:
+        """The type space (never ``None`` after construction)."""
+        assert isinstance(self.types, TypeSpace)
+        return self.types
+
+    @property
+    def model_params(self) -> ModelParams:
+        """The parameters (never ``None`` after construction)."""
+        assert isinstance(self.params, ModelParams)
+        return self.params
+
+    @property
+    def loss_spec(self) -> Losses:
+        """The losses (never ``None`` after construction)."""
+        assert isinstance(self.losses, Losses)
+        return self.losses
+
+    def action_index(self, name: str) -> int:
+        """Position of an action; :class:`ParameterError` if the model does not know it."""
+        try:
+            return self.action_names.index(name)
+        except ValueError:
+            raise ParameterError(
+                f"unknown action {name!r}; this decision model has actions "
+                f"{list(self.action_names)}."
+            ) from None
+
+    def scenario_params(self, draw_index: npt.ArrayLike | None, n: int) -> dict[str, FloatArray]:
+        """Per-scenario parameter arrays ``(n,)`` (draw ``draw_index[i]`` for scenario ``i``)."""
+        p = self.model_params
+        out: dict[str, FloatArray] = {}
+        for name in _DRAW_FIELDS:
+            arr = np.asarray(getattr(p, name), dtype=float)
+            if arr.ndim == 1:
+                if draw_index is None:
+                    raise ParameterError(
+                        "decision: parameters have posterior draws but no draw index was given."
+                    )
+                out[name] = arr[np.asarray(draw_index, dtype=np.intp)]
+            else:
+                out[name] = np.full(n, float(arr))
+        out["h"] = threat_multiplier(out["omega"], out["delta"])
+        return out
+
+    def describe(self) -> dict[str, Any]:
+        """Plain-data summary for result attrs."""
+        return {
+            "types": json.dumps(self.type_space.to_dict()),
+            "params": json.dumps(self.model_params.to_dict()),
+            "losses": json.dumps(self.loss_spec.to_dict()),
+            "actions": json.dumps(self.actions),
+            "horizon": self.horizon,
+        }
+
+
+def reaction_means(
+    model: DynamicModel, sp: Mapping[str, FloatArray], u: npt.ArrayLike, x_prev: npt.ArrayLike
+) -> FloatArray:
+    """Expected reaction of every type to the moves ``u`` ``(n,)``: shape ``(n, K)``."""
+    types = model.type_space
+    col = {k: np.asarray(v)[:, None] for k, v in sp.items()}
+    pk = ModelParams(
+        mu=col["mu"],
+        alpha=col["alpha"],
+        beta=col["beta"],
+        gamma=col["gamma"],
+        kappa=col["kappa"],
+        lam=col["lam"],
+        sigma=col["sigma"],
+        anchor=col["anchor"],
+    )
+    return reaction_mean(
+        types.greed[None, :],
+        types.fear[None, :],
+        np.asarray(u, dtype=float)[:, None],
+        pk,
+        h_prev=col["h"],
+        x_prev=np.asarray(x_prev, dtype=float)[:, None],
+    )
+
+
+def noise_logpdf(resid: npt.ArrayLike, sigma: npt.ArrayLike, nu: float | None) -> FloatArray:
+    """Log density of the reaction noise (Normal or Student-t), as in the model's likelihood."""
+    if nu is None:
+        return np.asarray(stats.norm.logpdf(resid, scale=sigma), dtype=float)
+    return np.asarray(stats.t.logpdf(resid, df=nu, scale=sigma), dtype=float)
+
+
+def bayes_update(
+    log_belief: FloatArray, y: FloatArray, means: FloatArray, sigma: FloatArray, nu: float | None
+) -> FloatArray:
+    """Exact static-type Bayes update in log space.
+
+    ``log_belief`` ``(n, K)``, the rival's reaction ``y`` ``(n,)``, the expected reaction of
+    each type ``means`` ``(n, K)``; returns the normalised log posterior ``(n, K)``.
+    """
+    ll = noise_logpdf(y[:, None] - means, np.asarray(sigma)[:, None], nu)
+    post = log_belief + ll
+    m = np.max(post, axis=1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    norm = m + np.log(np.sum(np.exp(post - m), axis=1, keepdims=True))
+    return np.asarray(post - norm, dtype=float)
+
+
+def parse_belief(belief: Any, types: TypeSpace | None) -> tuple[FloatArray, TypeSpace]:
+    """Beliefs as a ``(S, K)`` array of probability vectors and the type space they refer to.
+
+    Accepts ``None`` (uniform), a ``{type: p}`` mapping, an array ``(K,)`` or ``(S, K)``, or an
+    ``xarray.DataArray`` with a ``rival_type`` dim (other dims, e.g. ``chain``/``draw`` or
+    ``sample``, are stacked into posterior samples).
+    """
+    if isinstance(belief, xr.DataArray):
+        if "rival_type" not in belief.dims:
+            raise ParameterError(
+                f"`belief` DataArray must have a `rival_type` dim; it has {list(belief.dims)}."
+            )
+        if "rival_type" in belief.coords:
+            names = [str(n) for n in belief["rival_type"].values]
+            if types is None:
+                types = TypeSpace.from_names(names)
+            missing = set(types.names) - set(names)
+            extra = set(names) - set(types.names)
+            if missing or extra:
+                raise ParameterError(
+                    f"`belief` rival_type coords {names} do not match the type space "
+                    f"{list(types.names)}."
+                )
+            belief = belief.sel(rival_type=list(types.names))
+        others = [d for d in belief.dims if d != "rival_type"]
+        arr = belief.transpose(*others, "rival_type").values.reshape(-1, belief.sizes["rival_type"])
+    else:
+        types = TypeSpace.default() if types is None else types
+        if belief is None:
+            arr = np.full((1, types.n_types), 1.0 / types.n_types)
+        elif isinstance(belief, Mapping):
+            unknown = set(belief) - set(types.names)
+            if unknown:
+                raise ParameterError(
+                    f"`belief` names unknown rival type(s) {sorted(unknown)}; the type space "
+                    f"has {list(types.names)}."
+                )
+            arr = np.array([[float(belief.get(n, 0.0)) for n in types.names]])
+        else:
+            arr = np.asarray(belief, dtype=float)
+            if arr.ndim == 1:
+                arr = arr[None, :]
+            if arr.ndim != 2:
+                raise ParameterError(
+                    f"`belief` must be a vector (K,) or draws (S, K); got shape {arr.shape}."
+                )
+    assert types is not None
+    arr = validate_probabilities(np.asarray(arr, dtype=float), name="belief", n=types.n_types)
+    return arr / arr.sum(axis=1, keepdims=True), types

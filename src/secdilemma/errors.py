@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DataError",
     "NotFittedError",
+    "OutputExistsError",
     "ParameterError",
     "SecdilemmaError",
     "SpecError",
@@ -39,3 +40,7 @@ class SpecError(SecdilemmaError, ValueError):
 
 class NotFittedError(SecdilemmaError, RuntimeError):
     """A method that needs a fitted model was called before ``fit``."""
+
+
+class OutputExistsError(SecdilemmaError, FileExistsError):
+    """A result would overwrite an existing file; pass ``overwrite=True`` (``--overwrite``)."""

@@ -1,0 +1,196 @@
+"""Empirical-Bayes parameters for the exact observer: maximise the marginal likelihood.
+
+The exact observer needs fixed parameters. When a user has no values of their own, the
+reaction-function parameters can be set to the values that make the observed data most
+probable *with the rival's type summed out* (type-II maximum likelihood, "empirical
+Bayes")::
+
+    theta_hat = argmax_theta  log sum_k P(type_k) * prod_t p(dx_t | type_k, theta)
+
+With several dyads (a leading ``dyad`` or ``scenario`` axis) the parameters are shared and
+each dyad keeps its own type, so pooling rivalries identifies the slopes that one short case
+cannot (DESIGN.md section 2). This is a point estimate: it ignores the uncertainty about
+the parameters, which the full Bayesian fit (PyMC) integrates over. Say so when reporting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+from scipy.optimize import minimize
+from scipy.special import logsumexp
+
+from secdilemma.errors import DataError, ParameterError
+from secdilemma.model import ModelParams, as_type_prior, loglik_components
+from secdilemma.types import TypeSpace
+
+__all__ = ["ParamEstimate", "estimate_params"]
+
+#: parameters that can be estimated, and whether they are positive (log-transformed)
+_ESTIMABLE: dict[str, bool] = {
+    "mu": False,
+    "alpha": True,
+    "beta": True,
+    "gamma": True,
+    "kappa": True,
+    "sigma": True,
+}
+
+
+@dataclass(frozen=True)
+class ParamEstimate:
+    """Result of :func:`estimate_params`."""
+
+    params: ModelParams
+    log_evidence: float
+    n_obs: int
+    converged: bool
+    message: str
+    estimated: tuple[str, ...] = field(default=())
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-data summary (estimated values, evidence, convergence)."""
+        values = {k: float(np.asarray(getattr(self.params, k))) for k in self.estimated}
+        return {
+            "estimated": values,
+            "log_evidence": self.log_evidence,
+            "n_obs": self.n_obs,
+            "converged": self.converged,
+            "message": self.message,
+        }
+
+
+def _arrays(data: xr.Dataset) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    missing = [v for v in ("dx", "u") if v not in data]
+    if missing:
+        raise DataError(
+            f"estimate_params: the data lack variable(s) {missing}; give a Dataset with `dx` "
+            "(rival change) and `u` (observer change) over `period` (e.g. from "
+            "secdilemma.data.to_moves or secdilemma.simulate)."
+        )
+    if "period" not in data["dx"].dims:
+        raise DataError("estimate_params: `dx` has no `period` dimension.")
+    dx = data["dx"].transpose(..., "period").values.astype(float)
+    u = data["u"].transpose(*data["dx"].dims).values.astype(float)
+    return dx, u
+
+
+def estimate_params(
+    data: xr.Dataset,
+    *,
+    types: TypeSpace | None = None,
+    base: ModelParams | None = None,
+    prior: npt.ArrayLike | dict[str, float] | None = None,
+    estimate: Sequence[str] = ("mu", "alpha", "beta", "gamma", "kappa", "sigma"),
+    threat_blind: bool = False,
+    n_starts: int = 4,
+    seed: int = 0,
+) -> ParamEstimate:
+    """Type-II maximum-likelihood estimate of the reaction-function parameters.
+
+    Parameters
+    ----------
+    data
+        ``dx`` and ``u`` over ``period`` (and optionally leading dyad/scenario dims, which
+        share the parameters but keep their own type).
+    types
+        Type space (default greedy/insecure/mixed).
+    base
+        Values of the parameters that are not estimated (``omega``, ``delta``, ``lam``,
+        ``nu``, …) and the starting point; default :class:`ModelParams`.
+    prior
+        Prior over types used to sum them out (uniform by default).
+    estimate
+        Names of the parameters to estimate, among ``mu, alpha, beta, gamma, kappa, sigma``.
+    threat_blind
+        Estimate under the naive observer's model (it does not see its own threat).
+    n_starts, seed
+        Deterministic multi-start: the base point plus ``n_starts - 1`` jittered starts.
+
+    Returns
+    -------
+    ParamEstimate
+        The estimated :class:`ModelParams`, the maximised log evidence and convergence info.
+
+    Examples
+    --------
+    >>> from secdilemma.simulate import simulate
+    >>> truth = ModelParams(alpha=0.05, beta=0.6, gamma=0.6, kappa=0.3, sigma=0.05)
+    >>> sim = simulate(params=truth, n_periods=40, n_scenarios=30, seed=3)
+    >>> est = estimate_params(sim, estimate=("beta", "sigma"))
+    >>> round(float(est.params.sigma), 2), est.converged
+    (0.05, True)
+    """
+    types = TypeSpace.default() if types is None else types
+    base = ModelParams() if base is None else base
+    unknown = [k for k in estimate if k not in _ESTIMABLE]
+    if unknown:
+        raise ParameterError(
+            f"estimate_params: cannot estimate {unknown}; choose among {list(_ESTIMABLE)}."
+        )
+    if not estimate:
+        raise ParameterError("estimate_params: `estimate` is empty; name at least one parameter.")
+    if n_starts < 1:
+        raise ParameterError(f"estimate_params: `n_starts` must be >= 1; got {n_starts}.")
+    dx, u = _arrays(data)
+    log_prior = np.log(as_type_prior(prior, types))  # type: ignore[arg-type]
+    n_obs = int(np.sum(np.isfinite(dx[..., 1:]) & np.isfinite(u[..., :-1])))
+    if n_obs < len(estimate) + 2:
+        raise DataError(
+            f"estimate_params: only {n_obs} usable periods (a rival change with the observer's "
+            f"previous move) for {len(estimate)} parameters; use a longer series, pool more "
+            "dyads, or estimate fewer parameters."
+        )
+    names = list(estimate)
+    positive = np.array([_ESTIMABLE[k] for k in names])
+
+    def to_params(theta: npt.NDArray[np.float64]) -> ModelParams:
+        vals = np.where(positive, np.exp(np.clip(theta, -30, 30)), theta)
+        return base.replace(**{k: float(v) for k, v in zip(names, vals, strict=True)})
+
+    def neg_evidence(theta: npt.NDArray[np.float64]) -> float:
+        p = to_params(theta)
+        ll_b, _ = loglik_components(dx, u, p, types, threat_blind=threat_blind)
+        per_type = ll_b.sum(axis=-2) + log_prior  # (..., K)
+        val = -float(np.sum(logsumexp(per_type, axis=-1)))
+        return val if np.isfinite(val) else 1e300
+
+    start = np.array(
+        [
+            np.log(max(float(np.asarray(getattr(base, k))), 1e-3))
+            if pos
+            else float(np.asarray(getattr(base, k)))
+            for k, pos in zip(names, positive, strict=True)
+        ]
+    )
+    # data-derived scale for sigma's start: the robust spread of the rival's changes
+    finite = dx[np.isfinite(dx)]
+    if "sigma" in names and finite.size > 2:
+        mad = 1.4826 * float(np.median(np.abs(finite - np.median(finite))))
+        start[names.index("sigma")] = np.log(max(mad, 1e-3))
+    rng = np.random.default_rng(seed)
+    best = None
+    for i in range(n_starts):
+        x0 = start if i == 0 else start + rng.normal(0.0, 0.5, size=start.shape)
+        res = minimize(
+            neg_evidence,
+            x0,
+            method="Nelder-Mead",
+            options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-9},
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    assert best is not None
+    return ParamEstimate(
+        params=to_params(best.x),
+        log_evidence=-float(best.fun),
+        n_obs=n_obs,
+        converged=bool(best.success),
+        message=str(best.message),
+        estimated=tuple(names),
+    )

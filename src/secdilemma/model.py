@@ -402,7 +402,6 @@ def loglik_components(
         )
     if dx_a.ndim < 1 or dx_a.shape[-1] < 1:
         raise ParameterError("loglik: `dx` must have at least one period on its last axis.")
-    T = dx_a.shape[-1]
     # omega/delta broadcast against (..., T): scalar, per period (T,), per scenario (S, 1) ...
     h = threat_multiplier(params.omega, params.delta)
     try:
@@ -426,13 +425,23 @@ def loglik_components(
         return arr[..., None, None] if arr.ndim else arr
 
     p_k = ModelParams(
-        mu=pk(params.mu), alpha=pk(params.alpha), beta=pk(params.beta), gamma=pk(params.gamma),
-        kappa=pk(params.kappa), lam=pk(params.lam), sigma=params.sigma, nu=params.nu,
+        mu=pk(params.mu),
+        alpha=pk(params.alpha),
+        beta=pk(params.beta),
+        gamma=pk(params.gamma),
+        kappa=pk(params.kappa),
+        lam=pk(params.lam),
+        sigma=params.sigma,
+        nu=params.nu,
         anchor=pk(params.anchor),
     )
     hk = np.asarray(h_prev, dtype=float)[..., None]
     mean = reaction_mean(
-        g, f, u_prev[..., None], p_k, h_prev=hk,
+        g,
+        f,
+        u_prev[..., None],
+        p_k,
+        h_prev=hk,
         x_prev=None if x is None else _lagged(np.asarray(x, dtype=float))[..., None],
     )
     ll_b = _noise_logpdf(dx_a[..., None] - mean, pk(params.sigma), params.nu)
@@ -478,9 +487,7 @@ def _drop_missing(ll: FloatArray, *, axis: int) -> FloatArray:
 # ---------------------------------------------------------------------------------------------
 # Priors and transitions
 # ---------------------------------------------------------------------------------------------
-def validate_probabilities(
-    p: ArrayLike, *, name: str, n: int, atol: float = 1e-9
-) -> FloatArray:
+def validate_probabilities(p: ArrayLike, *, name: str, n: int, atol: float = 1e-9) -> FloatArray:
     """Check a probability vector (or a batch of them on the last axis) and return it.
 
     Raises :class:`ParameterError` naming ``name`` when the length is not ``n``, an entry is

@@ -165,9 +165,7 @@ def simulate(
     K = types.n_types
 
     switching = persistence is not None or transition is not None
-    trans = (
-        transition_matrix(K, persistence=persistence, matrix=transition) if switching else None
-    )
+    trans = transition_matrix(K, persistence=persistence, matrix=transition) if switching else None
 
     # initial types
     if true_type is None:
@@ -202,14 +200,20 @@ def simulate(
             return np.broadcast_to(arr, (S,)).copy() if arr.ndim <= 1 else arr
         except ValueError:
             raise ParameterError(
-                f"simulate: a parameter of shape {arr.shape} does not broadcast to "
-                f"{S} scenarios."
+                f"simulate: a parameter of shape {arr.shape} does not broadcast to {S} scenarios."
             ) from None
 
     step_params = ModelParams(
-        mu=ps(params.mu), alpha=ps(params.alpha), beta=ps(params.beta), gamma=ps(params.gamma),
-        kappa=ps(params.kappa), lam=ps(params.lam), sigma=ps(params.sigma), nu=params.nu,
-        anchor=ps(params.anchor), signals=params.signals,
+        mu=ps(params.mu),
+        alpha=ps(params.alpha),
+        beta=ps(params.beta),
+        gamma=ps(params.gamma),
+        kappa=ps(params.kappa),
+        lam=ps(params.lam),
+        sigma=ps(params.sigma),
+        nu=params.nu,
+        anchor=ps(params.anchor),
+        signals=params.signals,
     )
 
     z = np.empty((S, T), dtype=np.intp)

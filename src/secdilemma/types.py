@@ -144,7 +144,10 @@ class TypeSpace:
 
     def to_dict(self) -> dict[str, list[float]]:
         """Plain-data form ``{name: [greed, fear]}`` (for specs and NetCDF attrs)."""
-        return {n: [float(g), float(f)] for n, g, f in zip(self.names, self.greed, self.fear, strict=True)}
+        return {
+            n: [float(g), float(f)]
+            for n, g, f in zip(self.names, self.greed, self.fear, strict=True)
+        }
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, TypeSpace):

@@ -1,0 +1,112 @@
+"""The simulator: reproducibility, shapes, the truth it records, and its randomness."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from secdilemma.errors import ParameterError
+from secdilemma.model import ModelParams, SignalParams
+from secdilemma.simulate import simulate
+from secdilemma.types import TypeSpace
+
+SIGNALS = SignalParams(
+    ("refuse", "restrain"), eta0=[-1.0, 0.0], eta_g=[2.0, -2.0], eta_f=[0.0, 0.0]
+)
+
+
+def test_reproducible_with_a_seed():
+    a = simulate(n_periods=20, n_scenarios=4, seed=42)
+    b = simulate(n_periods=20, n_scenarios=4, seed=42)
+    xr.testing.assert_identical(a, b)
+    c = simulate(n_periods=20, n_scenarios=4, seed=43)
+    assert not np.allclose(a.dx.values[:, 1:], c.dx.values[:, 1:])
+    g = simulate(n_periods=20, n_scenarios=4, seed=np.random.default_rng(42))
+    xr.testing.assert_identical(a, g)
+
+
+def test_shapes_dims_and_bookkeeping():
+    ds = simulate(
+        params=ModelParams(signals=SIGNALS), n_periods=15, n_scenarios=3, seed=0, x0=1.0, y0=2.0
+    )
+    assert dict(ds.sizes) == {"scenario": 3, "period": 15, "signal": 2}
+    assert ds.signals.dims == ("scenario", "period", "signal")
+    assert ds.signal.values.tolist() == ["refuse", "restrain"]
+    assert np.all(np.isnan(ds.dx.isel(period=0)))
+    np.testing.assert_allclose(ds.x.isel(period=0), 1.0)
+    np.testing.assert_allclose(ds.x.diff("period").values, ds.dx.values[:, 1:], atol=1e-12)
+    np.testing.assert_allclose(ds.y.values, 2.0 + np.cumsum(ds.u.values, axis=1))
+    assert set(np.unique(ds.signals.values)) <= {0.0, 1.0}
+
+
+def test_true_type_and_observer_moves():
+    names = ["greedy", "insecure", "mixed", "greedy"]
+    moves = np.linspace(-0.1, 0.1, 10)
+    ds = simulate(n_periods=10, n_scenarios=4, true_type=names, observer_moves=moves, seed=1)
+    assert ds.true_type.isel(period=-1).values.tolist() == names
+    assert np.all(ds.true_type_index == ds.true_type_index.isel(period=0))  # static
+    np.testing.assert_allclose(ds.u.values, np.broadcast_to(moves, (4, 10)))
+
+
+def test_residuals_follow_the_reaction_function():
+    """dx minus the mean of the true type is N(0, sigma) (checked by moments)."""
+    p = ModelParams(sigma=0.04)
+    ts = TypeSpace.default(secure=True)
+    ds = simulate(ts, p, n_periods=40, n_scenarios=2000, seed=5)
+    g = ts.greed[ds.true_type_index.values]
+    f = ts.fear[ds.true_type_index.values]
+    u_prev = ds.u.values[:, :-1]
+    mean = (
+        p.alpha * g[:, 1:]
+        + (f[:, 1:] * p.beta * 1.0 - g[:, 1:] * (1 - f[:, 1:]) * p.kappa) * np.maximum(u_prev, 0)
+        + (f[:, 1:] * (1 - g[:, 1:]) * p.beta - g[:, 1:] * p.gamma) * np.minimum(u_prev, 0)
+    )
+    resid = ds.dx.values[:, 1:] - mean
+    assert abs(resid.mean()) < 3 * 0.04 / np.sqrt(resid.size)
+    assert resid.std() == pytest.approx(0.04, rel=0.01)
+    # types drawn from the (uniform) prior
+    freq = np.bincount(ds.true_type_index.values[:, 0], minlength=4) / 2000
+    np.testing.assert_allclose(freq, 0.25, atol=0.04)
+
+
+def test_switching_frequency_is_one_minus_persistence():
+    ds = simulate(n_periods=60, n_scenarios=2000, persistence=0.8, seed=7)
+    z = ds.true_type_index.values
+    switched = z[:, 1:] != z[:, :-1]
+    assert switched.mean() == pytest.approx(0.2, abs=0.005)  # 118,000 transitions: sd 0.0012
+    assert ds.attrs["switching"] == 1
+    static = simulate(n_periods=60, n_scenarios=50, seed=7)
+    assert not np.any(static.true_type_index.values[:, 1:] != static.true_type_index.values[:, :-1])
+
+
+def test_signal_rates_match_the_logistic():
+    ts = TypeSpace.default()
+    ds = simulate(
+        ts,
+        ModelParams(signals=SIGNALS),
+        n_periods=50,
+        n_scenarios=400,
+        true_type="greedy",
+        seed=9,
+    )
+    rate = ds.signals.mean(("scenario", "period")).values
+    expected = 1 / (1 + np.exp(-(np.array([-1.0, 0.0]) + np.array([2.0, -2.0]) * 1.0)))
+    np.testing.assert_allclose(rate, expected, atol=0.02)
+
+
+def test_simulate_errors():
+    with pytest.raises(ParameterError, match="n_periods"):
+        simulate(n_periods=1)
+    with pytest.raises(ParameterError, match="n_scenarios"):
+        simulate(n_scenarios=0)
+    with pytest.raises(ParameterError, match="unknown rival type"):
+        simulate(true_type="hawk")
+    with pytest.raises(ParameterError, match="true_type"):
+        simulate(n_scenarios=3, true_type=["greedy", "mixed"])
+    with pytest.raises(ParameterError, match="observer_sd"):
+        simulate(observer_sd=-1.0)
+    with pytest.raises(ParameterError, match="persistence"):
+        simulate(persistence=-0.5)
+    with pytest.raises(ParameterError, match="prior"):
+        simulate(prior=[0.5, 0.5, 0.5])

@@ -1,0 +1,1228 @@
+"""The full Bayesian fit (PyMC): priors on the parameters, the rival's type summed out exactly.
+
+:class:`PerceptionModel` turns a :class:`~secdilemma.spec.ModelSpec` into a PyMC model whose
+likelihood is the generative model of :mod:`secdilemma.model` written in PyTensor: the same
+reaction function (split slopes on the observer's increases ``u⁺`` and cuts ``u⁻`` with
+type-fixed signs), the same noise (Normal or Student-t), the same signal channels, and the
+same rule for missing data (a term with a missing input contributes nothing). The discrete
+static type is marginalised exactly, per dyad::
+
+    log p(data_d | theta) = logsumexp_k [ log P(type_k) + sum_t log p(data_dt | type_k, theta) ]
+
+Several dyads share the reaction coefficients; the parameters listed in
+``priors.hierarchical`` vary by dyad with partial pooling (non-centred). After sampling, the
+posterior over types is recovered per draw (Rao-Blackwellised) **in numpy from
+:func:`secdilemma.model.loglik_components`**, the very function the exact observer uses, so
+the two engines cannot disagree about the model; the tests check that the PyTensor
+likelihood matches it.
+
+Switching (Markov) types are not fitted here yet: a spec with ``types.switching`` raises
+:class:`~secdilemma.errors.SpecError` (the exact observer handles them with fixed parameters).
+
+Every fit is checked (R-hat, bulk and tail ESS, divergences); a fit that fails the gate warns
+with :class:`ConvergenceWarning` and its :meth:`PerceptionModel.summary` says it is not to be
+trusted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import time
+import warnings
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+
+from secdilemma._version import __version__
+from secdilemma.errors import DataError, NotFittedError, SpecError
+from secdilemma.model import ModelParams, SignalParams, loglik_components
+from secdilemma.spec import DEFAULT_PRIORS, DEFAULT_TAU, ModelSpec, PriorSpec, spec_data
+from secdilemma.types import TypeSpace
+
+__all__ = [
+    "DEFAULT_BACKEND",
+    "GATE",
+    "ConvergenceWarning",
+    "PerceptionModel",
+    "compare_models",
+    "diagnostics",
+    "load",
+    "plot_fit",
+    "resolve_priors",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: Default NUTS backend, chosen from benchmarks/bench_fit.py (2 shared cores, 4 chains x 1000
+#: draws + 1000 tune; nutpie/pymc ratios): first fit in a fresh process 1.01 (naval case) and
+#: 1.14 (20 simulated dyads x 50 periods) - nutpie's numba compilation costs about what PyMC's
+#: C compilation and slower sampling cost; repeat fit in the same process 0.16 and 0.20 (the
+#: compiled model is cached and reused with new pm.Data values); ESS per second 20 and 10.
+DEFAULT_BACKEND = "nutpie"
+
+#: The diagnostics gate: a fit passes when every R-hat <= 1.01, every bulk and tail ESS >= 400
+#: and there are no divergences (Vehtari et al. 2021 thresholds).
+GATE: dict[str, float] = {"rhat": 1.01, "ess": 400.0, "divergences": 0.0}
+
+_REACTION = ("mu", "alpha", "beta", "gamma", "kappa", "sigma")
+_POSITIVE = ("alpha", "beta", "gamma", "kappa", "sigma")
+_INTERVAL = (0.05, 0.95)
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+class ConvergenceWarning(UserWarning):
+    """The sampler's diagnostics fail the gate: the posterior is not to be trusted."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Data preparation
+# ---------------------------------------------------------------------------------------------
+def _as_dyads(moves: xr.Dataset, name: str) -> xr.Dataset:
+    """Normalise moves to dims ``(dyad, period[, signal])``."""
+    missing = [v for v in ("dx", "u") if v not in moves]
+    if missing:
+        raise DataError(
+            f"PerceptionModel: the data lack {missing}; give `dx` (rival change) and `u` "
+            "(observer change) over `period` (secdilemma.data.to_moves or simulate)."
+        )
+    ds = moves
+    if "scenario" in ds.dims and "dyad" not in ds.dims:
+        ds = ds.rename({"scenario": "dyad"})
+    if "dyad" not in ds["dx"].dims:
+        ds = ds.expand_dims(dyad=[name])
+    extra = set(ds["dx"].dims) - {"dyad", "period"}
+    if extra:
+        raise DataError(
+            f"PerceptionModel: `dx` has dims {ds['dx'].dims}; expected (dyad, period) - "
+            f"stack or select {sorted(map(str, extra))} first."
+        )
+    keep = [v for v in ("dx", "u", "signals") if v in ds]
+    out = ds[keep].transpose("dyad", "period", ...)
+    if "signals" in out and "actor" in out["signals"].dims:
+        out["signals"] = (out["signals"].sel(actor="rival") > 0).astype(float)
+    return out
+
+
+def _lagged(a: FloatArray) -> FloatArray:
+    out = np.full_like(a, np.nan)
+    out[..., 1:] = a[..., :-1]
+    return out
+
+
+class _Arrays:
+    """The data of a fit as arrays: lagged moves, threat multiplier, masks."""
+
+    def __init__(self, data: xr.Dataset, spec: ModelSpec, eta_f_fixed_zero: bool) -> None:
+        self.data = data
+        self.dyads = [str(v) if not isinstance(v, (int, np.integer)) else int(v)
+                      for v in data["dyad"].values]  # fmt: skip
+        self.periods = data["period"].values
+        self.dx = data["dx"].values.astype(float)
+        self.u = data["u"].values.astype(float)
+        D, T = self.dx.shape
+        self.omega = np.broadcast_to(spec.world.series("omega", self.periods), (D, T)).copy()
+        self.delta = np.broadcast_to(spec.world.series("delta", self.periods), (D, T)).copy()
+        h = 1.0 + self.omega - self.delta
+        self.threat_blind = spec.observer.kind == "naive"
+        h_prev = _lagged(h)
+        if self.threat_blind:
+            h_prev = np.where(np.isnan(h_prev), np.nan, 0.0)
+        u_prev = _lagged(self.u)
+        self.mask = np.isfinite(self.dx) & np.isfinite(u_prev) & np.isfinite(h_prev)
+        self.dx0 = np.where(self.mask, self.dx, 0.0)
+        self.up = np.where(self.mask, np.maximum(u_prev, 0.0), 0.0)
+        self.dn = np.where(self.mask, np.minimum(u_prev, 0.0), 0.0)
+        self.h_prev = np.where(self.mask, h_prev, 0.0)
+        self.channels = tuple(spec.signals.channels)
+        J = len(self.channels)
+        if J:
+            if "signals" not in data:
+                raise DataError(
+                    f"PerceptionModel: the spec reads signal channels {list(self.channels)} "
+                    "but the data have no `signals` variable."
+                )
+            s = (
+                data["signals"]
+                .sel(signal=list(self.channels))
+                .transpose("dyad", "period", "signal")
+            )
+            self.signals = s.values.astype(float)
+        else:
+            self.signals = np.zeros((D, T, 0))
+        threat = h_prev * np.maximum(u_prev, 0.0)
+        smask = np.isfinite(self.signals)
+        if not eta_f_fixed_zero:
+            smask &= np.isfinite(threat)[..., None]
+        self.smask = smask
+        self.s0 = np.where(smask, self.signals, 0.0)
+        self.threat = np.where(np.isfinite(threat), threat, 0.0)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.dx.shape[0], self.dx.shape[1], len(self.channels))
+
+
+# ---------------------------------------------------------------------------------------------
+# Priors: user > data-derived > reference/default
+# ---------------------------------------------------------------------------------------------
+def _robust_sd(dx: FloatArray) -> float:
+    finite = dx[np.isfinite(dx)]
+    if finite.size < 3:
+        return 0.1
+    mad = 1.4826 * float(np.median(np.abs(finite - np.median(finite))))
+    return max(mad, 1e-3)
+
+
+def resolve_priors(spec: ModelSpec, dx: npt.ArrayLike) -> dict[str, tuple[PriorSpec, str]]:
+    """The prior of each parameter and where it came from (``user``, ``data``, ``reference``,
+    ``default``), following the precedence user > data-derived > reference > default.
+
+    Examples
+    --------
+    >>> from secdilemma.spec import ModelSpec
+    >>> spec = ModelSpec.from_dict({"priors": {"beta": 0.6}})
+    >>> pri = resolve_priors(spec, [0.1, -0.1, 0.2, 0.0])
+    >>> pri["beta"][0].to_dict(), pri["beta"][1], pri["alpha"][1], pri["sigma"][1]
+    ({'dist': 'fixed', 'value': 0.6}, 'user', 'default', 'data')
+    """
+    dx_a = np.asarray(dx, dtype=float)
+    out: dict[str, tuple[PriorSpec, str]] = {}
+    ref: ModelParams | None = None
+    if spec.priors.use_reference:
+        from secdilemma.reference import load_reference_params
+
+        ref = load_reference_params()
+    sd = _robust_sd(dx_a)
+    for name in (*_REACTION, "nu"):
+        if name in spec.priors.params:
+            out[name] = (spec.priors.params[name], "user")
+        elif ref is not None and name in ("alpha", "beta", "gamma", "kappa"):
+            med = max(float(np.asarray(getattr(ref, name))), spec.priors.reference_floor)
+            args = {"median": med, "log_sd": spec.priors.reference_log_sd}
+            out[name] = (PriorSpec("lognormal", args), "reference")
+        elif ref is not None and name == "nu":
+            nu = ref.nu
+            pri = PriorSpec("gaussian") if nu is None else PriorSpec("fixed", {"value": nu})
+            out[name] = (pri, "reference")
+        elif name == "sigma" and np.isfinite(dx_a).sum() >= 3:
+            out[name] = (PriorSpec("lognormal", {"median": sd, "log_sd": 1.0}), "data")
+        elif name == "mu" and np.isfinite(dx_a).sum() >= 3:
+            scale = max(0.1, 2.0 * sd)
+            out[name] = (PriorSpec("normal", {"mu": 0.0, "sigma": scale}), "data")
+        else:
+            d = dict(DEFAULT_PRIORS[name])
+            out[name] = (PriorSpec(d.pop("dist"), d), "default")
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The model
+# ---------------------------------------------------------------------------------------------
+_COMPILED: dict[str, Any] = {}  # nutpie compiled models by structure (same process)
+
+
+class PerceptionModel:
+    """The full Bayesian perception model of one spec (one or several dyads).
+
+    ``__init__`` only stores its arguments; :meth:`fit` samples. Learned attributes end in
+    ``_`` (``idata_``, ``diagnostics_``).
+
+    Parameters
+    ----------
+    spec
+        A :class:`~secdilemma.spec.ModelSpec` (or a path to a TOML spec).
+    data
+        Moves to fit instead of the data the spec names: a Dataset with ``dx`` and ``u`` over
+        (``dyad`` or ``scenario``, ``period``), and ``signals`` over (…, ``period``,
+        ``signal``) when the spec reads channels (e.g. from :func:`secdilemma.simulate`).
+
+    Examples
+    --------
+    >>> from secdilemma.spec import ModelSpec
+    >>> from secdilemma.simulate import simulate
+    >>> sim = simulate(n_periods=20, n_scenarios=2, true_type="insecure", seed=1)
+    >>> pm_model = PerceptionModel(ModelSpec.from_dict({}), data=sim).build_model()
+    >>> sorted(pm_model.coords)
+    ['dyad', 'period', 'rival_type', 'signal']
+    """
+
+    def __init__(self, spec: ModelSpec | str | os.PathLike[str], *, data: xr.Dataset | None = None):
+        if not isinstance(spec, ModelSpec):
+            from secdilemma.spec import load_spec
+
+            spec = load_spec(spec)
+        self.spec = spec
+        self.data = data
+        self._arrays: _Arrays | None = None
+        self._model: Any = None
+        self.idata_: xr.DataTree | None = None
+        self.diagnostics_: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        state = "fitted" if self.idata_ is not None else "not fitted"
+        return f"PerceptionModel({self.spec.name!r}, {state})"
+
+    # -- data and priors ----------------------------------------------------------------------
+    @property
+    def types(self) -> TypeSpace:
+        """The rival type space of the spec."""
+        ts: TypeSpace = self.spec.types.type_space()
+        return ts
+
+    def _eta_f_zero(self) -> bool:
+        p = self.spec.signals.prior("eta_f")
+        return p.is_fixed and p.args["value"] == 0.0
+
+    def arrays(self) -> _Arrays:
+        """The prepared data (loaded from the spec on first use)."""
+        if self._arrays is None:
+            if self.data is not None:
+                moves = self.data
+            else:
+                _, moves = spec_data(self.spec)
+            data = _as_dyads(moves, self.spec.data.case or self.spec.name)
+            self._arrays = _Arrays(data, self.spec, self._eta_f_zero())
+        return self._arrays
+
+    def priors(self) -> dict[str, tuple[PriorSpec, str]]:
+        """Resolved priors and their origin (see :func:`resolve_priors`)."""
+        return resolve_priors(self.spec, self.arrays().dx)
+
+    def _type_prior(self) -> FloatArray:
+        ts = self.types
+        p = self.spec.observer.prior
+        if p is None:
+            return np.full(ts.n_types, 1.0 / ts.n_types)
+        return np.array([float(p.get(n, 0.0)) for n in ts.names])
+
+    def _hierarchical(self) -> tuple[str, ...]:
+        D = self.arrays().shape[0]
+        if D < 2:
+            return ()
+        pri = self.priors()
+        return tuple(h for h in self.spec.priors.hierarchical if not pri[h][0].is_fixed)
+
+    def _structure_key(self) -> str:
+        pri = self.priors()
+        return json.dumps(
+            {
+                "types": self.types.to_dict(),
+                "dists": {k: v[0].dist for k, v in pri.items()},
+                "signals": {c: self.spec.signals.prior(c).dist for c in ("eta0", "eta_g", "eta_f")},
+                "hier": self._hierarchical(),
+                "shape": self.arrays().shape,
+                "switching": self.spec.types.switching,
+            },
+            sort_keys=True,
+        )
+
+    # -- the PyMC model -----------------------------------------------------------------------
+    def build_model(self) -> Any:
+        """The :class:`pymc.Model` (built once and kept); data live in ``pm.Data`` containers.
+
+        Raises
+        ------
+        SpecError
+            For switching types (not implemented in the PyMC fit yet).
+        """
+        if self._model is not None:
+            return self._model
+        if self.spec.types.switching:
+            raise SpecError(
+                f"{self.spec.source_path or '<dict>'}: key 'types.switching': switching (Markov) "
+                "types are not implemented in the PyMC fit yet; set switching = false, or use "
+                "the exact observer (secdilemma.observers.Observer(persistence=...)) with fixed "
+                "parameters."
+            )
+        import pymc as pm
+        import pytensor.tensor as pt
+
+        a = self.arrays()
+        ts = self.types
+        J = a.shape[2]
+        pri = self.priors()
+        hier = self._hierarchical()
+        coords = {
+            "dyad": a.dyads,
+            "period": a.periods.tolist(),
+            "rival_type": list(ts.names),
+            "signal": list(a.channels),
+        }
+        with pm.Model(coords=coords) as model:
+            dx = pm.Data("dx_obs", a.dx0, dims=("dyad", "period"))
+            mask = pm.Data("mask", a.mask.astype(float), dims=("dyad", "period"))
+            up = pm.Data("u_up", a.up, dims=("dyad", "period"))
+            dn = pm.Data("u_down", a.dn, dims=("dyad", "period"))
+            h = pm.Data("h_prev", a.h_prev, dims=("dyad", "period"))
+            log_prior = pm.Data(
+                "log_type_prior", np.log(np.maximum(self._type_prior(), 1e-300)), dims="rival_type"
+            )
+            g = pt.as_tensor(ts.greed)
+            f = pt.as_tensor(ts.fear)
+            theta: dict[str, Any] = {}
+            for name in _REACTION:
+                theta[name] = _param(pm, pt, name, pri[name][0], name in hier, self.spec)
+            nu_prior = pri["nu"][0]
+
+            def per_dyad(v: Any) -> Any:
+                return v[:, None, None] if v.ndim == 1 else v
+
+            mu, alpha, beta, gamma, kappa, sigma = (per_dyad(theta[k]) for k in _REACTION)
+            slope_up = f * beta * h[:, :, None] - g * (1.0 - f) * kappa
+            slope_dn = f * (1.0 - g) * beta - g * gamma
+            mean = mu + g * alpha + slope_up * up[:, :, None] + slope_dn * dn[:, :, None]
+            z = (dx[:, :, None] - mean) / sigma
+            if nu_prior.dist == "gaussian":
+                ll = -0.5 * (_LOG_2PI + z * z) - pt.log(sigma)
+            else:
+                nu = pm.Data("nu_value", float(nu_prior.args["value"]))
+                const = (
+                    pt.gammaln(0.5 * (nu + 1.0)) - pt.gammaln(0.5 * nu) - 0.5 * pt.log(nu * np.pi)
+                )
+                ll = const - pt.log(sigma) - 0.5 * (nu + 1.0) * pt.log1p(z * z / nu)
+            per_type = pt.sum(ll * mask[:, :, None], axis=1)  # (dyad, type)
+            if J:
+                s = pm.Data("signals_obs", a.s0, dims=("dyad", "period", "signal"))
+                smask = pm.Data(
+                    "signal_mask", a.smask.astype(float), dims=("dyad", "period", "signal")
+                )
+                thr = pm.Data("threat_prev", a.threat, dims=("dyad", "period"))
+                eta = {
+                    c: _eta(pm, c, self.spec.signals.prior(c), J)
+                    for c in ("eta0", "eta_g", "eta_f")
+                }
+                logit = (
+                    eta["eta0"]
+                    + eta["eta_g"] * g[:, None]
+                    + eta["eta_f"] * f[:, None] * thr[:, :, None, None]
+                )  # (dyad, period, type, signal)
+                sb = s[:, :, None, :]
+                lls = -(sb * pt.softplus(-logit) + (1.0 - sb) * pt.softplus(logit))
+                per_type = per_type + pt.sum(lls * smask[:, :, None, :], axis=(1, 3))
+            pm.Potential("type_marginal", pt.sum(pt.logsumexp(per_type + log_prior, axis=-1)))
+        self._model = model
+        return model
+
+    # -- fitting ------------------------------------------------------------------------------
+    def fit(
+        self,
+        *,
+        sampler: str | None = None,
+        chains: int | None = None,
+        draws: int | None = None,
+        tune: int | None = None,
+        random_seed: int | None = None,
+        target_accept: float | None = None,
+        cores: int | None = None,
+        progressbar: bool = True,
+    ) -> xr.DataTree:
+        """Sample the posterior and return the result tree (kept as ``idata_``).
+
+        Call arguments override the spec's ``[sampler]`` section, which overrides the
+        defaults (backend :data:`DEFAULT_BACKEND`, 4 chains × 1000 draws, 1000 tuning steps).
+
+        Returns
+        -------
+        xarray.DataTree
+            Groups ``posterior``, ``sample_stats``, ``log_likelihood`` (``dx``: the one-step
+            predictive log density per dyad and period, which sums to each dyad's marginal
+            likelihood), ``observed_data``, ``constant_data`` and ``type_probabilities``
+            (per-draw posterior over types, Rao-Blackwellised, and its summaries). attrs:
+            ``spec`` (JSON), ``secdilemma_version``, ``seed``, ``backend``, ``sampling_time_s``
+            and the diagnostics.
+
+        Warns
+        -----
+        ConvergenceWarning
+            When R-hat, ESS or divergences fail the gate :data:`GATE`.
+        """
+        ss = self.spec.sampler
+        backend = sampler or ss.backend or DEFAULT_BACKEND
+        if backend not in ("pymc", "nutpie"):
+            raise SpecError(f"fit: sampler {backend!r} is not one of ['pymc', 'nutpie'].")
+        chains = chains or ss.chains
+        draws = draws or ss.draws
+        tune = ss.tune if tune is None else tune
+        seed = ss.seed if random_seed is None else random_seed
+        if seed is None:
+            seed = int(np.random.SeedSequence().entropy % (2**31))  # type: ignore[operator]
+        target_accept = target_accept or ss.target_accept
+        cores = cores or ss.cores or min(chains, os.cpu_count() or 1)
+        model = self.build_model()
+        t0 = time.perf_counter()
+        if backend == "pymc":
+            import pymc as pm
+
+            with _quiet():
+                idata = pm.sample(
+                    draws=draws,
+                    tune=tune,
+                    chains=chains,
+                    cores=cores,
+                    random_seed=seed,
+                    nuts_sampler="pymc",
+                    target_accept=target_accept,
+                    progressbar=progressbar,
+                    compute_convergence_checks=False,
+                    model=model,
+                )
+        else:
+            import nutpie
+
+            key = self._structure_key()
+            compiled = _COMPILED.get(key)
+            if compiled is None:
+                compiled = nutpie.compile_pymc_model(model)
+                _COMPILED[key] = compiled
+            compiled = compiled.with_data(**_data_values(model))
+            idata = nutpie.sample(
+                compiled,
+                draws=draws,
+                tune=tune,
+                chains=chains,
+                cores=cores,
+                seed=seed,
+                target_accept=target_accept,
+                progress_bar=progressbar,
+                save_warmup=False,
+            )
+        elapsed = time.perf_counter() - t0
+        tree = self._assemble(idata, seed=seed, backend=backend, elapsed=elapsed)
+        self.idata_ = tree
+        self.diagnostics_ = diagnostics(tree)
+        tree.attrs["diagnostics"] = json.dumps(self.diagnostics_)
+        if not self.diagnostics_["ok"]:
+            warnings.warn(
+                f"{self.spec.name}: the sampler's diagnostics fail the gate "
+                f"({'; '.join(self.diagnostics_['problems'])}). Do NOT trust this posterior: "
+                "run longer chains, raise target_accept, or reparametrise.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        return tree
+
+    def _assemble(
+        self, idata: xr.DataTree, *, seed: int, backend: str, elapsed: float
+    ) -> xr.DataTree:
+        a = self.arrays()
+        post = idata["posterior"].to_dataset()
+        drop = [v for v in map(str, post.data_vars) if v.endswith("_z")]
+        post = post.drop_vars(drop)
+        # nutpie may name coordinates differently: align to ours
+        post = post.assign_coords(
+            {d: c for d, c in (("dyad", a.dyads), ("signal", list(a.channels))) if d in post.dims}
+        )
+        stats = idata["sample_stats"].to_dataset() if "sample_stats" in idata else xr.Dataset()
+        tp, loglik = self._type_probabilities(post)
+        observed = xr.Dataset(
+            {"dx": (("dyad", "period"), a.dx)},
+            coords={"dyad": a.dyads, "period": a.periods},
+        )
+        if a.channels:
+            observed["signals"] = (("dyad", "period", "signal"), a.signals)
+            observed = observed.assign_coords(signal=list(a.channels))
+        const = xr.Dataset(
+            {
+                "u": (("dyad", "period"), a.u),
+                "omega": (("dyad", "period"), a.omega),
+                "delta": (("dyad", "period"), a.delta),
+                "evidence_mask": (("dyad", "period"), a.mask.astype(np.int8)),
+            },
+            coords={"dyad": a.dyads, "period": a.periods},
+        )
+        tree = xr.DataTree.from_dict(
+            {
+                "posterior": post,
+                "sample_stats": stats,
+                "log_likelihood": loglik,
+                "observed_data": observed,
+                "constant_data": const,
+                "type_probabilities": tp,
+            }
+        )
+        pri = self.priors()
+        tree.attrs = {
+            "spec": json.dumps(self.spec.to_dict()),
+            "secdilemma_version": __version__,
+            "seed": int(seed),
+            "backend": backend,
+            "sampling_time_s": float(elapsed),
+            "priors": json.dumps(
+                {k: {"prior": v[0].to_dict(), "origin": v[1]} for k, v in pri.items()}
+            ),
+            "model_name": self.spec.name,
+        }
+        return tree
+
+    # -- Rao-Blackwellised type probabilities (numpy, via secdilemma.model) ------------------
+    def _draw_params(self, post: xr.Dataset) -> tuple[dict[str, FloatArray], FloatArray | None]:
+        """Per-draw, per-dyad parameter values ``(S, D)`` and signal coefficients ``(S, 3, J)``."""
+        a = self.arrays()
+        D = a.shape[0]
+        n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+        S = n_chain * n_draw
+        pri = self.priors()
+        vals: dict[str, FloatArray] = {}
+        for name in _REACTION:
+            if f"{name}_dyad" in post:
+                v = post[f"{name}_dyad"].transpose("chain", "draw", "dyad").values.reshape(S, D)
+            elif name in post:
+                v = np.repeat(post[name].values.reshape(S, 1), D, axis=1)
+            else:
+                v = np.full((S, D), float(pri[name][0].args["value"]))
+            vals[name] = v.astype(float)
+        etas: FloatArray | None = None
+        if a.channels:
+            J = len(a.channels)
+            etas = np.empty((S, 3, J))
+            for i, c in enumerate(("eta0", "eta_g", "eta_f")):
+                if c in post:
+                    etas[:, i, :] = (
+                        post[c].transpose("chain", "draw", "signal").values.reshape(S, J)
+                    )
+                else:
+                    etas[:, i, :] = float(self.spec.signals.prior(c).args["value"])
+        return vals, etas
+
+    def _per_type_loglik(
+        self, vals: Mapping[str, FloatArray], etas: FloatArray | None, sl: slice
+    ) -> FloatArray:
+        """``(S, Dc, T, K)`` per-period log-likelihood of dyads ``sl`` under each type."""
+        a = self.arrays()
+        nu_p = self.priors()["nu"][0]
+        nu = None if nu_p.dist == "gaussian" else float(nu_p.args["value"])
+        dx = a.dx[sl]
+        u = a.u[sl]
+        params = ModelParams(
+            **{k: v[:, sl] for k, v in vals.items()},  # type: ignore[arg-type]
+            nu=nu,
+            omega=a.omega[sl],
+            delta=a.delta[sl],
+        )
+        ll_b, _ = loglik_components(dx, u, params, self.types, threat_blind=a.threat_blind)
+        if etas is not None:
+            sig = a.signals[sl]
+            S = etas.shape[0]
+            ll_s = np.empty_like(ll_b)
+            base = ModelParams(omega=a.omega[sl], delta=a.delta[sl], nu=nu)
+            for s in range(S):
+                sp = SignalParams(a.channels, eta0=etas[s, 0], eta_g=etas[s, 1], eta_f=etas[s, 2])
+                _, lls = loglik_components(
+                    dx,
+                    u,
+                    base.replace(signals=sp),
+                    self.types,
+                    signals=sig,
+                    threat_blind=a.threat_blind,
+                )
+                assert lls is not None
+                ll_s[s] = lls.sum(axis=-1)
+            ll_b = ll_b + ll_s
+        return ll_b
+
+    def _type_probabilities(self, post: xr.Dataset) -> tuple[xr.Dataset, xr.Dataset]:
+        a = self.arrays()
+        D, T, _ = a.shape
+        K = self.types.n_types
+        n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+        S = n_chain * n_draw
+        vals, etas = self._draw_params(post)
+        log_prior = np.log(np.maximum(self._type_prior(), 1e-300))
+        final = np.empty((S, D, K))
+        final_unif = np.empty((S, D, K))
+        pointwise = np.empty((S, D, T))
+        f_mean = np.empty((D, T, K))
+        f_lo = np.empty((D, T, K))
+        f_hi = np.empty((D, T, K))
+        step = max(1, int(2e7 // max(1, S * T * K)))
+        for start in range(0, D, step):
+            sl = slice(start, min(D, start + step))
+            ll = self._per_type_loglik(vals, etas, sl)  # (S, Dc, T, K)
+            cum = log_prior + np.cumsum(ll, axis=2)
+            lse = _logsumexp(cum, axis=-1)  # (S, Dc, T)
+            filt = np.exp(cum - lse[..., None])
+            prev = np.concatenate(
+                [
+                    np.broadcast_to(_logsumexp(log_prior, axis=-1), lse[:, :, :1].shape),
+                    lse[:, :, :-1],
+                ],
+                axis=2,
+            )
+            pointwise[:, sl] = lse - prev
+            final[:, sl] = filt[:, :, -1]
+            tot = ll.sum(axis=2)
+            final_unif[:, sl] = np.exp(tot - _logsumexp(tot, axis=-1)[..., None])
+            f_mean[sl] = filt.mean(axis=0)
+            f_lo[sl], f_hi[sl] = np.quantile(filt, _INTERVAL, axis=0)
+        coords = {
+            "chain": post["chain"].values,
+            "draw": post["draw"].values,
+            "dyad": a.dyads,
+            "period": a.periods,
+            "rival_type": list(self.types.names),
+        }
+        dims4 = ("chain", "draw", "dyad", "rival_type")
+        dims_t = ("dyad", "period", "rival_type")
+        tp = xr.Dataset(
+            {
+                "type_probability": (dims4, final.reshape(n_chain, n_draw, D, K)),
+                "type_probability_uniform_prior": (
+                    dims4,
+                    final_unif.reshape(n_chain, n_draw, D, K),
+                ),
+                "filtered_mean": (dims_t, f_mean),
+                "filtered_low": (dims_t, f_lo),
+                "filtered_high": (dims_t, f_hi),
+                "prior": (("rival_type",), np.exp(log_prior)),
+            },
+            coords=coords,
+        )
+        tp["type_probability"].attrs["long_name"] = (
+            "P(rival type | data, parameters of the draw): Rao-Blackwellised"
+        )
+        tp["filtered_low"].attrs["interval"] = list(_INTERVAL)
+        loglik = xr.Dataset(
+            {"dx": (("chain", "draw", "dyad", "period"), pointwise.reshape(n_chain, n_draw, D, T))},
+            coords={k: coords[k] for k in ("chain", "draw", "dyad", "period")},
+        )
+        return tp, loglik
+
+    # -- results ------------------------------------------------------------------------------
+    def _fitted(self) -> xr.DataTree:
+        if self.idata_ is None:
+            raise NotFittedError(
+                f"{self!r}: call .fit() first (or secdilemma.fit.load(path) for a saved fit)."
+            )
+        return self.idata_
+
+    def type_posterior(self) -> xr.Dataset:
+        """Posterior type probabilities per dyad: mean and a 90 % interval over draws."""
+        tp = self._fitted()["type_probabilities"].to_dataset()["type_probability"]
+        q = tp.quantile(list(_INTERVAL), dim=("chain", "draw"))
+        return xr.Dataset(
+            {
+                "mean": tp.mean(("chain", "draw")),
+                "low": q.sel(quantile=_INTERVAL[0], drop=True),
+                "high": q.sel(quantile=_INTERVAL[1], drop=True),
+            }
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Plain-data summary: type probabilities with intervals, parameters, diagnostics and
+        prior sensitivity. ``trustworthy`` is false whenever the diagnostics fail the gate."""
+        tree = self._fitted()
+        diag = self.diagnostics_ or diagnostics(tree)
+        tpost = self.type_posterior()
+        tp = tree["type_probabilities"].to_dataset()
+        prior = tp["prior"].values
+        unif = tp["type_probability_uniform_prior"].mean(("chain", "draw"))
+        names = list(self.types.names)
+        types_out: dict[str, Any] = {}
+        sens: dict[str, Any] = {}
+        for d in tpost["dyad"].values:
+            m = tpost["mean"].sel(dyad=d).values
+            types_out[str(d)] = {
+                n: {
+                    "mean": float(m[i]),
+                    "low": float(tpost["low"].sel(dyad=d).values[i]),
+                    "high": float(tpost["high"].sel(dyad=d).values[i]),
+                }
+                for i, n in enumerate(names)
+            }
+            u = unif.sel(dyad=d).values
+            with np.errstate(divide="ignore", invalid="ignore"):
+                kl = float(np.sum(np.where(m > 0, m * (np.log(m) - np.log(prior)), 0.0)))
+            sens[str(d)] = {
+                "prior": dict(zip(names, prior.tolist(), strict=True)),
+                "posterior": dict(zip(names, m.tolist(), strict=True)),
+                "posterior_under_uniform_prior": dict(zip(names, u.tolist(), strict=True)),
+                "max_shift_from_type_prior": float(np.max(np.abs(m - u))),
+                "kl_prior_to_posterior_nats": kl,
+                "kl_max_nats": float(np.log(len(names))),
+            }
+        post = tree["posterior"].to_dataset()
+        params: dict[str, Any] = {}
+        pri = json.loads(tree.attrs.get("priors", "{}"))
+        for name in _REACTION:
+            if name in post:
+                v = post[name].values.ravel()
+                lo, hi = np.quantile(v, _INTERVAL)
+                params[name] = {
+                    "mean": float(v.mean()),
+                    "sd": float(v.std()),
+                    "low": float(lo),
+                    "high": float(hi),
+                    **pri.get(name, {}),
+                }
+            else:
+                params[name] = {"fixed": True, **pri.get(name, {})}
+        ok = bool(diag["ok"])
+        return {
+            "model": self.spec.name,
+            "backend": tree.attrs.get("backend"),
+            "seed": tree.attrs.get("seed"),
+            "n_dyads": len(tpost["dyad"]),
+            "interval": list(_INTERVAL),
+            "type_probabilities": types_out,
+            "parameters": params,
+            "diagnostics": diag,
+            "prior_sensitivity": sens,
+            "trustworthy": ok,
+            "verdict": (
+                "diagnostics pass the gate (R-hat <= 1.01, ESS >= 400, no divergences)"
+                if ok
+                else "NOT TRUSTWORTHY: " + "; ".join(diag["problems"])
+            ),
+            "note": (
+                "Type probabilities are posterior means of the per-draw (Rao-Blackwellised) "
+                "posterior over types; intervals are 5-95 % quantiles over draws (parameter "
+                "uncertainty). prior_sensitivity compares them with a uniform type prior "
+                "(parameter draws held fixed) and gives the KL divergence of the posterior "
+                "from the type prior (0 = the data taught nothing; log K = certainty)."
+            ),
+        }
+
+    # -- predictive checks --------------------------------------------------------------------
+    def _simulate_dx(
+        self,
+        vals: Mapping[str, FloatArray],
+        type_idx: npt.NDArray[np.intp],
+        rng: np.random.Generator,
+    ) -> FloatArray:
+        """Rival changes ``(S, D, T)`` given each draw's parameters and type, conditional on the
+        observer's observed moves (the rival reacts to the observer's actual previous move)."""
+        from secdilemma.model import reaction_mean
+        from secdilemma.simulate import draw_noise
+
+        a = self.arrays()
+        ts = self.types
+        g = ts.greed[type_idx][..., None]
+        f = ts.fear[type_idx][..., None]
+        nu_p = self.priors()["nu"][0]
+        nu = None if nu_p.dist == "gaussian" else float(nu_p.args["value"])
+        u_prev = _lagged(a.u)
+        h_prev = 0.0 * a.h_prev if a.threat_blind else _lagged(1.0 + a.omega - a.delta)
+        p = ModelParams(**{k: v[..., None] for k, v in vals.items()}, nu=nu)  # type: ignore[arg-type]
+        mean = reaction_mean(g, f, u_prev, p, h_prev=h_prev)
+        noise = draw_noise(rng, vals["sigma"][..., None], nu, mean.shape)
+        out = mean + noise
+        out[..., 0] = np.nan
+        return np.asarray(out)
+
+    def prior_predictive(self, *, draws: int = 500, random_seed: int | None = None) -> xr.DataTree:
+        """Draws of the parameters, the type and the rival's changes from the prior.
+
+        Returns a DataTree with groups ``prior`` (parameters and ``type``),
+        ``prior_predictive`` (``dx`` over ``chain, draw, dyad, period``) and
+        ``observed_data``. Needs no fit.
+        """
+        import pymc as pm
+
+        model = self.build_model()
+        seed = self.spec.sampler.seed if random_seed is None else random_seed
+        with _quiet():
+            pp = pm.sample_prior_predictive(draws=draws, model=model, random_seed=seed)
+        prior = pp["prior"].to_dataset()
+        vals, _ = self._draw_params(prior)
+        rng = np.random.default_rng(seed)
+        a = self.arrays()
+        D = a.shape[0]
+        K = self.types.n_types
+        z = rng.choice(K, size=(draws, D), p=self._type_prior())
+        dx = self._simulate_dx(vals, z, rng)
+        return self._predictive_tree("prior", prior, dx, z)
+
+    def posterior_predictive(self, *, random_seed: int | None = None) -> xr.DataTree:
+        """Replicated rival changes from the posterior (a type drawn per draw from its
+        Rao-Blackwellised probabilities); added to ``idata_`` as ``posterior_predictive``."""
+        tree = self._fitted()
+        post = tree["posterior"].to_dataset()
+        vals, _ = self._draw_params(post)
+        tp = tree["type_probabilities"].to_dataset()["type_probability"]
+        n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+        p = tp.transpose("chain", "draw", "dyad", "rival_type").values.reshape(
+            n_chain * n_draw, -1, tp.sizes["rival_type"]
+        )
+        rng = np.random.default_rng(
+            int(tree.attrs.get("seed", 0)) + 1 if random_seed is None else random_seed
+        )
+        cum = np.cumsum(p, axis=-1)
+        z = np.minimum((rng.random(p.shape[:-1])[..., None] > cum).sum(axis=-1), p.shape[-1] - 1)
+        dx = self._simulate_dx(vals, z, rng)
+        out = self._predictive_tree("posterior", post, dx, z, n_chain=n_chain)
+        tree["posterior_predictive"] = out["posterior_predictive"]
+        return out
+
+    def _predictive_tree(
+        self,
+        kind: str,
+        params: xr.Dataset,
+        dx: FloatArray,
+        z: npt.NDArray[np.intp],
+        *,
+        n_chain: int = 1,
+    ) -> xr.DataTree:
+        a = self.arrays()
+        S, D, T = dx.shape
+        n_draw = S // n_chain
+        coords = {
+            "chain": np.arange(n_chain),
+            "draw": np.arange(n_draw),
+            "dyad": a.dyads,
+            "period": a.periods,
+        }
+        pred = xr.Dataset(
+            {
+                "dx": (("chain", "draw", "dyad", "period"), dx.reshape(n_chain, n_draw, D, T)),
+                "type": (
+                    ("chain", "draw", "dyad"),
+                    np.asarray(self.types.names)[z].reshape(n_chain, n_draw, D).astype(str),
+                ),
+            },
+            coords=coords,
+        )
+        obs = xr.Dataset(
+            {"dx": (("dyad", "period"), a.dx)}, coords={"dyad": a.dyads, "period": a.periods}
+        )
+        return xr.DataTree.from_dict(
+            {kind: params, f"{kind}_predictive": pred, "observed_data": obs}
+        )
+
+    # -- storage ------------------------------------------------------------------------------
+    def save(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+        """Write the result tree to NetCDF atomically (refuses to overwrite unless asked)."""
+        from secdilemma.io import save_dataset
+
+        return save_dataset(self._fitted(), path, overwrite=overwrite)
+
+
+def _param(pm: Any, pt: Any, name: str, prior: PriorSpec, hier: bool, spec: ModelSpec) -> Any:
+    """A reaction parameter: an RV with its prior (pm.Data hyperparameters), or a constant."""
+    args = prior.args
+    if prior.is_fixed:
+        return pm.Data(f"{name}_value", float(args["value"]))
+    hp = {k: pm.Data(f"{name}__{k}", float(v)) for k, v in args.items()}
+    if prior.dist == "normal":
+        rv = pm.Normal(name, mu=hp["mu"], sigma=hp["sigma"])
+    elif prior.dist == "lognormal":
+        rv = pm.LogNormal(name, mu=pt.log(hp["median"]), sigma=hp["log_sd"])
+    elif prior.dist == "halfnormal":
+        rv = pm.HalfNormal(name, sigma=hp["sigma"])
+    elif prior.dist == "gamma":
+        rv = pm.Gamma(name, alpha=hp["alpha"], beta=hp["beta"])
+    else:  # pragma: no cover - the spec validates dists
+        raise SpecError(f"priors.{name}: unsupported dist {prior.dist!r}.")
+    if not hier:
+        return rv
+    tau_scale = spec.priors.tau.get(name, DEFAULT_TAU[name])
+    tau = pm.HalfNormal(f"{name}_tau", sigma=tau_scale)
+    z = pm.Normal(f"{name}_z", 0.0, 1.0, dims="dyad")
+    if name in _POSITIVE:
+        return pm.Deterministic(f"{name}_dyad", rv * pt.exp(tau * z), dims="dyad")
+    return pm.Deterministic(f"{name}_dyad", rv + tau * z, dims="dyad")
+
+
+def _eta(pm: Any, name: str, prior: PriorSpec, J: int) -> Any:
+    if prior.is_fixed:
+        return pm.Data(f"{name}_value", np.full(J, float(prior.args["value"])), dims="signal")
+    return pm.Normal(
+        name,
+        mu=pm.Data(f"{name}__mu", float(prior.args["mu"])),
+        sigma=pm.Data(f"{name}__sigma", float(prior.args["sigma"])),
+        dims="signal",
+    )
+
+
+def _data_values(model: Any) -> dict[str, Any]:
+    """Current values of a model's ``pm.Data`` containers (for nutpie's ``with_data``)."""
+    return {v.name: v.get_value() for v in model.data_vars}
+
+
+def _logsumexp(a: FloatArray, axis: int) -> FloatArray:
+    m = np.max(a, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return np.asarray(np.log(np.sum(np.exp(a - m), axis=axis)) + np.squeeze(m, axis=axis))
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    import logging
+
+    log = logging.getLogger("pymc")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Potential.*")
+            warnings.filterwarnings("ignore", category=FutureWarning)
+            yield
+    finally:
+        log.setLevel(level)
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnostics
+# ---------------------------------------------------------------------------------------------
+def diagnostics(tree: xr.DataTree) -> dict[str, Any]:
+    """R-hat (rank-normalised), bulk and tail ESS over every posterior variable, and the number
+    of divergences, checked against :data:`GATE`."""
+    import arviz_stats as azs
+
+    post = tree["posterior"].to_dataset()
+    names = [v for v in post.data_vars if post[v].dtype.kind == "f"]
+    n_chains = post.sizes.get("chain", 1)
+    rhat = ess_b = ess_t = None
+    if names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sub = xr.DataTree.from_dict({"posterior": post[names]})
+            if n_chains > 1:
+                rhat = _extreme(azs.rhat(sub), max)
+            ess_b = _extreme(azs.ess(sub, method="bulk"), min)
+            ess_t = _extreme(azs.ess(sub, method="tail"), min)
+    div = 0
+    if "sample_stats" in tree and "diverging" in tree["sample_stats"]:
+        div = int(np.asarray(tree["sample_stats"]["diverging"].values).sum())
+    problems = []
+    if rhat is not None and not rhat <= GATE["rhat"]:
+        problems.append(f"max R-hat {rhat:.3f} > {GATE['rhat']}")
+    if n_chains < 2:
+        problems.append("one chain: R-hat cannot be computed")
+    if ess_b is not None and not ess_b >= GATE["ess"]:
+        problems.append(f"min bulk ESS {ess_b:.0f} < {GATE['ess']:.0f}")
+    if ess_t is not None and not ess_t >= GATE["ess"]:
+        problems.append(f"min tail ESS {ess_t:.0f} < {GATE['ess']:.0f}")
+    if div > GATE["divergences"]:
+        problems.append(f"{div} divergent transitions")
+    return {
+        "max_rhat": rhat,
+        "min_ess_bulk": ess_b,
+        "min_ess_tail": ess_t,
+        "divergences": div,
+        "gate": dict(GATE),
+        "problems": problems,
+        "ok": not problems,
+    }
+
+
+def _extreme(ds: Any, fn: Any) -> float | None:
+    if isinstance(ds, xr.DataTree):
+        ds = ds["posterior"].to_dataset() if "posterior" in ds.children else ds.to_dataset()
+    vals = [np.asarray(ds[v].values, dtype=float).ravel() for v in ds.data_vars]
+    flat = np.concatenate(vals) if vals else np.array([])
+    flat = flat[np.isfinite(flat)]
+    return float(fn(flat)) if flat.size else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading, comparing, plotting
+# ---------------------------------------------------------------------------------------------
+def load(path: str | os.PathLike[str]) -> PerceptionModel:
+    """Rebuild a fitted :class:`PerceptionModel` from a file written by ``save``.
+
+    Raises
+    ------
+    DataError
+        Missing or unreadable file, or not a secdilemma fit.
+    SpecError
+        The file was written by another secdilemma version (refit, or install that version).
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: no such fit file; check the path.")
+    try:
+        with xr.open_datatree(p, engine="h5netcdf") as dt:
+            tree = dt.load().copy()
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{p}: not a readable NetCDF fit ({exc}).") from None
+    attrs = dict(tree.attrs)
+    if "spec" not in attrs or "type_probabilities" not in tree.children:
+        raise DataError(f"{p}: not a secdilemma fit (no stored spec or type_probabilities).")
+    version = str(attrs.get("secdilemma_version", "unknown"))
+    if version != __version__:
+        raise SpecError(
+            f"{p}: written by secdilemma {version}, this is {__version__}; the model may differ. "
+            f"Refit with this version, or install secdilemma=={version} to read it."
+        )
+    spec = ModelSpec.from_dict(json.loads(attrs["spec"]), source=f"<{p.name}>")
+    obs = tree["observed_data"].to_dataset()
+    const = tree["constant_data"].to_dataset()
+    moves = xr.Dataset({"dx": obs["dx"], "u": const["u"]})
+    if "signals" in obs:
+        moves["signals"] = obs["signals"]
+    model = PerceptionModel(spec, data=moves)
+    for k in ("seed",):
+        if k in attrs:
+            tree.attrs[k] = int(attrs[k])
+    if "sampling_time_s" in attrs:
+        tree.attrs["sampling_time_s"] = float(attrs["sampling_time_s"])
+    model.idata_ = tree
+    model.diagnostics_ = (
+        json.loads(attrs["diagnostics"]) if "diagnostics" in attrs else diagnostics(tree)
+    )
+    return model
+
+
+def compare_models(
+    models: Mapping[str, PerceptionModel | xr.DataTree] | Sequence[PerceptionModel | xr.DataTree],
+    **kwargs: Any,
+) -> Any:
+    """PSIS-LOO comparison (``arviz_stats.compare``) of fits to the same data.
+
+    Parameters
+    ----------
+    models
+        ``{name: fitted model or result tree}``, or a sequence (named by ``spec.name``).
+    **kwargs
+        Passed to :func:`arviz_stats.compare` (e.g. ``method="BB-pseudo-BMA"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ArviZ's comparison table, best model first (``elpd``, ``p``, ``elpd_diff``,
+        ``weight``, ``se``, ``dse``, ``warning``).
+    """
+    import arviz_stats as azs
+
+    items: dict[str, xr.DataTree] = {}
+    if isinstance(models, Mapping):
+        pairs = list(models.items())
+    else:
+        pairs = []
+        for m in models:
+            nm = m.spec.name if isinstance(m, PerceptionModel) else str(m.attrs.get("model_name"))
+            pairs.append((nm, m))
+    for name, m in pairs:
+        tree = m._fitted() if isinstance(m, PerceptionModel) else m
+        if name in items:
+            raise SpecError(f"compare_models: two models are named {name!r}; name them apart.")
+        items[name] = tree
+    if len(items) < 2:
+        raise SpecError("compare_models: give at least two fitted models.")
+    shapes = {n: t["log_likelihood"]["dx"].shape[2:] for n, t in items.items()}
+    if len(set(shapes.values())) > 1:
+        raise DataError(f"compare_models: the fits are on different data (shapes {shapes}).")
+    # periods without evidence (the first period, gaps) carry a log density of exactly 0 in
+    # every draw: they are the same in every model and PSIS cannot smooth a constant, so the
+    # comparison uses the (dyad, period) points that carry evidence in at least one model.
+    stacked = {
+        n: t["log_likelihood"]["dx"]
+        .stack(obs=("dyad", "period"))
+        .drop_vars(["obs", "dyad", "period"])
+        for n, t in items.items()
+    }
+    keep = np.zeros(next(iter(stacked.values())).sizes["obs"], dtype=bool)
+    for ll in stacked.values():
+        keep |= (ll.std(("chain", "draw")) > 0).values
+    trees = {
+        n: xr.DataTree.from_dict(
+            {
+                "posterior": items[n]["posterior"].to_dataset(),
+                "log_likelihood": xr.Dataset({"dx": ll.isel(obs=np.flatnonzero(keep))}),
+            }
+        )
+        for n, ll in stacked.items()
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return azs.compare(trees, **kwargs)
+
+
+def plot_fit(
+    model: PerceptionModel,
+    *,
+    dyad: Any = None,
+    events: Mapping[int, str] | xr.Dataset | None = None,
+    var_names: Sequence[str] = ("alpha", "beta", "gamma", "kappa", "sigma"),
+) -> Any:
+    """Figure of a fit: the posterior type probabilities over time (90 % bands, events marked),
+    at the end (with intervals), and trace plots of the main parameters per chain.
+
+    ``events`` is ``{period: label}`` or a case Dataset (its ``event_year``/``event_label``);
+    by default the spec's case events are used when the spec names a case.
+    """
+    import matplotlib
+
+    if matplotlib.get_backend().lower() not in (
+        "agg",
+        "pdf",
+        "svg",
+        "cairo",
+    ) and not os.environ.get("DISPLAY"):
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tree = model._fitted()
+    tp = tree["type_probabilities"].to_dataset()
+    dyads = tp["dyad"].values
+    d = dyads[0] if dyad is None else dyad
+    names = list(tp["rival_type"].values)
+    post = tree["posterior"].to_dataset()
+    shown = [v for v in var_names if v in post]
+    fig = plt.figure(figsize=(11, 7), constrained_layout=True)
+    gs = fig.add_gridspec(2, max(2, len(shown)))
+    ax_t = fig.add_subplot(gs[0, :-1])
+    ax_b = fig.add_subplot(gs[0, -1])
+    periods = tp["period"].values
+    for n in names:
+        m = tp["filtered_mean"].sel(dyad=d, rival_type=n).values
+        lo = tp["filtered_low"].sel(dyad=d, rival_type=n).values
+        hi = tp["filtered_high"].sel(dyad=d, rival_type=n).values
+        (line,) = ax_t.plot(periods, m, label=n)
+        ax_t.fill_between(periods, lo, hi, alpha=0.2, color=line.get_color())
+    ev = _events(model, events)
+    for yr, label in ev.items():
+        ax_t.axvline(yr, color="0.6", lw=0.7, ls=":")
+        ax_t.text(yr, 1.01, label[:28], rotation=90, fontsize=6, va="bottom", ha="center")
+    ax_t.set_ylim(0, 1)
+    ax_t.set_ylabel("P(type | data up to t)")
+    ax_t.set_xlabel("period")
+    ax_t.legend(loc="center left", fontsize=8)
+    tpost = model.type_posterior()
+    mean = tpost["mean"].sel(dyad=d).values
+    err = np.vstack(
+        [mean - tpost["low"].sel(dyad=d).values, tpost["high"].sel(dyad=d).values - mean]
+    )
+    ax_b.bar(names, mean, yerr=err, capsize=4, color="0.6")
+    ax_b.set_ylim(0, 1)
+    ax_b.set_title("at the end (90 % interval)", fontsize=9)
+    diag = model.diagnostics_ or diagnostics(tree)
+    status = "diagnostics OK" if diag["ok"] else "NOT CONVERGED: " + "; ".join(diag["problems"])
+    fig.suptitle(
+        f"{model.spec.name} - {d} - {status}", fontsize=10, color="k" if diag["ok"] else "red"
+    )
+    for i, v in enumerate(shown):
+        ax = fig.add_subplot(gs[1, i])
+        vals = post[v]
+        if "dyad" in vals.dims:
+            vals = vals.isel(dyad=0)
+        for c in vals["chain"].values:
+            ax.plot(vals.sel(chain=c).values, lw=0.4)
+        ax.set_title(v, fontsize=9)
+    return fig
+
+
+def _events(
+    model: PerceptionModel, events: Mapping[int, str] | xr.Dataset | None
+) -> dict[int, str]:
+    if isinstance(events, Mapping):
+        return {int(str(k)): str(v) for k, v in events.items()}
+    ds = events
+    if ds is None and model.spec.data.case is not None and model.data is None:
+        try:
+            ds, _ = spec_data(model.spec)
+        except (SpecError, DataError):
+            return {}
+    if ds is None or "event_year" not in ds:
+        return {}
+    out: dict[int, str] = {}
+    for yr, lab in zip(ds["event_year"].values, ds["event_label"].values, strict=True):
+        out.setdefault(int(yr), str(lab))
+    return out

@@ -1,0 +1,239 @@
+"""The PyMC fit: the likelihood against secdilemma.model, plumbing (mock sampler), storage,
+and one tiny real fit."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pymc as pm
+import pytest
+import xarray as xr
+from pymc.testing import mock_sample
+from scipy.special import logsumexp
+
+from secdilemma.errors import NotFittedError, OutputExistsError, SpecError
+from secdilemma.fit import (
+    ConvergenceWarning,
+    PerceptionModel,
+    compare_models,
+    load,
+    plot_fit,
+)
+from secdilemma.model import ModelParams, SignalParams, loglik_components
+from secdilemma.simulate import simulate
+from secdilemma.spec import ModelSpec
+from secdilemma.types import TypeSpace
+
+SP = SignalParams(("crisis_initiation",), eta0=[-1.0], eta_g=[2.0], eta_f=[0.5])
+
+
+@pytest.fixture(scope="module")
+def sim() -> xr.Dataset:
+    return simulate(
+        params=ModelParams(signals=SP),
+        n_periods=12,
+        n_scenarios=3,
+        true_type=["greedy", "insecure", "mixed"],
+        seed=2,
+    )
+
+
+def _spec(**extra: object) -> ModelSpec:
+    d = {
+        "signals": {
+            "channels": ["crisis_initiation"],
+            "priors": {"eta_f": {"dist": "normal", "mu": 0.0, "sigma": 1.0}},
+        },
+        "world": {"omega": 0.7, "delta": 0.2},
+        "priors": {"hierarchical": ["mu", "beta"]},
+        "observer": {"prior": {"greedy": 0.5, "insecure": 0.3, "mixed": 0.2}},
+    }
+    d.update(extra)
+    return ModelSpec.from_dict(d)
+
+
+@pytest.fixture
+def mocked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pm, "sample", mock_sample)
+
+
+def test_pytensor_likelihood_equals_numpy_model(sim: xr.Dataset) -> None:
+    """The Potential is the exact type-marginal likelihood of secdilemma.model."""
+    model = PerceptionModel(_spec(), data=sim).build_model()
+    assert set(model.coords) == {"dyad", "period", "rival_type", "signal"}
+    pot = model.replace_rvs_by_values(model.potentials)[0]
+    fn = model.compile_fn(pot, inputs=model.value_vars)
+    names = ["mu_dyad", "alpha", "beta_dyad", "gamma", "kappa", "sigma", "eta0", "eta_g", "eta_f"]
+    det = model.compile_fn(
+        model.replace_rvs_by_values([model[n] for n in names]), inputs=model.value_vars
+    )
+    rng = np.random.default_rng(0)
+    ts = TypeSpace.default()
+    for _ in range(3):
+        point = {
+            k: v + 0.3 * rng.standard_normal(np.shape(v)) for k, v in model.initial_point().items()
+        }
+        mu, alpha, beta, gamma, kappa, sigma, e0, eg, ef = det(point)
+        p = ModelParams(
+            mu=mu, alpha=alpha, beta=beta, gamma=gamma, kappa=kappa, sigma=sigma,
+            omega=0.7, delta=0.2,
+            signals=SignalParams(("crisis_initiation",), eta0=e0, eta_g=eg, eta_f=ef),
+        )  # fmt: skip
+        llb, lls = loglik_components(sim.dx.values, sim.u.values, p, ts, signals=sim.signals.values)
+        assert lls is not None
+        tot = llb.sum(1) + lls.sum((1, 3)) + np.log([0.5, 0.3, 0.2])
+        assert float(fn(point)) == pytest.approx(float(logsumexp(tot, axis=-1).sum()), rel=1e-9)
+
+
+def test_naive_observer_and_student_t_match_numpy(sim: xr.Dataset) -> None:
+    spec = ModelSpec.from_dict({"observer": {"kind": "naive"}, "priors": {"nu": 4}})
+    model = PerceptionModel(spec, data=sim).build_model()
+    pot = model.replace_rvs_by_values(model.potentials)[0]
+    point = model.initial_point()
+    val = float(model.compile_fn(pot, inputs=model.value_vars)(point))
+    names = ("mu_dyad", "alpha", "beta", "gamma", "kappa", "sigma_dyad")
+    vals = model.compile_fn(
+        model.replace_rvs_by_values([model[n] for n in names]),
+        inputs=model.value_vars,
+        on_unused_input="ignore",
+    )(point)
+    keys = ("mu", "alpha", "beta", "gamma", "kappa", "sigma")
+    p = ModelParams(**dict(zip(keys, vals, strict=True)), nu=4)
+    llb, _ = loglik_components(
+        sim.dx.values, sim.u.values, p, TypeSpace.default(), threat_blind=True
+    )
+    assert val == pytest.approx(float(logsumexp(llb.sum(1) + np.log(1 / 3), axis=-1).sum()))
+
+
+def test_construction_never_samples_and_unfitted_methods_refuse(sim: xr.Dataset) -> None:
+    m = PerceptionModel(_spec(), data=sim)
+    assert m.idata_ is None
+    assert m._model is None
+    for call in (m.summary, m.type_posterior, m.posterior_predictive, lambda: m.save("x.nc")):
+        with pytest.raises(NotFittedError, match="fit"):
+            call()
+
+
+def test_switching_is_refused_clearly(sim: xr.Dataset) -> None:
+    spec = ModelSpec.from_dict({"types": {"switching": {"persistence": 0.9}}})
+    with pytest.raises(SpecError, match=r"types\.switching.*not implemented"):
+        PerceptionModel(spec, data=sim).build_model()
+
+
+def test_mock_fit_plumbing_summary_save_load(sim: xr.Dataset, mocked: None, tmp_path) -> None:
+    m = PerceptionModel(_spec(sampler={"seed": 5}), data=sim)
+    with pytest.warns(ConvergenceWarning, match="Do NOT trust"):
+        tree = m.fit(sampler="pymc", chains=2, draws=10)
+    assert tree is m.idata_
+    assert {"posterior", "sample_stats", "log_likelihood", "observed_data", "constant_data",
+            "type_probabilities"} <= set(tree.children)  # fmt: skip
+    tp = tree["type_probabilities"]["type_probability"]
+    assert tp.dims == ("chain", "draw", "dyad", "rival_type")
+    np.testing.assert_allclose(tp.sum("rival_type"), 1.0)
+    assert tree["log_likelihood"]["dx"].dims == ("chain", "draw", "dyad", "period")
+    assert json.loads(tree.attrs["spec"])["world"]["omega"] == 0.7
+    assert tree.attrs["seed"] == 5
+    s = m.summary()
+    assert s["trustworthy"] is False
+    assert s["verdict"].startswith("NOT TRUSTWORTHY")
+    assert set(s["type_probabilities"]["0"]) == {"greedy", "insecure", "mixed"}
+    sens = s["prior_sensitivity"]["0"]
+    assert sens["prior"] == {"greedy": 0.5, "insecure": 0.3, "mixed": 0.2}
+    assert sens["kl_prior_to_posterior_nats"] >= 0.0
+
+    # Rao-Blackwellised probabilities agree with the exact filter at each draw's parameters
+    post = tree["posterior"]
+    for c, d in [(0, 0), (1, 7)]:
+        pt_ = post.isel(chain=c, draw=d)
+        p = ModelParams(
+            mu=pt_["mu_dyad"].values, alpha=float(pt_["alpha"]), beta=pt_["beta_dyad"].values,
+            gamma=float(pt_["gamma"]), kappa=float(pt_["kappa"]), sigma=float(pt_["sigma"]),
+            omega=0.7, delta=0.2,
+            signals=SignalParams(("crisis_initiation",), eta0=pt_["eta0"].values,
+                                 eta_g=pt_["eta_g"].values, eta_f=pt_["eta_f"].values),
+        )  # fmt: skip
+        llb, lls = loglik_components(
+            sim.dx.values, sim.u.values, p, TypeSpace.default(), signals=sim.signals.values
+        )
+        assert lls is not None
+        lp = llb.sum(1) + lls.sum((1, 3)) + np.log([0.5, 0.3, 0.2])
+        want = np.exp(lp - logsumexp(lp, axis=-1, keepdims=True))
+        np.testing.assert_allclose(tp.isel(chain=c, draw=d).values, want, rtol=1e-8, atol=1e-12)
+        # pointwise log-likelihood sums to the marginal
+        np.testing.assert_allclose(
+            tree["log_likelihood"]["dx"].isel(chain=c, draw=d).sum("period").values,
+            logsumexp(lp, axis=-1),
+        )
+
+    path = m.save(tmp_path / "fit.nc")
+    with pytest.raises(OutputExistsError):
+        m.save(path)
+    back = load(path)
+    assert back.spec == m.spec
+    for g in ("posterior", "type_probabilities", "log_likelihood", "observed_data"):
+        xr.testing.assert_allclose(back.idata_[g].to_dataset(), tree[g].to_dataset())
+    assert back.summary()["type_probabilities"] == s["type_probabilities"]
+    pp = back.posterior_predictive(random_seed=1)
+    assert pp["posterior_predictive"]["dx"].shape == (2, 10, 3, 12)
+    fig = plot_fit(back)
+    assert len(fig.axes) >= 3
+
+
+def test_load_refuses_another_version(sim: xr.Dataset, mocked: None, tmp_path) -> None:
+    m = PerceptionModel(ModelSpec.from_dict({}), data=sim)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(sampler="pymc", chains=2, draws=5)
+    assert m.idata_ is not None
+    m.idata_.attrs["secdilemma_version"] = "0.0.1"
+    from secdilemma.io import atomic_write
+
+    p = atomic_write(tmp_path / "old.nc", lambda q: m.idata_.to_netcdf(q, engine="h5netcdf"))
+    with pytest.raises(SpecError, match=r"written by secdilemma 0\.0\.1"):
+        load(p)
+
+
+def test_compare_models_and_prior_predictive(sim: xr.Dataset, mocked: None) -> None:
+    fits = {}
+    for name, types in [("full", ["greedy", "insecure", "mixed"]), ("greedy_only", ["greedy"])]:
+        m = PerceptionModel(ModelSpec.from_dict({"types": {"names": types}}), data=sim)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            m.fit(sampler="pymc", chains=2, draws=20)
+        fits[name] = m
+    table = compare_models(fits)
+    assert set(table.index) == {"full", "greedy_only"}
+    with pytest.raises(SpecError, match="at least two"):
+        compare_models({"full": fits["full"]})
+    prior = fits["full"].prior_predictive(draws=30, random_seed=3)
+    assert prior["prior_predictive"]["dx"].shape == (1, 30, 3, 12)
+    assert np.isnan(prior["prior_predictive"]["dx"].isel(period=0)).all()
+
+
+def test_tiny_real_fit_finds_the_types() -> None:
+    """2 chains x 200 draws of PyMC's NUTS on 3 clearly separated simulated dyads."""
+    truth = ModelParams(alpha=0.08, beta=0.8, gamma=0.8, kappa=0.4, sigma=0.03)
+    data = simulate(
+        params=truth,
+        n_periods=40,
+        n_scenarios=3,
+        true_type=["greedy", "insecure", "mixed"],
+        observer_sd=0.1,
+        seed=11,
+    )
+    m = PerceptionModel(ModelSpec.from_dict({"priors": {"hierarchical": []}}), data=data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(sampler="pymc", chains=2, draws=200, tune=200, random_seed=4, cores=1,
+              progressbar=False)  # fmt: skip
+    mean = m.type_posterior()["mean"]
+    best = mean.idxmax("rival_type").values.tolist()
+    assert best == ["greedy", "insecure", "mixed"]
+    assert float(mean.min("dyad").max()) > 0.0
+    assert float(mean.max("rival_type").min()) > 0.9
+    s = m.summary()
+    assert s["diagnostics"]["divergences"] == 0
+    beta = s["parameters"]["beta"]
+    assert abs(beta["mean"] - 0.8) < 4 * beta["sd"]

@@ -1,0 +1,86 @@
+"""Slow checks of the PyMC fit against the exact observer and on simulated dyads."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from secdilemma.fit import ConvergenceWarning, PerceptionModel
+from secdilemma.model import ModelParams
+from secdilemma.observers import Observer
+from secdilemma.simulate import simulate
+from secdilemma.spec import ModelSpec
+
+TRUTH = ModelParams(mu=0.0, alpha=0.05, beta=0.6, gamma=0.6, kappa=0.3, sigma=0.05)
+
+
+def _pinned_spec(width: float = 1e-3) -> ModelSpec:
+    """Every parameter pinned by a very tight prior at the truth."""
+    priors = {
+        k: {"dist": "lognormal", "median": float(getattr(TRUTH, k)), "log_sd": width}
+        for k in ("alpha", "beta", "gamma", "kappa", "sigma")
+    }
+    priors["mu"] = {"dist": "normal", "mu": 0.0, "sigma": width * 0.05}
+    priors["hierarchical"] = []
+    return ModelSpec.from_dict(
+        {"priors": priors, "observer": {"prior": {"greedy": 0.2, "insecure": 0.5, "mixed": 0.3}}}
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_pinned_fit_matches_the_exact_observer() -> None:
+    """With the parameters pinned, the fitted type probabilities are the exact filter's."""
+    data = simulate(params=TRUTH, n_periods=8, n_scenarios=4, seed=21)
+    m = PerceptionModel(_pinned_spec(), data=data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(sampler="pymc", chains=2, draws=300, tune=300, random_seed=2, cores=1,
+              progressbar=False)  # fmt: skip
+    got = m.type_posterior()["mean"].values
+    exact = Observer(params=TRUTH, prior={"greedy": 0.2, "insecure": 0.5, "mixed": 0.3}).filter(
+        data, smooth=False
+    )
+    want = exact["filtered"].isel(period=-1).values
+    # the tight priors leave a relative parameter spread of ~1e-3: a Monte Carlo-sized error
+    np.testing.assert_allclose(got, want, atol=0.01)
+    # and the over-time posterior mean is the filter at every period
+    np.testing.assert_allclose(
+        m.idata_["type_probabilities"]["filtered_mean"].values, exact["filtered"].values, atol=0.01
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_recovery_on_pooled_simulated_dyads(seed: int) -> None:
+    """20 dyads x 50 periods: parameters and types recovered, diagnostics pass."""
+    rng = np.random.default_rng(seed)
+    types = rng.choice(["greedy", "insecure", "mixed"], size=20).tolist()
+    data = simulate(params=TRUTH, n_periods=50, n_scenarios=20, true_type=types, seed=seed)
+    m = PerceptionModel(ModelSpec.from_dict({"priors": {"hierarchical": []}}), data=data)
+    m.fit(sampler="pymc", chains=2, draws=1000, tune=1000, random_seed=seed, progressbar=False)
+    s = m.summary()
+    assert s["diagnostics"]["ok"], s["diagnostics"]
+    for k in ("alpha", "beta", "gamma", "kappa", "sigma"):
+        p = s["parameters"][k]
+        assert abs(p["mean"] - float(getattr(TRUTH, k))) < 4 * p["sd"], (k, p)
+    mean = m.type_posterior()["mean"]
+    p_true = np.array([float(mean.isel(dyad=i).sel(rival_type=t)) for i, t in enumerate(types)])
+    assert p_true.mean() > 0.9
+
+
+@pytest.mark.slow
+def test_nutpie_backend_agrees_with_pymc() -> None:
+    """Both backends give the same type posterior (to Monte Carlo error) on a bundled case."""
+    from secdilemma.spec import load_spec
+
+    means = {}
+    for backend in ("pymc", "nutpie"):
+        m = PerceptionModel(load_spec("anglo_german_naval"))
+        m.fit(sampler=backend, chains=2, draws=1000, tune=1000, random_seed=3, progressbar=False)
+        assert m.diagnostics_ is not None
+        assert m.diagnostics_["divergences"] == 0
+        means[backend] = m.type_posterior()["mean"].values
+    np.testing.assert_allclose(means["pymc"], means["nutpie"], atol=0.05)

@@ -714,6 +714,56 @@ class PerceptionModel:
             }
         )
 
+    def belief_draws(
+        self, *, dyad: Any = None, max_draws: int = 500, seed: int = 0
+    ) -> tuple[xr.DataArray, ModelParams]:
+        """Posterior draws to feed :func:`secdilemma.decide`: the belief and the parameters.
+
+        Returns ``(belief, params)``: ``belief`` over (``sample``, ``rival_type``) is each
+        draw's posterior over the types at the last period, ``params`` a
+        :class:`~secdilemma.model.ModelParams` whose reaction coefficients are ``(sample,)``
+        arrays of the same draws, with ``omega``/``delta`` of the last period. At most
+        ``max_draws`` draws are kept (an evenly spaced, seeded subset), so that the decision
+        integrates over parameter uncertainty at a bounded cost.
+
+        Examples
+        --------
+        >>> # belief, params = model.fit() and then model.belief_draws()
+        >>> # secdilemma.decide(belief, params=params)
+        """
+        tree = self._fitted()
+        tp = tree["type_probabilities"].to_dataset()["type_probability"]
+        dyads = list(tp["dyad"].values)
+        d = dyads[0] if dyad is None else dyad
+        if d not in dyads:
+            raise DataError(f"belief_draws: dyad {d!r} is not in the fit; choose from {dyads}.")
+        if max_draws < 1:
+            raise DataError(f"belief_draws: max_draws must be >= 1; got {max_draws}.")
+        j = dyads.index(d)
+        post = tree["posterior"].to_dataset()
+        vals, _ = self._draw_params(post)
+        b = tp.sel(dyad=d).transpose("chain", "draw", "rival_type").values
+        S = b.shape[0] * b.shape[1]
+        b = b.reshape(S, -1)
+        rng = np.random.default_rng(seed)
+        keep = np.sort(rng.choice(S, size=min(S, max_draws), replace=False))
+        a = self.arrays()
+        nu_p = self.priors()["nu"][0]
+        params = ModelParams(
+            **{k: v[keep, j] for k, v in vals.items()},
+            nu=None if nu_p.dist == "gaussian" else float(nu_p.args["value"]),
+            omega=float(a.omega[j, -1]),
+            delta=float(a.delta[j, -1]),
+        )
+        belief = xr.DataArray(
+            b[keep],
+            dims=("sample", "rival_type"),
+            coords={"rival_type": list(self.types.names)},
+            name="belief",
+            attrs={"dyad": str(d), "period": int(a.periods[-1])},
+        )
+        return belief, params
+
     def summary(self) -> dict[str, Any]:
         """Plain-data summary: type probabilities with intervals, parameters, diagnostics and
         prior sensitivity. ``trustworthy`` is false whenever the diagnostics fail the gate."""

@@ -6,6 +6,11 @@ Measures, best of ``--repeat`` runs:
 * ``BayesOptimal.solve`` (belief-grid dynamic programming) for 2 and 3 types,
 * ``compare_policies`` of the six policies on common random numbers (futures per second,
   one future = one (type, replicate) path of ``horizon`` periods under one policy).
+
+Baseline, measured in the same run: :func:`secdilemma.simulate` drawing as many dyad-periods
+from the generative model as the decision simulates. The ratio "x simulate" says what the
+decision adds on top of simulating the world (losses, beliefs updated by the exact
+observer, the policies' choices).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from secdilemma.decision import (
     compare_policies,
     decide,
 )
+from secdilemma.simulate import simulate
 from secdilemma.types import TypeSpace
 
 
@@ -52,8 +58,15 @@ def main() -> None:
     three = TypeSpace.default()
     two = TypeSpace.from_names(["greedy", "insecure"])
 
+    def base(paths: int) -> float:
+        return best_of(lambda: simulate(three, n_periods=h, n_scenarios=paths, seed=0), args.repeat)
+
     t = best_of(lambda: decide(types=three, n_sims=n, horizon=h, seed=0), args.repeat)
-    print(f"decide (dynamic, 3 types x 2 actions x {n} futures): {t:.3f} s")
+    b = base(2 * three.n_types * n)
+    print(
+        f"decide (dynamic, 3 types x 2 actions x {n} futures): {t:.3f} s; "
+        f"simulate of as many paths {b:.3f} s; x simulate {t / b:.1f}"
+    )
     for ts, grid in ((two, 401), (three, 41), (three, 61)):
         t = best_of(
             lambda ts=ts, grid=grid: BayesOptimal(types=ts, horizon=h, grid_size=grid).solve(),
@@ -66,9 +79,11 @@ def main() -> None:
         lambda: compare_policies(pols, types=three, horizon=h, n_sims=n, seed=0), args.repeat
     )
     futures = len(pols) * three.n_types * n
+    b = base(futures)
     print(
         f"compare_policies (6 policies x 3 types x {n}): {t:.3f} s, "
-        f"{futures / t:,.0f} futures/s, {futures * h / t:,.0f} policy steps/s"
+        f"{futures / t:,.0f} futures/s, {futures * h / t:,.0f} policy steps/s; "
+        f"simulate of as many paths {b:.3f} s; x simulate {t / b:.1f}"
     )
 
 

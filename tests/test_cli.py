@@ -162,3 +162,68 @@ def test_fit_then_decide_from_the_saved_fit(tmp_path):
     np.testing.assert_allclose(
         dec["belief"].values, [means[t]["mean"] for t in dec.rival_type.values], atol=1e-9
     )
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_a_single_type_fit_with_nutpie(tmp_path):
+    """A one-type model reads no threat data; nutpie must not be handed data it dropped."""
+    spec = load_spec("anglo_german_naval").to_dict()
+    spec["types"] = {"names": ["greedy"]}
+    spec["observer"].pop("prior", None)
+    path = tmp_path / "greedy_only.toml"
+    path.write_text(_toml(spec), encoding="utf-8")
+    res = runner.invoke(
+        app,
+        [
+            *("fit", str(path), "--sampler", "nutpie", "--chains", "2"),
+            *("--draws", "100", "--tune", "100", "--out", str(tmp_path / "o")),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["type_probabilities"]["anglo_german_naval"]["greedy"]["mean"] == 1.0
+
+
+@pytest.mark.slow
+def test_compare_ranks_the_variants(tmp_path):
+    out = tmp_path / "cmp"
+    res = runner.invoke(
+        app,
+        [
+            *("compare", "anglo_german_naval", "--variants", "types,observer"),
+            *("--chains", "2", "--draws", "300", "--tune", "300", "--out", str(out)),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    table = load_dataset(out / "comparison.nc")
+    assert set(table.model.values) == {
+        "full",
+        "greedy_only",
+        "insecure_only",
+        "mixed_only",
+        "naive_observer",
+    }
+    assert float(table["elpd_diff"].min()) == 0.0
+    assert "PSIS-LOO model comparison" in flat(res)
+
+
+def _toml(d: dict) -> str:
+    """Minimal TOML writer for a spec dict (tables of scalars, lists and inline tables)."""
+
+    def val(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(val(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{json.dumps(str(k))} = {val(x)}" for k, x in v.items()) + "}"
+        return repr(v)
+
+    lines = []
+    for section, table in d.items():
+        lines.append(f"[{section}]")
+        lines += [f"{json.dumps(str(k))} = {val(v)}" for k, v in table.items()]
+    return "\n".join(lines) + "\n"

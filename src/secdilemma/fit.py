@@ -481,7 +481,12 @@ class PerceptionModel:
             if compiled is None:
                 compiled = nutpie.compile_pymc_model(model)
                 _COMPILED[key] = compiled
-            compiled = compiled.with_data(**_data_values(model))
+            # data the compiled graph does not read (e.g. the threat term of a model with no
+            # fearful type) were optimised away; nutpie refuses updates to them
+            known = {v.name for v in compiled.shared_var_keys}
+            compiled = compiled.with_data(
+                **{k: v for k, v in _data_values(model).items() if k in known}
+            )
             idata = nutpie.sample(
                 compiled,
                 draws=draws,

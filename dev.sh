@@ -51,7 +51,7 @@ case "$cmd" in
     test)
         ensure_env
         export PYTHONHASHSEED=0 MPLBACKEND=Agg
-        "$VENV/bin/ruff" check src tests benchmarks
+        "$VENV/bin/ruff" check src tests benchmarks notebooks
         "$VENV/bin/mypy"
         if [ "${CI:-}" = "true" ]; then
             # CI: every fast test, plus the slow tests that are sized for CI (marked slow and ci).

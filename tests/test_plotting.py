@@ -13,9 +13,11 @@ import xarray as xr
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
+from secdilemma.data import list_cases, load_case, to_moves
 from secdilemma.errors import ParameterError
 from secdilemma.observers import Observer
-from secdilemma.plotting import plot_type_posterior
+from secdilemma.plotting import KEY_GID, MARKER_GID, plot_type_posterior
+from secdilemma.reference import load_reference_params
 from secdilemma.simulate import simulate
 
 
@@ -25,29 +27,143 @@ def posterior() -> xr.DataArray:
     return Observer().filter(ds).filtered.isel(scenario=0)
 
 
-def test_one_band_per_type_and_a_line_per_event(posterior):
-    fig = plot_type_posterior(posterior, events=[(1992, "treaty"), (1999, "crisis")], title="t")
+def _markers(ax):
+    return [t for t in ax.texts if t.get_gid() == MARKER_GID]
+
+
+def _keys(ax):
+    return [t for t in ax.texts if t.get_gid() == KEY_GID]
+
+
+def _render(fig: Figure):
+    """Draw the figure at its own dpi, as savefig does, and return the renderer."""
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()  # type: ignore[attr-defined]
+
+
+def _inside(inner, outer, tol: float = 1.0) -> bool:
+    return (
+        inner.x0 >= outer.x0 - tol
+        and inner.y0 >= outer.y0 - tol
+        and inner.x1 <= outer.x1 + tol
+        and inner.y1 <= outer.y1 + tol
+    )
+
+
+def _overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_one_band_per_type_and_a_numbered_marker_per_event(posterior):
+    # given out of order: numbered in time order
+    fig = plot_type_posterior(posterior, events=[(1999, "crisis"), (1992, "treaty")], title="t")
     assert isinstance(fig, Figure)
     ax = fig.axes[0]
     bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
     assert len(bands) == 3
     assert len(ax.lines) == 2
     assert sorted(line.get_xdata()[0] for line in ax.lines) == [1992, 1999]
-    labels = {t.get_text().strip() for t in ax.texts}
-    assert {"treaty", "crisis"} <= labels
+    markers = _markers(ax)
+    assert [(m.get_text(), m.xy[0]) for m in markers] == [("1", 1992), ("2", 1999)]
+    assert [k.get_text().strip() for k in _keys(ax)] == ["1.  1992  treaty", "2.  1999  crisis"]
     assert ax.get_title() == "t"
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["greedy", "insecure", "mixed"]
+    # legend top to bottom follows the bands top to bottom
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["mixed", "insecure", "greedy"]
     plt.close(fig)
 
 
 def test_events_from_a_case_dataset_and_given_axes(posterior):
     case = xr.Dataset(
-        {"event_year": ("event", [1991, 1995, 2000]), "event_label": ("event", ["a", "b", "c"])}
+        {
+            "event_year": ("event", [1995, 1991, 2000, 1995]),
+            "event_label": ("event", ["b", "a", "c", "b2"]),
+            "event_actor": ("event", ["rival", "observer", "both", "rival"]),
+        },
+        attrs={"observer": "Ruritania", "rival": "Freedonia"},
     )
     fig, ax = plt.subplots()
     out = plot_type_posterior(posterior, events=case, ax=ax)
     assert out is fig
-    assert len(ax.lines) == 3
+    assert len(ax.lines) == 4
+    markers = _markers(ax)
+    assert [m.xy[0] for m in markers] == [1991, 1995, 1995, 2000]
+    # two events in one year: stacked, not on top of each other
+    same = [m for m in markers if m.xy[0] == 1995]
+    assert len({m.xyann[1] for m in same}) == 2
+    keys = [k.get_text().strip() for k in _keys(ax)]
+    assert keys == [
+        "1.  1991  [Ruritania] a",
+        "2.  1995  [Freedonia] b",
+        "3.  1995  [Freedonia] b2",
+        "4.  2000  [both sides] c",
+    ]
+    assert ax.get_xlabel() == "year"
+    plt.close(fig)
+
+
+def test_no_events_no_markers_no_key(posterior):
+    for events in (None, []):
+        fig = plot_type_posterior(posterior, events=events)
+        ax = fig.axes[0]
+        assert not ax.lines
+        assert not _markers(ax)
+        assert not _keys(ax)
+        assert ax.get_xlabel() == "period"
+        plt.close(fig)
+
+
+def test_events_outside_the_periods_or_undated_are_keyed_but_not_marked(posterior):
+    events = [(float("nan"), "when?"), (1995, "x"), (1980, "long ago")]
+    fig = plot_type_posterior(posterior, events=events)
+    ax = fig.axes[0]
+    assert [m.xy[0] for m in _markers(ax)] == [1995]
+    assert [m.get_text() for m in _markers(ax)] == ["2"]
+    assert len(ax.lines) == 1
+    assert [k.get_text() for k in _keys(ax)] == [
+        "1.  1980  long ago (outside the plotted periods)",
+        "2.  1995  x",
+        "3.  undated  when?",
+    ]
+    assert ax.get_xlim() == (1990.0, 2001.0)
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("case", list_cases())
+def test_bundled_cases_are_readable(case):
+    """Every marker at its event's year, one key entry per event, and nothing that overlaps or
+    falls outside the saved image: markers, key entries, legend, title."""
+    ds = load_case(case)
+    post = Observer(params=load_reference_params()).filter(to_moves(ds))["filtered"]
+    fig = plot_type_posterior(post, events=ds, title=case)
+    ax = fig.axes[0]
+    years = sorted(ds["event_year"].values.tolist())
+    markers = _markers(ax)
+    assert [m.xy[0] for m in markers] == years
+    assert [int(m.get_text()) for m in markers] == list(range(1, len(years) + 1))
+    keys = _keys(ax)
+    assert len(keys) == ds.sizes["event"]
+    assert [k.get_text().split()[1] for k in keys] == [str(y) for y in years]
+
+    renderer = _render(fig)
+    page = fig.bbox
+    marker_boxes = [m.get_window_extent(renderer) for m in markers]
+    key_boxes = [k.get_window_extent(renderer) for k in keys]
+    legend_box = ax.get_legend().get_window_extent(renderer)
+    title_box = ax.title.get_window_extent(renderer)
+    axes_box = ax.get_window_extent(renderer)
+    for box in [*marker_boxes, *key_boxes, legend_box, title_box]:
+        assert _inside(box, page), (case, box, page)
+    for boxes in (marker_boxes, key_boxes):
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not _overlap(a, b), (case, a, b)
+    # the legend is beside the data, the key below it, the markers and title above it
+    assert legend_box.x0 >= axes_box.x1
+    assert all(k.y1 <= axes_box.y0 for k in key_boxes)
+    assert all(m.y0 >= axes_box.y1 - 1 for m in marker_boxes)
+    assert all(not _overlap(m, title_box) for m in marker_boxes)
+    # the plot keeps a usable height (at least a third of the figure)
+    assert axes_box.height >= page.height / 3
     plt.close(fig)
 
 
@@ -58,6 +174,12 @@ def test_plot_errors(posterior):
         plot_type_posterior(posterior, events=xr.Dataset({"event_year": ("event", [1991])}))
     with pytest.raises(ParameterError, match="pair"):
         plot_type_posterior(posterior, events=[1991])
+    with pytest.raises(ParameterError, match="must be numbers"):
+        plot_type_posterior(posterior, events=[("soon", "x")])
+    with pytest.raises(ParameterError, match="numeric"):
+        plot_type_posterior(posterior.assign_coords(period=[f"y{i}" for i in range(12)]))
+    with pytest.raises(ParameterError, match="no periods"):
+        plot_type_posterior(posterior.isel(period=slice(0, 0)))
     with pytest.raises(ParameterError, match="DataArray"):
         plot_type_posterior(posterior.values)  # type: ignore[arg-type]
     plt.close("all")

@@ -828,8 +828,8 @@ def compare_cmd(
 
 def _print_comparison(table: Any, shaky: list[str]) -> None:
     rich = Table(title="PSIS-LOO model comparison (best first)")
-    cols = [c for c in ("rank", "elpd", "p", "elpd_diff", "weight", "se", "dse", "warning")
-            if c in table.columns]  # fmt: skip
+    wanted = ("rank", "elpd", "se", "elpd_diff", "dse", "p_worse", "weight", "p")
+    cols = [c for c in (*wanted, "diag_diff", "diag_elpd") if c in table.columns]
     rich.add_column("model")
     for c in cols:
         rich.add_column(c, justify="right")
@@ -838,8 +838,10 @@ def _print_comparison(table: Any, shaky: list[str]) -> None:
         rich.add_row(str(name), *cells)
     console.print(rich)
     console.print(
-        "elpd_diff is the loss in expected log predictive density against the best model; "
-        "a difference smaller than about 2 x dse is not decisive."
+        "elpd_diff is each model's expected log predictive density minus the best model's "
+        "(0 for the best, negative for the others); a difference within about 2 x dse is not "
+        "decisive. p_worse: probability that the model predicts worse than the best; "
+        "diag_*: ArviZ's warnings (few observations, Pareto k)."
     )
     if shaky:
         console.print(

@@ -1142,7 +1142,9 @@ def compare_models(
     -------
     pandas.DataFrame
         ArviZ's comparison table, best model first (``elpd``, ``p``, ``elpd_diff``,
-        ``weight``, ``se``, ``dse``, ``warning``).
+        ``weight``, ``se``, ``dse``, ``p_worse``, ``diag_diff``, ``diag_elpd``). In ArviZ 1.x
+        ``elpd_diff`` is each model's elpd minus the best one's: 0 for the best, negative for
+        the others.
     """
     import arviz_stats as azs
 

@@ -39,11 +39,34 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 cases_app = typer.Typer(help="List the bundled cases, or show one.", no_args_is_help=False)
 app.add_typer(cases_app, name="cases")
 
 OBSERVER_KINDS = ("aware", "naive")
+
+# options shared by several commands
+Overwrite = Annotated[bool, typer.Option(help="Replace existing output files.")]
+Omega = Annotated[
+    float | None,
+    typer.Option(help="Offense advantage in [0, 1] (default: the spec's, else 0.5)."),
+]
+Delta = Annotated[
+    float | None,
+    typer.Option(help="Distinguishability in [0, 1] (default: the spec's, else 0.5)."),
+]
+SpecArg = Annotated[
+    str,
+    typer.Argument(metavar="SPEC", help="Model spec: models/CASE.toml, or a bundled spec's name."),
+]
+Sampler = Annotated[
+    str | None, typer.Option(help="NUTS backend: nutpie or pymc (default: the spec's).")
+]
+Chains = Annotated[int | None, typer.Option(help="Chains (default: the spec's, else 4).")]
+Draws = Annotated[int | None, typer.Option(help="Draws per chain (default: spec's, 1000).")]
+Tune = Annotated[int | None, typer.Option(help="Tuning steps per chain (default: 1000).")]
+SamplerSeed = Annotated[int | None, typer.Option(help="Sampler seed (default: the spec's).")]
 
 
 @contextlib.contextmanager
@@ -306,21 +329,15 @@ def filter_cmd(
             "(this case alone), or 'default'."
         ),
     ] = "reference",
-    omega: Annotated[
-        float | None,
-        typer.Option(help="Offense advantage in [0, 1] (default: the spec's, else 0.5)."),
-    ] = None,
-    delta: Annotated[
-        float | None,
-        typer.Option(help="Distinguishability in [0, 1] (default: the spec's, else 0.5)."),
-    ] = None,
+    omega: Omega = None,
+    delta: Delta = None,
     persistence: Annotated[
         float | None, typer.Option(help="Switching types with this persistence (default static).")
     ] = None,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default results/filter-NAME-TIME).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Exact Bayesian updating over rival types, with the model's parameters fixed.
 
@@ -450,14 +467,8 @@ def decide_cmd(
     params: Annotated[
         str, typer.Option(help="Parameters of the exact observer: reference, estimate, default.")
     ] = "reference",
-    omega: Annotated[
-        float | None,
-        typer.Option(help="Offense advantage in [0, 1] (default: the spec's, else 0.5)."),
-    ] = None,
-    delta: Annotated[
-        float | None,
-        typer.Option(help="Distinguishability in [0, 1] (default: the spec's, else 0.5)."),
-    ] = None,
+    omega: Omega = None,
+    delta: Delta = None,
     horizon: Annotated[
         int | None, typer.Option(help="Periods simulated per action (default: spec's, else 10).")
     ] = None,
@@ -466,7 +477,7 @@ def decide_cmd(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default results/decide-NAME-TIME).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Deter or reassure? The decision fed by the observer's posterior.
 
@@ -587,23 +598,16 @@ def _run_decide(
 # ---------------------------------------------------------------------------------------------
 @app.command("fit")
 def fit_cmd(
-    spec: Annotated[
-        str,
-        typer.Argument(
-            metavar="SPEC", help="Model spec: models/CASE.toml, or a bundled spec's name."
-        ),
-    ],
-    sampler: Annotated[
-        str | None, typer.Option(help="NUTS backend: nutpie or pymc (default: spec's).")
-    ] = None,
-    chains: Annotated[int | None, typer.Option(help="Chains (default: spec's, else 4).")] = None,
-    draws: Annotated[int | None, typer.Option(help="Draws per chain (default 1000).")] = None,
-    tune: Annotated[int | None, typer.Option(help="Tuning steps per chain (1000).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Sampler seed (default: spec's).")] = None,
+    spec: SpecArg,
+    sampler: Sampler = None,
+    chains: Chains = None,
+    draws: Draws = None,
+    tune: Tune = None,
+    seed: SamplerSeed = None,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default results/fit-NAME-TIME).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Fit the full Bayesian model (PyMC): the type posterior integrating over parameters.
 
@@ -767,12 +771,7 @@ def _variants(spec: ModelSpec, which: list[str]) -> dict[str, ModelSpec]:
 
 @app.command("compare")
 def compare_cmd(
-    spec: Annotated[
-        str,
-        typer.Argument(
-            metavar="SPEC", help="Model spec: models/CASE.toml, or a bundled spec's name."
-        ),
-    ],
+    spec: SpecArg,
     variants: Annotated[
         str,
         typer.Option(
@@ -780,15 +779,15 @@ def compare_cmd(
             "and/or 'observer' (aware against naive)."
         ),
     ] = "types,observer",
-    sampler: Annotated[str | None, typer.Option(help="NUTS backend: nutpie or pymc.")] = None,
-    chains: Annotated[int | None, typer.Option(help="Chains per fit.")] = None,
-    draws: Annotated[int | None, typer.Option(help="Draws per chain.")] = None,
-    tune: Annotated[int | None, typer.Option(help="Tuning steps per chain.")] = None,
-    seed: Annotated[int | None, typer.Option(help="Sampler seed (default: spec's).")] = None,
+    sampler: Sampler = None,
+    chains: Chains = None,
+    draws: Draws = None,
+    tune: Tune = None,
+    seed: SamplerSeed = None,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default results/compare-NAME-TIME).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """Model comparison by PSIS-LOO (ArviZ): fits the spec and its variants on the same data.
 
@@ -882,7 +881,7 @@ def main_cmd(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default results/main-CASE-TIME).")
     ] = None,
-    overwrite: Annotated[bool, typer.Option(help="Replace existing output files.")] = False,
+    overwrite: Overwrite = False,
 ) -> None:
     """The whole chain on a bundled case and its spec (models/CASE.toml): data -> belief ->
     choice."""

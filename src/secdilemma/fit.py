@@ -977,7 +977,9 @@ def _param(pm: Any, pt: Any, name: str, prior: PriorSpec, hier: bool, spec: Mode
     if not hier:
         return rv
     tau_scale = spec.priors.tau.get(name, DEFAULT_TAU[name])
-    tau = pm.HalfNormal(f"{name}_tau", sigma=tau_scale)
+    # a pm.Data like every other hyperparameter: a constant here would be baked into the
+    # compiled nutpie model, which is cached by structure and reused with new data only
+    tau = pm.HalfNormal(f"{name}_tau", sigma=pm.Data(f"{name}_tau__sigma", float(tau_scale)))
     z = pm.Normal(f"{name}_z", 0.0, 1.0, dims="dyad")
     if name in _POSITIVE:
         return pm.Deterministic(f"{name}_dyad", rv * pt.exp(tau * z), dims="dyad")
@@ -1235,19 +1237,38 @@ def plot_fit(
         (line,) = ax_t.plot(periods, m, label=n)
         ax_t.fill_between(periods, lo, hi, alpha=0.2, color=line.get_color())
     ev = _events(model, events)
-    for yr, label in ev.items():
+    key = []
+    for i, (yr, label) in enumerate(sorted(ev.items()), start=1):
         ax_t.axvline(yr, color="0.6", lw=0.7, ls=":")
-        ax_t.text(yr, 1.01, label[:28], rotation=90, fontsize=6, va="bottom", ha="center")
+        ax_t.annotate(
+            str(i),
+            xy=(yr, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 2 + 9 * ((i - 1) % 2)),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=6,
+            annotation_clip=False,
+        )
+        key.append(f"{i}. {yr} {label if len(label) <= 70 else label[:69] + '…'}")
+    if key:
+        half = (len(key) + 1) // 2
+        right = key[half:] + [""] * (2 * half - len(key))
+        rows = [f"{a:<80s}{b}" for a, b in zip(key[:half], right, strict=True)]
+        fig.supxlabel("\n".join(rows), fontsize=6, x=0.01, ha="left", family="monospace")
     ax_t.set_ylim(0, 1)
     ax_t.set_ylabel("P(type | data up to t)")
     ax_t.set_xlabel("period")
-    ax_t.legend(loc="center left", fontsize=8)
+    ax_t.legend(loc="upper left", bbox_to_anchor=(0.0, -0.12), ncols=len(names), fontsize=8,
+                frameon=False)  # fmt: skip
     tpost = model.type_posterior()
     mean = tpost["mean"].sel(dyad=d).values
     err = np.vstack(
         [mean - tpost["low"].sel(dyad=d).values, tpost["high"].sel(dyad=d).values - mean]
     )
     ax_b.bar(names, mean, yerr=err, capsize=4, color="0.6")
+    ax_b.tick_params(axis="x", labelrotation=30, labelsize=8)
     ax_b.set_ylim(0, 1)
     ax_b.set_title("at the end (90 % interval)", fontsize=9)
     diag = model.diagnostics_ or diagnostics(tree)
@@ -1272,14 +1293,17 @@ def _events(
     if isinstance(events, Mapping):
         return {int(str(k)): str(v) for k, v in events.items()}
     ds = events
-    if ds is None and model.spec.data.case is not None and model.data is None:
+    if ds is None and model.spec.data.case is not None:  # also for a reloaded fit
         try:
             ds, _ = spec_data(model.spec)
         except (SpecError, DataError):
             return {}
     if ds is None or "event_year" not in ds:
         return {}
+    periods = model.arrays().periods
+    lo, hi = float(np.min(periods)), float(np.max(periods))
     out: dict[int, str] = {}
     for yr, lab in zip(ds["event_year"].values, ds["event_label"].values, strict=True):
-        out.setdefault(int(yr), str(lab))
+        if np.isfinite(yr) and lo <= float(yr) <= hi:
+            out.setdefault(int(yr), str(lab))
     return out

@@ -21,7 +21,7 @@ from secdilemma.fit import (
     load,
     plot_fit,
 )
-from secdilemma.model import ModelParams, SignalParams, loglik_components
+from secdilemma.model import ModelParams, SignalParams, loglik_components, transition_matrix
 from secdilemma.simulate import simulate
 from secdilemma.spec import ModelSpec
 from secdilemma.types import TypeSpace
@@ -116,10 +116,163 @@ def test_construction_never_samples_and_unfitted_methods_refuse(sim: xr.Dataset)
             call()
 
 
-def test_switching_is_refused_clearly(sim: xr.Dataset) -> None:
-    spec = ModelSpec.from_dict({"types": {"switching": {"persistence": 0.9}}})
-    with pytest.raises(SpecError, match=r"types\.switching.*not implemented"):
-        PerceptionModel(spec, data=sim).build_model()
+def _switching_spec(persistence: float | None) -> ModelSpec:
+    types: dict[str, object] = {"switching": False}
+    if persistence is not None:
+        types["switching"] = {"persistence": persistence}
+    return _spec(types=types)
+
+
+def _potential_and_params(model: pm.Model) -> tuple[object, object]:
+    pot = model.replace_rvs_by_values(model.potentials)[0]
+    fn = model.compile_fn(pot, inputs=model.value_vars)
+    names = ["mu_dyad", "alpha", "beta_dyad", "gamma", "kappa", "sigma", "eta0", "eta_g", "eta_f"]
+    det = model.compile_fn(
+        model.replace_rvs_by_values([model[n] for n in names]), inputs=model.value_vars
+    )
+    return fn, det
+
+
+def test_switching_likelihood_equals_the_exact_observers_evidence(sim: xr.Dataset) -> None:
+    """The forward algorithm in PyTensor is the exact switching observer's log evidence."""
+    from secdilemma.observers import Observer
+
+    model = PerceptionModel(_switching_spec(0.8), data=sim).build_model()
+    fn, det = _potential_and_params(model)
+    rng = np.random.default_rng(1)
+    for _ in range(3):
+        point = {
+            k: v + 0.3 * rng.standard_normal(np.shape(v)) for k, v in model.initial_point().items()
+        }
+        mu, alpha, beta, gamma, kappa, sigma, e0, eg, ef = det(point)
+        p = ModelParams(
+            mu=mu, alpha=alpha, beta=beta, gamma=gamma, kappa=kappa, sigma=sigma,
+            omega=0.7, delta=0.2,
+            signals=SignalParams(("crisis_initiation",), eta0=e0, eta_g=eg, eta_f=ef),
+        )  # fmt: skip
+        obs = Observer(params=p, persistence=0.8, prior=[0.5, 0.3, 0.2])
+        want = float(obs.filter(sim, smooth=False)["log_evidence"].sum())
+        assert abs(float(fn(point)) - want) < 1e-8 * max(1.0, abs(want))
+        # and it differs from the static model's likelihood (the test can fail)
+        static = PerceptionModel(_spec(), data=sim).build_model()
+        sfn = static.compile_fn(
+            static.replace_rvs_by_values(static.potentials)[0], inputs=static.value_vars
+        )
+        assert abs(float(sfn(point)) - want) > 1e-3
+
+
+def test_switching_with_persistence_one_is_the_static_model(sim: xr.Dataset) -> None:
+    static = PerceptionModel(_switching_spec(None), data=sim).build_model()
+    sfn, _ = _potential_and_params(static)
+    point = static.initial_point()
+    model = PerceptionModel(_switching_spec(1.0), data=sim).build_model()
+    fn, _ = _potential_and_params(model)
+    grad = model.compile_fn(model.dlogp(), inputs=model.value_vars)
+    log_trans = model["log_transition"]  # data: the compiled functions read the new values
+    for p in (1.0, 1.0 - 1e-12):
+        with np.errstate(divide="ignore"):
+            log_trans.set_value(np.log(transition_matrix(3, persistence=p)))
+        assert float(fn(point)) == pytest.approx(float(sfn(point)), abs=1e-6)
+        # the gradient stays finite with -inf off the diagonal of log A
+        assert np.all(np.isfinite(grad(point)))
+    log_trans.set_value(np.log(transition_matrix(3, persistence=0.5)))
+    assert abs(float(fn(point)) - float(sfn(point))) > 1e-3
+
+
+def test_switching_structure_key_and_persistence_as_data(sim: xr.Dataset) -> None:
+    a, b, c = (PerceptionModel(_switching_spec(p), data=sim) for p in (0.9, 0.7, None))
+    # a new persistence reuses the compiled model (it is data); static vs switching does not
+    assert a._structure_key() == b._structure_key() != c._structure_key()
+    logt = a.build_model()["log_transition"].get_value()
+    np.testing.assert_allclose(np.exp(logt), transition_matrix(3, persistence=0.9))
+    np.testing.assert_allclose(
+        np.exp(b.build_model()["log_transition"].get_value()).diagonal(), 0.7
+    )
+
+
+def test_mock_switching_fit_matches_the_exact_filter(
+    sim: xr.Dataset, mocked: None, tmp_path
+) -> None:
+    """Per draw: last-period, filtered and smoothed type probabilities and the pointwise
+    log-likelihood are the exact switching observer's at that draw's parameters."""
+    from secdilemma.filtering import forward_backward
+    from secdilemma.observers import Observer
+
+    m = PerceptionModel(_switching_spec(0.8), data=sim)
+    with pytest.warns(ConvergenceWarning):
+        tree = m.fit(sampler="pymc", chains=2, draws=10, random_seed=3)
+    tp = tree["type_probabilities"]
+    assert tp.attrs["switching"] == 1
+    assert tp.attrs["persistence"] == 0.8
+    post = tree["posterior"]
+    filt, smooth = [], []
+    for c in (0, 1):
+        for d in range(10):
+            pt_ = post.isel(chain=c, draw=d)
+            p = ModelParams(
+                mu=pt_["mu_dyad"].values, alpha=float(pt_["alpha"]), beta=pt_["beta_dyad"].values,
+                gamma=float(pt_["gamma"]), kappa=float(pt_["kappa"]), sigma=float(pt_["sigma"]),
+                omega=0.7, delta=0.2,
+                signals=SignalParams(("crisis_initiation",), eta0=pt_["eta0"].values,
+                                     eta_g=pt_["eta_g"].values, eta_f=pt_["eta_f"].values),
+            )  # fmt: skip
+            ex = Observer(params=p, persistence=0.8, prior=[0.5, 0.3, 0.2]).filter(sim)
+            filt.append(ex["filtered"].values)
+            smooth.append(ex["smoothed"].values)
+            np.testing.assert_allclose(
+                tp["type_probability"].isel(chain=c, draw=d).values,
+                ex["filtered"].isel(period=-1).values,
+                rtol=1e-8,
+                atol=1e-12,
+            )
+            ll = tree["log_likelihood"]["dx"].isel(chain=c, draw=d)
+            np.testing.assert_allclose(ll.sum("period").values, ex["log_evidence"].values)
+            # one-step predictive densities: the first is the evidence of period 0 alone
+            first = Observer(params=p, prior=[0.5, 0.3, 0.2]).filter(sim.isel(period=[0]))
+            np.testing.assert_allclose(ll.isel(period=0).values, first["log_evidence"].values)
+            # under a uniform prior on z_0
+            llb, lls = loglik_components(
+                sim.dx.values, sim.u.values, p, TypeSpace.default(), signals=sim.signals.values
+            )
+            assert lls is not None
+            unif = forward_backward(
+                llb + lls.sum(-1), np.log(np.full(3, 1 / 3)), transition=transition_matrix(
+                    3, persistence=0.8), smooth=False
+            )  # fmt: skip
+            np.testing.assert_allclose(
+                tp["type_probability_uniform_prior"].isel(chain=c, draw=d).values,
+                np.exp(unif.log_filtered[:, -1]),
+                rtol=1e-8,
+            )
+    np.testing.assert_allclose(tp["filtered_mean"].values, np.mean(filt, axis=0), rtol=1e-8)
+    np.testing.assert_allclose(tp["smoothed_mean"].values, np.mean(smooth, axis=0), rtol=1e-8)
+    np.testing.assert_allclose(
+        tp["smoothed_high"].values, np.quantile(smooth, 0.95, axis=0), rtol=1e-8
+    )
+    # the smoother differs from the filter before the last period, and agrees at the end
+    assert np.abs(tp["smoothed_mean"] - tp["filtered_mean"]).isel(period=0).max() > 1e-3
+    xr.testing.assert_allclose(
+        tp["smoothed_mean"].isel(period=-1), tp["filtered_mean"].isel(period=-1)
+    )
+
+    # summary, beliefs (the type now), save/load, predictive checks and the figure
+    s = m.summary()
+    assert set(s["type_probabilities"]["0"]) == {"greedy", "insecure", "mixed"}
+    belief, _ = m.belief_draws(dyad=1, max_draws=5)
+    want = tp["type_probability"].sel(dyad=1).stack(sample=("chain", "draw")).T.values
+    assert belief.shape == (5, 3)
+    assert all(any(np.allclose(b, w) for w in want) for b in belief.values)
+    back = load(m.save(tmp_path / "switching.nc"))
+    assert back.spec.types.persistence == 0.8
+    xr.testing.assert_allclose(back.idata_["type_probabilities"].to_dataset(), tp.to_dataset())
+    assert back.summary()["type_probabilities"] == s["type_probabilities"]
+    pp = back.posterior_predictive(random_seed=1)["posterior_predictive"]
+    assert pp["dx"].shape == (2, 10, 3, 12)
+    assert pp["type"].dims == ("chain", "draw", "dyad", "period")
+    prior = m.prior_predictive(draws=400, random_seed=2)["prior_predictive"]["type"].values
+    switches = (prior[..., 1:] != prior[..., :-1]).mean()
+    assert switches == pytest.approx(0.2, abs=0.02)
+    assert len(plot_fit(back).axes) >= 3
 
 
 def test_mock_fit_plumbing_summary_save_load(sim: xr.Dataset, mocked: None, tmp_path) -> None:

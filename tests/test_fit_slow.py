@@ -53,6 +53,35 @@ def test_pinned_fit_matches_the_exact_observer() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.ci
+def test_pinned_switching_fit_matches_the_exact_observer() -> None:
+    """A switching type, parameters pinned: the fitted per-period type probabilities are the
+    exact switching observer's filtered (and smoothed) posteriors."""
+    data = simulate(params=TRUTH, n_periods=12, n_scenarios=3, persistence=0.7, seed=22)
+    d = _pinned_spec().to_dict()
+    d["types"]["switching"] = {"persistence": 0.8}
+    m = PerceptionModel(ModelSpec.from_dict(d), data=data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m.fit(sampler="pymc", chains=2, draws=300, tune=300, random_seed=3, cores=1,
+              progressbar=False)  # fmt: skip
+    exact = Observer(
+        params=TRUTH, persistence=0.8, prior={"greedy": 0.2, "insecure": 0.5, "mixed": 0.3}
+    ).filter(data)
+    tp = m.idata_["type_probabilities"]
+    # the type does switch in these data, and the filter follows it: not a static posterior
+    assert float(np.abs(exact["smoothed"] - exact["filtered"]).max()) > 0.1
+    np.testing.assert_allclose(tp["filtered_mean"].values, exact["filtered"].values, atol=2e-3)
+    np.testing.assert_allclose(tp["smoothed_mean"].values, exact["smoothed"].values, atol=2e-3)
+    np.testing.assert_allclose(
+        m.type_posterior()["mean"].values, exact["filtered"].isel(period=-1).values, atol=2e-3
+    )
+    # and the marginal likelihood is the exact observer's evidence
+    ll = m.idata_["log_likelihood"]["dx"].sum("period").mean(("chain", "draw"))
+    np.testing.assert_allclose(ll.values, exact["log_evidence"].values, rtol=1e-3)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_recovery_on_pooled_simulated_dyads(seed: int) -> None:
     """20 dyads x 50 periods: parameters and types recovered, diagnostics pass."""

@@ -125,16 +125,27 @@ def test_unknown_target_names_cases_and_specs():
 
 def test_compare_variants_are_the_spec_with_one_change():
     base = load_spec("anglo_german_naval")
-    v = _variants(base, ["types", "observer"])
-    assert set(v) == {"full", "greedy_only", "insecure_only", "mixed_only", "naive_observer"}
+    v = _variants(base, ["types", "observer", "switching"])
+    assert set(v) == {
+        "full",
+        "greedy_only",
+        "insecure_only",
+        "mixed_only",
+        "naive_observer",
+        "switching_types",
+    }
     assert v["greedy_only"].types.names == ("greedy",)
     assert v["naive_observer"].observer.kind == "naive"
+    assert v["switching_types"].types.persistence == 0.9
+    assert not base.types.switching
     for s in v.values():  # everything else is the spec's
         assert s.data == base.data
         assert s.priors == base.priors
         assert s.world == base.world
-    with pytest.raises(SpecError, match="switching types are compared with the exact observer"):
-        _variants(base, ["switching"])
+    back = _variants(v["switching_types"], ["switching"])
+    assert not back["static_types"].types.switching
+    with pytest.raises(SpecError, match="choose from"):
+        _variants(base, ["regime"])
 
 
 @pytest.mark.slow

@@ -736,36 +736,47 @@ def _print_fit_summary(summary: dict[str, Any]) -> None:
 # ---------------------------------------------------------------------------------------------
 # compare
 # ---------------------------------------------------------------------------------------------
-_VARIANTS = ("types", "observer")
+_VARIANTS = ("types", "observer", "switching")
+#: Persistence of the switching variant when the spec's types are static: a type expected to
+#: last ten periods (a leadership or regime change about once a decade in annual data).
+SWITCHING_PERSISTENCE = 0.9
 
 
 def _variants(spec: ModelSpec, which: list[str]) -> dict[str, ModelSpec]:
-    """Spec variants for model comparison, on the spec's data."""
+    """Spec variants for model comparison, on the spec's data: each changes one thing."""
     from secdilemma.errors import SpecError
     from secdilemma.spec import ModelSpec as _Spec
 
     bad = [w for w in which if w not in _VARIANTS]
     if bad:
-        raise SpecError(
-            f"--variants: unknown {bad}; choose from {list(_VARIANTS)} (switching types are "
-            "compared with the exact observer: secdilemma filter --persistence)."
-        )
+        raise SpecError(f"--variants: unknown {bad}; choose from {list(_VARIANTS)}.")
     base = spec.to_dict()
     out: dict[str, ModelSpec] = {"full": spec}
     src = f"<{spec.name} variant>"
+
+    def variant(name: str, change: Any) -> None:
+        d = json.loads(json.dumps(base))
+        change(d)
+        d["meta"]["name"] = name
+        out[name] = _Spec.from_dict(d, source=src)
+
     if "types" in which:
         for n in spec.types.names:
-            d = json.loads(json.dumps(base))
-            d["types"] = {"names": [n]}
-            d.setdefault("observer", {}).pop("prior", None)
-            d["meta"]["name"] = f"{n}_only"
-            out[f"{n}_only"] = _Spec.from_dict(d, source=src)
+
+            def one_type(d: dict[str, Any], n: str = n) -> None:
+                d["types"] = {"names": [n]}
+                d.setdefault("observer", {}).pop("prior", None)
+
+            variant(f"{n}_only", one_type)
     if "observer" in which:
-        d = json.loads(json.dumps(base))
         kind = "naive" if spec.observer.kind == "aware" else "aware"
-        d.setdefault("observer", {})["kind"] = kind
-        d["meta"]["name"] = f"{kind}_observer"
-        out[f"{kind}_observer"] = _Spec.from_dict(d, source=src)
+        variant(f"{kind}_observer", lambda d: d.setdefault("observer", {}).update(kind=kind))
+    if "switching" in which:
+        if spec.types.switching:
+            variant("static_types", lambda d: d["types"].update(switching=False))
+        else:
+            sw = {"persistence": SWITCHING_PERSISTENCE}
+            variant("switching_types", lambda d: d.setdefault("types", {}).update(switching=sw))
     return out
 
 
@@ -775,10 +786,11 @@ def compare_cmd(
     variants: Annotated[
         str,
         typer.Option(
-            help="Comma-separated: 'types' (the full type space against each single type) "
-            "and/or 'observer' (aware against naive)."
+            help="Comma-separated: 'types' (the full type space against each single type), "
+            "'observer' (aware against naive), 'switching' (static against switching types, "
+            "persistence 0.9, or the reverse)."
         ),
-    ] = "types,observer",
+    ] = "types,observer,switching",
     sampler: Sampler = None,
     chains: Chains = None,
     draws: Draws = None,

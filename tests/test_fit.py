@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from typing import Any
 
 import numpy as np
 import pymc as pm
@@ -40,6 +41,22 @@ def sim() -> xr.Dataset:
     )
 
 
+def _perturbed_point(
+    model: pm.Model, det: Any, rng: np.random.Generator
+) -> tuple[dict[str, Any], ModelParams]:
+    """A random point near the initial one, and the ModelParams it means (omega .7, delta .2)."""
+    point = {
+        k: v + 0.3 * rng.standard_normal(np.shape(v)) for k, v in model.initial_point().items()
+    }
+    mu, alpha, beta, gamma, kappa, sigma, e0, eg, ef = det(point)
+    p = ModelParams(
+        mu=mu, alpha=alpha, beta=beta, gamma=gamma, kappa=kappa, sigma=sigma,
+        omega=0.7, delta=0.2,
+        signals=SignalParams(("crisis_initiation",), eta0=e0, eta_g=eg, eta_f=ef),
+    )  # fmt: skip
+    return point, p
+
+
 def _spec(**extra: object) -> ModelSpec:
     d = {
         "signals": {
@@ -72,15 +89,7 @@ def test_pytensor_likelihood_equals_numpy_model(sim: xr.Dataset) -> None:
     rng = np.random.default_rng(0)
     ts = TypeSpace.default()
     for _ in range(3):
-        point = {
-            k: v + 0.3 * rng.standard_normal(np.shape(v)) for k, v in model.initial_point().items()
-        }
-        mu, alpha, beta, gamma, kappa, sigma, e0, eg, ef = det(point)
-        p = ModelParams(
-            mu=mu, alpha=alpha, beta=beta, gamma=gamma, kappa=kappa, sigma=sigma,
-            omega=0.7, delta=0.2,
-            signals=SignalParams(("crisis_initiation",), eta0=e0, eta_g=eg, eta_f=ef),
-        )  # fmt: skip
+        point, p = _perturbed_point(model, det, rng)
         llb, lls = loglik_components(sim.dx.values, sim.u.values, p, ts, signals=sim.signals.values)
         assert lls is not None
         tot = llb.sum(1) + lls.sum((1, 3)) + np.log([0.5, 0.3, 0.2])
@@ -141,15 +150,7 @@ def test_switching_likelihood_equals_the_exact_observers_evidence(sim: xr.Datase
     fn, det = _potential_and_params(model)
     rng = np.random.default_rng(1)
     for _ in range(3):
-        point = {
-            k: v + 0.3 * rng.standard_normal(np.shape(v)) for k, v in model.initial_point().items()
-        }
-        mu, alpha, beta, gamma, kappa, sigma, e0, eg, ef = det(point)
-        p = ModelParams(
-            mu=mu, alpha=alpha, beta=beta, gamma=gamma, kappa=kappa, sigma=sigma,
-            omega=0.7, delta=0.2,
-            signals=SignalParams(("crisis_initiation",), eta0=e0, eta_g=eg, eta_f=ef),
-        )  # fmt: skip
+        point, p = _perturbed_point(model, det, rng)
         obs = Observer(params=p, persistence=0.8, prior=[0.5, 0.3, 0.2])
         want = float(obs.filter(sim, smooth=False)["log_evidence"].sum())
         assert abs(float(fn(point)) - want) < 1e-8 * max(1.0, abs(want))

@@ -491,6 +491,13 @@ def decide_cmd(
         if target.endswith(".nc"):
             from secdilemma.fit import load
 
+            if observer is not None:
+                from secdilemma.errors import ParameterError
+
+                raise ParameterError(
+                    "--observer applies to the exact observer; a saved fit carries its own "
+                    "observer (the spec's observer.kind). Refit with another observer.kind."
+                )
             model = load(target)
             belief, prm = model.belief_draws()
             name = model.spec.name
@@ -503,6 +510,7 @@ def decide_cmd(
         else:
             t = _resolve(target)
             name, spec = t.name, t.spec
+            out = _out_dir(out, f"decide-{name}")
             post, prm = _run_filter(
                 t,
                 observer=observer,
@@ -510,7 +518,7 @@ def decide_cmd(
                 persistence=None,
                 omega=omega,
                 delta=delta,
-                out=_out_dir(out, f"decide-{name}") if out is None else out,
+                out=out,
                 overwrite=overwrite,
                 quiet=True,
             )

@@ -41,6 +41,17 @@ def sim() -> xr.Dataset:
     )
 
 
+def _draw_params(pt_: Any) -> ModelParams:
+    """The ModelParams of one posterior draw of the test spec (omega .7, delta .2)."""
+    return ModelParams(
+        mu=pt_["mu_dyad"].values, alpha=float(pt_["alpha"]), beta=pt_["beta_dyad"].values,
+        gamma=float(pt_["gamma"]), kappa=float(pt_["kappa"]), sigma=float(pt_["sigma"]),
+        omega=0.7, delta=0.2,
+        signals=SignalParams(("crisis_initiation",), eta0=pt_["eta0"].values,
+                             eta_g=pt_["eta_g"].values, eta_f=pt_["eta_f"].values),
+    )  # fmt: skip
+
+
 def _perturbed_point(
     model: pm.Model, det: Any, rng: np.random.Generator
 ) -> tuple[dict[str, Any], ModelParams]:
@@ -209,14 +220,7 @@ def test_mock_switching_fit_matches_the_exact_filter(
     filt, smooth = [], []
     for c in (0, 1):
         for d in range(10):
-            pt_ = post.isel(chain=c, draw=d)
-            p = ModelParams(
-                mu=pt_["mu_dyad"].values, alpha=float(pt_["alpha"]), beta=pt_["beta_dyad"].values,
-                gamma=float(pt_["gamma"]), kappa=float(pt_["kappa"]), sigma=float(pt_["sigma"]),
-                omega=0.7, delta=0.2,
-                signals=SignalParams(("crisis_initiation",), eta0=pt_["eta0"].values,
-                                     eta_g=pt_["eta_g"].values, eta_f=pt_["eta_f"].values),
-            )  # fmt: skip
+            p = _draw_params(post.isel(chain=c, draw=d))
             ex = Observer(params=p, persistence=0.8, prior=[0.5, 0.3, 0.2]).filter(sim)
             filt.append(ex["filtered"].values)
             smooth.append(ex["smoothed"].values)
@@ -300,14 +304,7 @@ def test_mock_fit_plumbing_summary_save_load(sim: xr.Dataset, mocked: None, tmp_
     # Rao-Blackwellised probabilities agree with the exact filter at each draw's parameters
     post = tree["posterior"]
     for c, d in [(0, 0), (1, 7)]:
-        pt_ = post.isel(chain=c, draw=d)
-        p = ModelParams(
-            mu=pt_["mu_dyad"].values, alpha=float(pt_["alpha"]), beta=pt_["beta_dyad"].values,
-            gamma=float(pt_["gamma"]), kappa=float(pt_["kappa"]), sigma=float(pt_["sigma"]),
-            omega=0.7, delta=0.2,
-            signals=SignalParams(("crisis_initiation",), eta0=pt_["eta0"].values,
-                                 eta_g=pt_["eta_g"].values, eta_f=pt_["eta_f"].values),
-        )  # fmt: skip
+        p = _draw_params(post.isel(chain=c, draw=d))
         llb, lls = loglik_components(
             sim.dx.values, sim.u.values, p, TypeSpace.default(), signals=sim.signals.values
         )

@@ -362,16 +362,20 @@ def filter_cmd(
 def _run_filter(
     t: _Target,
     *,
-    observer: str | None,
-    params_source: str,
-    persistence: float | None,
-    omega: float | None,
-    delta: float | None,
     out: Path,
     overwrite: bool,
+    observer: str | None = None,
+    params_source: str = "reference",
+    persistence: float | None = None,
+    omega: float | None = None,
+    delta: float | None = None,
     quiet: bool = False,
 ) -> tuple[xr.Dataset, Any]:
-    """Filter one target; returns the posterior and the parameters used."""
+    """Filter one target; returns the posterior and the parameters used.
+
+    ``None`` for ``observer``, ``omega`` or ``delta`` means the spec's value (else aware,
+    0.5, 0.5), as in the ``filter`` command's options.
+    """
     from secdilemma.io import save_dataset
     from secdilemma.plotting import plot_type_posterior
 
@@ -643,15 +647,16 @@ def fit_cmd(
 def _run_fit(
     spec: ModelSpec,
     *,
-    sampler: str | None,
-    chains: int | None,
-    draws: int | None,
-    tune: int | None,
-    seed: int | None,
     out: Path,
     overwrite: bool,
+    sampler: str | None = None,
+    chains: int | None = None,
+    draws: int | None = None,
+    tune: int | None = None,
+    seed: int | None = None,
     figure: bool = True,
 ) -> Any:
+    """Fit one spec (``None`` sampler settings mean the spec's), print and save the result."""
     import sys
     import warnings
 
@@ -917,26 +922,9 @@ def main_cmd(
         years = f"{int(moves.period.min())}-{int(moves.period.max())}"
         console.print(f"model spec: {spec.source_path} (years {years})")
         console.rule("2a. Belief with fixed parameters: the exact observer")
-        post, prm = _run_filter(
-            t,
-            observer="aware",
-            params_source="reference",
-            persistence=None,
-            omega=None,
-            delta=None,
-            out=target / "exact",
-            overwrite=overwrite,
-        )
+        post, prm = _run_filter(t, observer="aware", out=target / "exact", overwrite=overwrite)
         naive, _ = _run_filter(
-            t,
-            observer="naive",
-            params_source="reference",
-            persistence=None,
-            omega=None,
-            delta=None,
-            out=target / "exact" / "naive",
-            overwrite=overwrite,
-            quiet=True,
+            t, observer="naive", out=target / "exact" / "naive", overwrite=overwrite, quiet=True
         )
         last = int(post.period.values[-1])
         console.print(
@@ -948,16 +936,7 @@ def main_cmd(
         )
         if fit:
             console.rule("2b. Belief integrating over parameters: the Bayesian fit (PyMC)")
-            model = _run_fit(
-                spec,
-                sampler=None,
-                chains=None,
-                draws=None,
-                tune=None,
-                seed=None,
-                out=target / "fit",
-                overwrite=overwrite,
-            )
+            model = _run_fit(spec, out=target / "fit", overwrite=overwrite)
             belief, dprm = model.belief_draws()
             label = f"fitted posterior at {belief.attrs['period']}"
         else:

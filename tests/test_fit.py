@@ -107,6 +107,43 @@ def test_pytensor_likelihood_equals_numpy_model(sim: xr.Dataset) -> None:
         assert float(fn(point)) == pytest.approx(float(logsumexp(tot, axis=-1).sum()), rel=1e-9)
 
 
+def test_per_draw_loglik_with_signals_equals_one_call_per_draw(sim: xr.Dataset) -> None:
+    """The Rao-Blackwellised type posteriors evaluate all draws in one call; the reference is
+    secdilemma.model.loglik_components called once per draw with that draw's parameters."""
+    m = PerceptionModel(_spec(), data=sim)
+    rng = np.random.default_rng(3)
+    S, D = 5, sim.sizes["scenario"]
+    post = xr.Dataset(
+        {
+            k: (("chain", "draw"), rng.uniform(0.05, 0.8, (1, S)))
+            for k in ("alpha", "gamma", "kappa", "sigma")
+        }
+        | {
+            "mu_dyad": (("chain", "draw", "dyad"), rng.normal(0, 0.05, (1, S, D))),
+            "beta_dyad": (("chain", "draw", "dyad"), rng.uniform(0.1, 0.9, (1, S, D))),
+        }
+        | {
+            c: (("chain", "draw", "signal"), rng.normal(0, 1, (1, S, 1)))
+            for c in ("eta0", "eta_g", "eta_f")
+        },
+        coords={"chain": [0], "draw": np.arange(S), "signal": ["crisis_initiation"]},
+    )  # fmt: skip
+    vals, etas = m._draw_params(post)
+    assert etas is not None
+    got = m._per_type_loglik(vals, etas, slice(0, D))
+    for s in range(S):
+        p = ModelParams(
+            **{k: v[s] for k, v in vals.items()}, omega=0.7, delta=0.2,
+            signals=SignalParams(("crisis_initiation",), eta0=etas[s, 0], eta_g=etas[s, 1],
+                                 eta_f=etas[s, 2]),
+        )  # fmt: skip
+        llb, lls = loglik_components(
+            sim.dx.values, sim.u.values, p, TypeSpace.default(), signals=sim.signals.values
+        )
+        assert lls is not None
+        np.testing.assert_allclose(got[s], llb + lls.sum(-1), rtol=1e-12, atol=1e-12)
+
+
 def test_naive_observer_and_student_t_match_numpy(sim: xr.Dataset) -> None:
     spec = ModelSpec.from_dict({"observer": {"kind": "naive"}, "priors": {"nu": 4}})
     model = PerceptionModel(spec, data=sim).build_model()

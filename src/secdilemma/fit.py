@@ -638,22 +638,22 @@ class PerceptionModel:
         )
         ll_b, _ = loglik_components(dx, u, params, self.types, threat_blind=a.threat_blind)
         if etas is not None:
-            sig = a.signals[sl]
-            S = etas.shape[0]
-            ll_s = np.empty_like(ll_b)
-            base = ModelParams(omega=a.omega[sl], delta=a.delta[sl], nu=nu)
-            for s in range(S):
-                sp = SignalParams(a.channels, eta0=etas[s, 0], eta_g=etas[s, 1], eta_f=etas[s, 2])
-                _, lls = loglik_components(
-                    dx,
-                    u,
-                    base.replace(signals=sp),
-                    self.types,
-                    signals=sig,
-                    threat_blind=a.threat_blind,
-                )
-                assert lls is not None
-                ll_s[s] = lls.sum(axis=-1)
+            # every draw's coefficients in one call: the draws become extra channels (the same
+            # data repeated once per draw), so the very function of the exact observer computes
+            # them, without a Python loop over 4000 draws
+            S, _, J = etas.shape
+            sig = np.tile(a.signals[sl], (1, 1, S))  # (Dc, T, S*J), draw-major
+            names = tuple(f"{c}@{s}" for s in range(S) for c in a.channels)
+            sp = SignalParams(
+                names, eta0=etas[:, 0].ravel(), eta_g=etas[:, 1].ravel(), eta_f=etas[:, 2].ravel()
+            )
+            base = ModelParams(omega=a.omega[sl], delta=a.delta[sl], nu=nu, signals=sp)
+            _, lls = loglik_components(
+                dx, u, base, self.types, signals=sig, threat_blind=a.threat_blind
+            )
+            assert lls is not None  # (Dc, T, K, S*J)
+            Dc, T, K = lls.shape[:3]
+            ll_s = lls.reshape(Dc, T, K, S, J).sum(axis=-1).transpose(3, 0, 1, 2)
             ll_b = ll_b + ll_s
         return ll_b
 
@@ -672,9 +672,9 @@ class PerceptionModel:
         summ = {
             k: np.empty((D, T, K)) for k in ("f_mean", "f_lo", "f_hi", "s_mean", "s_lo", "s_hi")
         }
-        # memory per chunk of dyads: a few (S, Dc, T, K) arrays, and (S, Dc, T, K, K) when the
-        # type switches
-        per_dyad = S * T * K * (K if trans is not None else 1)
+        # memory per chunk of dyads: a few (S, Dc, T, K) arrays, (S, Dc, T, K, K) when the type
+        # switches and (S, Dc, T, K, J) for J signal channels
+        per_dyad = S * T * K * max(K if trans is not None else 1, len(a.channels))
         step = max(1, int(2e7 // max(1, per_dyad)))
         for start in range(0, D, step):
             sl = slice(start, min(D, start + step))

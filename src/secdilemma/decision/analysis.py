@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
-from scipy import stats
 
 from secdilemma._version import __version__
 from secdilemma.decision import static
@@ -294,6 +293,8 @@ def decide(
     if s > 1:
         lo, hi = np.quantile(eu_draw, [tail, 1.0 - tail], axis=0)
     else:
+        from scipy import stats  # here, not at import: about 1 s
+
         z = float(stats.norm.ppf(1.0 - tail))
         pad = np.nan_to_num(z * mcse)
         lo, hi = eu - pad, eu + pad

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse, stats
+from scipy import sparse
 
 from secdilemma.decision.problem import DynamicModel, noise_logpdf
 from secdilemma.errors import ParameterError
@@ -384,6 +384,8 @@ class BayesOptimal(Policy):
             types.greed[None, :], types.fear[None, :], model.moves[:, None], p, h_prev=h
         )
         levels = (np.arange(n_q) + 0.5) / n_q
+        from scipy import stats  # here, not at import: about 1 s
+
         z = stats.norm.ppf(levels) if p.nu is None else stats.t.ppf(levels, df=p.nu)
         y = means[:, :, None] + sigma * z[None, None, :]  # (A, K_true, Q)
         ll = noise_logpdf(y[..., None] - means[:, None, None, :], sigma, p.nu)  # (A,K,Q,K)

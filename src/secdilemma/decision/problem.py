@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
-from scipy import stats
 
 from secdilemma.decision.losses import Losses
 from secdilemma.errors import ParameterError
@@ -278,6 +277,8 @@ def reaction_means(
 
 def noise_logpdf(resid: npt.ArrayLike, sigma: npt.ArrayLike, nu: float | None) -> FloatArray:
     """Log density of the reaction noise (Normal or Student-t), as in the model's likelihood."""
+    from scipy import stats  # here, not at import: scipy.stats takes about 1 s to import
+
     if nu is None:
         return np.asarray(stats.norm.logpdf(resid, scale=sigma), dtype=float)
     return np.asarray(stats.t.logpdf(resid, df=nu, scale=sigma), dtype=float)

@@ -74,10 +74,12 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 #: Default NUTS backend, chosen from benchmarks/bench_fit.py (2 shared cores, 4 chains x 1000
-#: draws + 1000 tune; nutpie/pymc ratios): first fit in a fresh process 1.01 (naval case) and
-#: 1.14 (20 simulated dyads x 50 periods) - nutpie's numba compilation costs about what PyMC's
-#: C compilation and slower sampling cost; repeat fit in the same process 0.16 and 0.20 (the
-#: compiled model is cached and reused with new pm.Data values); ESS per second 20 and 10.
+#: draws + 1000 tune; nutpie/pymc ratios in one run): a whole fresh process (imports,
+#: compilation, fit, assembly) 0.38 on the naval case and 0.32 on 20 simulated dyads x 50
+#: periods once nutpie's compiled wrapper is in the on-disk cache (secdilemma._nutpie_cache;
+#: the first process on a machine compiles, 26 s and 38 s); repeat fit in the same process
+#: 0.05 and 0.20 (the compiled model is reused with new pm.Data values); ESS per second 22
+#: and 9.
 DEFAULT_BACKEND = "nutpie"
 
 #: The diagnostics gate: a fit passes when every R-hat <= 1.01, every bulk and tail ESS >= 400
@@ -504,7 +506,7 @@ class PerceptionModel:
             key = self._structure_key()
             compiled = _COMPILED.get(key)
             if compiled is None:
-                compiled = nutpie.compile_pymc_model(model)
+                compiled = _compile_nutpie(model)
                 _COMPILED[key] = compiled
             # data the compiled graph does not read (e.g. the threat term of a model with no
             # fearful type) were optimised away; nutpie refuses updates to them
@@ -675,8 +677,13 @@ class PerceptionModel:
         # memory per chunk of dyads: a few (S, Dc, T, K) arrays, (S, Dc, T, K, K) when the type
         # switches and (S, Dc, T, K, J) for J signal channels
         per_dyad = S * T * K * max(K if trans is not None else 1, len(a.channels))
-        step = max(1, int(2e7 // max(1, per_dyad)))
-        for start in range(0, D, step):
+        # numpy releases the GIL in its loops: chunks of dyads run on every core, each within a
+        # share of the memory budget (200 dyads x 50 periods x 4000 draws on 2 cores: 26.4 s
+        # in one loop, 12.3 s in threads; the results are identical)
+        workers = max(1, min(os.cpu_count() or 1, D))
+        step = max(1, min(int(2e7 // workers // max(1, per_dyad)), -(-D // workers)))
+
+        def chunk(start: int) -> None:
             sl = slice(start, min(D, start + step))
             ll = self._per_type_loglik(vals, etas, sl)  # (S, Dc, T, K)
             if trans is None:
@@ -695,6 +702,16 @@ class PerceptionModel:
             else:
                 summ["s_mean"][sl] = smooth.mean(axis=0)
                 summ["s_lo"][sl], summ["s_hi"][sl] = np.quantile(smooth, _INTERVAL, axis=0)
+
+        starts = range(0, D, step)
+        if workers > 1 and len(starts) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(chunk, starts))  # list(): re-raise a worker's exception
+        else:
+            for start in starts:
+                chunk(start)
         coords = {
             "chain": post["chain"].values,
             "draw": post["draw"].values,
@@ -1066,6 +1083,28 @@ def _param(pm: Any, pt: Any, name: str, prior: PriorSpec, hier: bool, spec: Mode
     if name in _POSITIVE:
         return pm.Deterministic(f"{name}_dyad", rv * pt.exp(tau * z), dims="dyad")
     return pm.Deterministic(f"{name}_dyad", rv + tau * z, dims="dyad")
+
+
+def _compile_nutpie(model: Any) -> Any:
+    """nutpie's compiled model, with its sampler-facing wrapper cached on disk
+    (:mod:`secdilemma._nutpie_cache`: a fresh process loads it instead of spending about 35 s
+    compiling); nutpie's own compilation when that cache is switched off
+    (``SECDILEMMA_NUTPIE_CACHE=0``) or fails."""
+    import nutpie
+
+    if os.environ.get("SECDILEMMA_NUTPIE_CACHE", "1") != "0":
+        from secdilemma._nutpie_cache import compile_cached
+
+        try:
+            return compile_cached(model)
+        except Exception as exc:  # any failure: compile the slow way
+            warnings.warn(
+                f"secdilemma: the on-disk cache of compiled nutpie models failed ({exc!r}); "
+                "compiling without it (slower). Set SECDILEMMA_NUTPIE_CACHE=0 to skip it.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    return nutpie.compile_pymc_model(model)
 
 
 def _forward_pytensor(pt: Any, per_period: Any, log_prior: Any, log_trans: Any, T: int) -> Any:

@@ -21,8 +21,14 @@ It relies on nutpie internals (``_make_functions``, ``CompiledPyMCModel``,
 back to ``nutpie.compile_pymc_model`` when anything here fails.
 
 The cache directory is ``$SECDILEMMA_CACHE_DIR`` or ``$XDG_CACHE_HOME/secdilemma`` (default
-``~/.cache/secdilemma``), sub-folder ``nutpie``. A generated file is imported only when its
-text is exactly what this module would write for that graph; anything else is rewritten.
+``~/.cache/secdilemma``), sub-folder ``nutpie``: one source file and about 2-3 MB of machine
+code per model structure (the data's sizes are not part of it); delete the folder to clear
+it. A generated file is imported only when its text is exactly what this module would write
+for that graph; anything else is rewritten.
+
+Measured (benchmarks/README.md): a fresh process fitting the naval case takes about 10 s in
+all with the cache filled, 26 s when it compiles; a switching (``pytensor.scan``) model's
+compilation step 51 s cold, 11 s cached.
 """
 
 from __future__ import annotations

@@ -113,3 +113,18 @@ def test_nutpie_backend_agrees_with_pymc() -> None:
         assert m.diagnostics_["divergences"] == 0
         means[backend] = m.type_posterior()["mean"].values
     np.testing.assert_allclose(means["pymc"], means["nutpie"], atol=0.05)
+
+
+@pytest.mark.slow
+def test_reference_posterior_reproduces_the_stored_summary() -> None:
+    """`python -m secdilemma.reference` regenerates models/reference_params.toml's posterior
+    (seeded; another PyTensor/nutpie version may differ within Monte Carlo error)."""
+    from secdilemma.reference import load_reference_posterior, reference_posterior
+
+    post, diag = reference_posterior()
+    assert diag["ok"]
+    stored = load_reference_posterior()
+    assert stored is not None
+    for name, st in post.items():
+        assert st["median"] == pytest.approx(stored[name]["median"], rel=0.1)
+        assert st["log_sd"] == pytest.approx(stored[name]["log_sd"], rel=0.15)

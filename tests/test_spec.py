@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 from secdilemma.errors import SpecError
 from secdilemma.fit import resolve_priors
-from secdilemma.reference import load_reference_params
+from secdilemma.reference import load_reference_params, load_reference_posterior
 from secdilemma.spec import ModelSpec, load_spec, spec_data
 
 CASES = ["anglo_german_naval", "us_ussr", "us_china", "russia_nato"]
@@ -95,11 +97,20 @@ def test_precedence_user_over_data_over_reference_over_default() -> None:
     assert pri["gamma"][0].args == {"value": 0.3}
     assert pri["sigma"][1] == "data"
     ref = load_reference_params()
+    post = load_reference_posterior()
+    assert post is not None
     assert pri["beta"][1] == "reference"
-    assert pri["beta"][0].args["median"] == pytest.approx(float(ref.beta))
-    # kappa's reference estimate is a boundary value ~0: floored, kept away from zero
-    assert pri["kappa"][0].args["median"] == spec.priors.reference_floor
+    # the pooled posterior, widened by the case's allowance reference_log_sd = 0.5
+    assert pri["beta"][0].args["median"] == pytest.approx(post["beta"]["median"])
+    assert pri["beta"][0].args["log_sd"] == pytest.approx(
+        math.sqrt(post["beta"]["log_sd"] ** 2 + 0.25)
+    )
     assert pri["nu"][0].args == {"value": ref.nu}
+    # a median below the floor is floored, kept away from zero
+    floored = ModelSpec.from_dict(
+        {"data": {"case": "us_ussr"}, "priors": {"use_reference": True, "reference_floor": 5.0}}
+    )
+    assert resolve_priors(floored, dx)["kappa"][0].args["median"] == 5.0
     plain = resolve_priors(ModelSpec.from_dict({}), np.array([np.nan]))
     assert {k: v[1] for k, v in plain.items()} == dict.fromkeys(plain, "default")
 
@@ -115,3 +126,42 @@ def test_replace_and_case_observer() -> None:
 def test_spec_data_refuses_a_spec_without_data() -> None:
     with pytest.raises(SpecError, match="no data named"):
         spec_data(ModelSpec.from_dict({}))
+
+
+def test_reference_without_a_posterior_uses_the_point_estimate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import secdilemma.reference as reference
+
+    monkeypatch.setattr(reference, "load_reference_posterior", lambda path=None: None)
+    spec = ModelSpec.from_dict({"data": {"case": "us_ussr"}, "priors": {"use_reference": True}})
+    pri = resolve_priors(spec, np.array([0.1, -0.2, 0.05, 0.3]))
+    assert pri["beta"][0].args == {
+        "median": pytest.approx(float(load_reference_params().beta)),
+        "log_sd": 0.5,
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("[params]\nbeta = 0.1\n", None),
+        ("[posterior.alpha]\nmedian = 0.1\nlog_sd = 0.5\n", r"\[posterior\.beta\] is missing"),
+        (
+            "".join(
+                f"[posterior.{n}]\nmedian = {m}\nlog_sd = 0.5\n"
+                for n, m in (("alpha", 0.1), ("beta", -1), ("gamma", 0.1), ("kappa", 0.1))
+            ),
+            r"\[posterior\.beta\] median must be > 0",
+        ),
+        ("[posterior.alpha]\nmedian = 'x'\n", r"\[posterior\.alpha\] needs numbers"),
+    ],
+)
+def test_reference_posterior_tables_are_validated(tmp_path, text: str, match: str | None) -> None:
+    p = tmp_path / "reference_params.toml"
+    p.write_text(text)
+    if match is None:
+        assert load_reference_posterior(p) is None
+    else:
+        with pytest.raises(SpecError, match=match):
+            load_reference_posterior(p)

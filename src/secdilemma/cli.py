@@ -675,7 +675,8 @@ def _run_fit(
     D, T, _ = model.arrays().shape
     console.print(
         f"fitting {spec.name}: {D} dyad(s) x {T} periods, {model.types.n_types} types; the "
-        "first fit in a process compiles the model (about a minute on 2 cores)."
+        "first fit of a model structure on a machine compiles it (half a minute or more on 2 "
+        "cores); later ones load it from the cache."
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # reported below, loudly
@@ -899,7 +900,7 @@ def main_cmd(
     fit: Annotated[
         bool,
         typer.Option(
-            help="Fit the full Bayesian model (PyMC, about a minute); --no-fit decides on the "
+            help="Fit the full Bayesian model (PyMC, 10-30 s); --no-fit decides on the "
             "exact observer's belief with the reference parameters instead."
         ),
     ] = True,

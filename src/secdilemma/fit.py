@@ -210,17 +210,27 @@ def resolve_priors(spec: ModelSpec, dx: npt.ArrayLike) -> dict[str, tuple[PriorS
     dx_a = np.asarray(dx, dtype=float)
     out: dict[str, tuple[PriorSpec, str]] = {}
     ref: ModelParams | None = None
+    ref_post: dict[str, dict[str, float]] | None = None
     if spec.priors.use_reference:
-        from secdilemma.reference import load_reference_params
+        from secdilemma.reference import load_reference_params, load_reference_posterior
 
         ref = load_reference_params()
+        ref_post = load_reference_posterior()
     sd = _robust_sd(dx_a)
     for name in (*_REACTION, "nu"):
         if name in spec.priors.params:
             out[name] = (spec.priors.params[name], "user")
         elif ref is not None and name in ("alpha", "beta", "gamma", "kappa"):
-            med = max(float(np.asarray(getattr(ref, name))), spec.priors.reference_floor)
-            args = {"median": med, "log_sd": spec.priors.reference_log_sd}
+            # the pooled posterior (median, sd of the log), widened by the spec's allowance
+            # for how far a case may differ from the pool; the point estimate with that
+            # allowance alone when the reference file has no posterior
+            if ref_post is not None:
+                med = ref_post[name]["median"]
+                log_sd = math.hypot(ref_post[name]["log_sd"], spec.priors.reference_log_sd)
+            else:
+                med = float(np.asarray(getattr(ref, name)))
+                log_sd = spec.priors.reference_log_sd
+            args = {"median": max(med, spec.priors.reference_floor), "log_sd": log_sd}
             out[name] = (PriorSpec("lognormal", args), "reference")
         elif ref is not None and name == "nu":
             nu = ref.nu

@@ -2,9 +2,20 @@
 
 A single short case (the naval race has 17 years) cannot identify the reaction
 coefficients on its own. The reference pools the rival dyads below (shared coefficients,
-each dyad with its own static type) and stores the empirical-Bayes estimate in
-``models/reference_params.toml``; the bundled cases use it, so that each case's own data
-mainly inform its *type*. Regenerate it with::
+each dyad with its own static type) and stores two summaries in
+``models/reference_params.toml``:
+
+- ``[params]``: the empirical-Bayes (type-II maximum likelihood) point estimate, the
+  parameters of the exact observer (``secdilemma filter`` on a case);
+- ``[posterior.<name>]``: the posterior of the shared coefficients ``alpha, beta, gamma,
+  kappa`` from the full Bayesian fit (:class:`secdilemma.fit.PerceptionModel`: one
+  hierarchical model over all the dyads, ``mu`` and ``sigma`` partially pooled by dyad,
+  Student-t noise with ``nu`` fixed, the default priors), summarised on the log scale
+  (median, sd of the log, 5% and 95%). A case spec with ``use_reference = true`` takes it as
+  the prior of those coefficients (:func:`secdilemma.fit.resolve_priors`).
+
+The bundled cases use it, so that each case's own data mainly inform its *type*.
+Regenerate both with (about a minute on 2 cores)::
 
     python -m secdilemma.reference
 
@@ -43,12 +54,17 @@ __all__ = [
     "ReferenceDyad",
     "build_reference",
     "load_reference_params",
+    "load_reference_posterior",
     "reference_moves",
 ]
 
 REFERENCE_FILE = "reference_params.toml"
 #: Student-t degrees of freedom of the reference noise (fixed).
 REFERENCE_NU = 4.0
+#: The coefficients whose posterior the reference stores (the ones a case spec borrows).
+SHARED = ("alpha", "beta", "gamma", "kappa")
+#: Seed of the reference's PyMC fit.
+REFERENCE_SEED = 2026
 
 
 @dataclass(frozen=True)
@@ -106,8 +122,60 @@ def reference_moves(dyads: tuple[ReferenceDyad, ...] = REFERENCE_DYADS) -> xr.Da
     return xr.concat(parts, dim="dyad", join="outer").assign_coords(dyad=names)
 
 
-def build_reference(*, out: Path | None = None, overwrite: bool = False) -> dict[str, Any]:
-    """Estimate the pooled parameters and write them to ``models/reference_params.toml``."""
+def reference_posterior(
+    moves: xr.Dataset | None = None,
+) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+    """Fit the pooled hierarchical model (PyMC, nutpie) and summarise the shared coefficients.
+
+    Returns ``({name: {median, log_sd, q05, q95}}, diagnostics)``; raises
+    :class:`~secdilemma.errors.SpecError` when the fit fails the diagnostics gate (a reference
+    prior must not come from an untrustworthy posterior).
+    """
+    import warnings
+
+    from secdilemma.fit import ConvergenceWarning, PerceptionModel
+    from secdilemma.spec import ModelSpec
+
+    moves = reference_moves() if moves is None else moves
+    spec = ModelSpec.from_dict(
+        {
+            "meta": {"name": "reference_pool"},
+            "priors": {"nu": REFERENCE_NU, "hierarchical": ["mu", "sigma"]},
+            "sampler": {"chains": 4, "draws": 1000, "tune": 1000, "seed": REFERENCE_SEED,
+                        "target_accept": 0.9},
+        }
+    )  # fmt: skip
+    model = PerceptionModel(spec, data=moves)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        tree = model.fit(progressbar=False)
+    diag = model.diagnostics_
+    assert diag is not None  # set by fit()
+    if not diag["ok"]:
+        raise SpecError(
+            "the reference fit fails the diagnostics gate "
+            f"({'; '.join(diag['problems'])}); not writing a reference prior from it."
+        )
+    post = tree["posterior"].to_dataset()
+    out: dict[str, dict[str, float]] = {}
+    for name in SHARED:
+        logs = np.log(np.asarray(post[name].values).reshape(-1))
+        q05, q50, q95 = np.quantile(logs, [0.05, 0.5, 0.95])
+        out[name] = {
+            "median": float(np.exp(q50)),
+            "log_sd": float(logs.std(ddof=1)),
+            "q05": float(np.exp(q05)),
+            "q95": float(np.exp(q95)),
+        }
+    return out, diag
+
+
+def build_reference(
+    *, out: Path | None = None, overwrite: bool = False, posterior: bool = True
+) -> dict[str, Any]:
+    """Estimate the pooled parameters and write them to ``models/reference_params.toml``:
+    the empirical-Bayes point estimate and (``posterior=True``) the full Bayesian fit's
+    posterior summary of the shared coefficients."""
     from secdilemma.estimate import estimate_params
     from secdilemma.io import atomic_write
 
@@ -118,7 +186,7 @@ def build_reference(*, out: Path | None = None, overwrite: bool = False) -> dict
     target = out if out is not None else models_dir() / REFERENCE_FILE
     values = est.summary()["estimated"]
     lines = [
-        "# Reference parameters for the exact observer: a pooled empirical-Bayes estimate.",
+        "# Reference parameters: pooled estimates over the rivalries below.",
         "# Generated by `python -m secdilemma.reference`; do not edit by hand.",
         "# Units: changes of log military expenditure (NMC milex) per year.",
         "# Pool (observer-rival, years): " + "; ".join(str(x) for x in moves.dyad.values),
@@ -132,18 +200,73 @@ def build_reference(*, out: Path | None = None, overwrite: bool = False) -> dict
         f"converged = {str(est.converged).lower()}",
         'method = "type-II maximum likelihood, static types summed out, uniform type prior"',
         "",
+        "# [params]: the point estimate, used by the exact observer.",
         "[params]",
         *[f"{k} = {v:.6g}" for k, v in values.items()],
         f"nu = {REFERENCE_NU:g}  # fixed, not estimated: Student-t degrees of freedom",
         "",
     ]
+    summary: dict[str, Any] = {"path": str(target), **est.summary()}
+    if posterior:
+        post, diag = reference_posterior(moves)
+        lines += [
+            "# [posterior.*]: the full Bayesian fit (PerceptionModel, nutpie, 4 x 1000 draws,",
+            f"# seed {REFERENCE_SEED}): one hierarchical model over the pool, mu and sigma",
+            "# partially pooled by dyad, default priors, nu fixed. Summaries on the log scale;",
+            "# a case spec with use_reference = true takes LogNormal(median, log_sd) from here,",
+            "# widened by its reference_log_sd.",
+            "[posterior.meta]",
+            'method = "PyMC hierarchical fit, static types summed out, uniform type prior"',
+            f"max_rhat = {diag['max_rhat']:.4f}",
+            f"min_ess_bulk = {diag['min_ess_bulk']:.0f}",
+            f"divergences = {diag['divergences']}",
+            "",
+        ]
+        for name, st in post.items():
+            lines += [
+                f"[posterior.{name}]",
+                *[f"{k} = {v:.6g}" for k, v in st.items()],
+                "",
+            ]
+        summary["posterior"] = post
+        summary["posterior_diagnostics"] = {
+            k: diag[k] for k in ("max_rhat", "min_ess_bulk", "divergences")
+        }
     text = "\n".join(lines)
     atomic_write(target, lambda p: p.write_text(text), overwrite=overwrite)
-    return {"path": str(target), **est.summary()}
+    return summary
 
 
-def load_reference_params(path: Path | None = None) -> ModelParams:
-    """The stored reference parameters as :class:`ModelParams` (other fields at defaults)."""
+def load_reference_posterior(path: Path | None = None) -> dict[str, dict[str, float]] | None:
+    """The stored posterior summary ``{name: {median, log_sd, q05, q95}}`` of the shared
+    coefficients, or ``None`` when the file has no ``[posterior]`` tables."""
+    p, doc = _read_reference(path)
+    post = doc.get("posterior")
+    if post is None:
+        return None
+    out: dict[str, dict[str, float]] = {}
+    for name in SHARED:
+        table = post.get(name) if isinstance(post, dict) else None
+        if not isinstance(table, dict):
+            raise SpecError(
+                f"{p}: [posterior.{name}] is missing; regenerate with "
+                "`python -m secdilemma.reference`."
+            )
+        try:
+            med, sd = float(table["median"]), float(table["log_sd"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SpecError(
+                f"{p}: [posterior.{name}] needs numbers `median` and `log_sd` ({exc!r})."
+            ) from None
+        if not (np.isfinite(med) and med > 0 and np.isfinite(sd) and sd >= 0):
+            raise SpecError(
+                f"{p}: [posterior.{name}] median must be > 0 and log_sd >= 0; got {med}, {sd}."
+            )
+        out[name] = {k: float(v) for k, v in table.items()}
+    return out
+
+
+def _read_reference(path: Path | None) -> tuple[Path, dict[str, Any]]:
     p = path if path is not None else models_dir() / REFERENCE_FILE
     if not p.is_file():
         raise SpecError(
@@ -151,9 +274,14 @@ def load_reference_params(path: Path | None = None) -> ModelParams:
             "`python -m secdilemma.reference`."
         )
     try:
-        doc = tomllib.loads(p.read_text())
+        return p, tomllib.loads(p.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{p}: not valid TOML ({exc}).") from None
+
+
+def load_reference_params(path: Path | None = None) -> ModelParams:
+    """The stored reference parameters as :class:`ModelParams` (other fields at defaults)."""
+    p, doc = _read_reference(path)
     params = doc.get("params")
     if not isinstance(params, dict):
         raise SpecError(
@@ -176,8 +304,11 @@ def _main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Regenerate models/reference_params.toml.")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--overwrite", action="store_true", default=True)
+    ap.add_argument(
+        "--no-posterior", action="store_true", help="only the point estimate (no PyMC fit)"
+    )
     args = ap.parse_args(argv)
-    res = build_reference(out=args.out, overwrite=args.overwrite)
+    res = build_reference(out=args.out, overwrite=args.overwrite, posterior=not args.no_posterior)
     print(res)
     return 0
 

@@ -361,10 +361,13 @@ class SignalsSpec:
 class PriorsSpec:
     """Priors of the reaction-function parameters (user-given ones; the rest are resolved).
 
-    ``use_reference`` centres the shared reaction coefficients ``alpha, beta, gamma, kappa`` on
-    ``models/reference_params.toml``: LogNormal with the reference value as median (floored at
-    ``reference_floor``, which keeps a boundary estimate such as ``kappa ~ 0`` away from zero)
-    and ``reference_log_sd`` on the log scale, and fixes ``nu`` at the reference's value. The
+    ``use_reference`` takes the priors of the shared reaction coefficients ``alpha, beta,
+    gamma, kappa`` from ``models/reference_params.toml``: LogNormal with the pooled
+    posterior's median (floored at ``reference_floor``, which keeps a value near the boundary
+    away from zero) and log-scale sd ``sqrt(posterior_log_sd**2 + reference_log_sd**2)``:
+    the pool's own uncertainty widened by how far one case may differ from the pool (without
+    a stored posterior: the point estimate and ``reference_log_sd``). It fixes ``nu`` at the
+    reference's value. The
     drift ``mu`` and the noise ``sigma`` depend on the series' units (current or constant
     prices) and stay data-derived unless given. ``hierarchical`` lists the parameters that
     vary by dyad (partial pooling, non-centred) when several dyads are fitted; ``tau`` the

@@ -118,6 +118,12 @@ def test_switching_the_cache_off_gives_nutpies_own_wrapper_and_writes_nothing(
     assert not any(off.iterdir())
 
 
+def test_another_nutpie_version_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(nutpie, "__version__", "0.99.0")
+    with pytest.raises(RuntimeError, match=r"nutpie 0\.99\.0.*0\.16\.x only"):
+        _nutpie_cache.compile_cached(_model())
+
+
 def test_cache_dir_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECDILEMMA_CACHE_DIR", "/some/where")
     assert _nutpie_cache.cache_dir() == Path("/some/where/nutpie")

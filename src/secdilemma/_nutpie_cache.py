@@ -48,6 +48,8 @@ __all__ = ["cache_dir", "compile_cached"]
 
 #: bump when the generated source changes meaning (part of every file's key)
 _FORMAT = 1
+#: the nutpie versions whose internals this module was checked against (a prefix)
+_NUTPIE_CHECKED = "0.16."
 
 _INNER: dict[str, tuple[Any, Any]] = {}  # key -> (logp jit function, expand jit function)
 
@@ -202,6 +204,13 @@ def compile_cached(model: Any) -> Any:
     import nutpie.compile_pymc as cp
     from pymc.initial_point import make_initial_point_fn
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    if not nutpie.__version__.startswith(_NUTPIE_CHECKED):
+        # the wrapper reads nutpie's private user_data layout: another version may change it
+        raise RuntimeError(
+            f"nutpie {nutpie.__version__}: the cached wrapper is checked against nutpie "
+            f"{_NUTPIE_CHECKED}x only"
+        )
 
     ip = make_initial_point_fn(
         model=model,

@@ -7,7 +7,7 @@ Measures, best of ``--repeat`` runs:
 * ``compare_policies`` of the six policies on common random numbers (futures per second,
   one future = one (type, replicate) path of ``horizon`` periods under one policy).
 
-Baseline, measured in the same run: :func:`secdilemma.simulate` drawing as many dyad-periods
+Baseline, measured in the same run: :func:`secdilemma.model.simulate` drawing as many dyad-periods
 from the generative model as the decision simulates. The ratio "x simulate" says what the
 decision adds on top of simulating the world (losses, beliefs updated by the exact
 observer, the policies' choices).
@@ -33,8 +33,8 @@ from secdilemma.decision import (
     compare_policies,
     decide,
 )
-from secdilemma.simulate import simulate
-from secdilemma.types import TypeSpace
+from secdilemma.model.simulate import simulate
+from secdilemma.model.types import TypeSpace
 
 
 def best_of(fn: Callable[[], Any], repeat: int) -> float:

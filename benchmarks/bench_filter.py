@@ -34,11 +34,11 @@ from typing import Any
 
 import numpy as np
 
-from secdilemma.filtering import forward_backward
+from secdilemma.engines.exact.filtering import forward_backward
 from secdilemma.model import ModelParams, loglik_components, transition_matrix
+from secdilemma.model.simulate import simulate
+from secdilemma.model.types import TypeSpace
 from secdilemma.observers import Observer
-from secdilemma.simulate import simulate
-from secdilemma.types import TypeSpace
 
 
 def best_time(fn: Callable[[], Any], repeats: int) -> float:
@@ -93,8 +93,8 @@ def compile_time() -> dict[str, float]:
     code = (
         "import time, numpy as np\n"
         "t0 = time.perf_counter()\n"
-        "from secdilemma.filtering import forward_backward\n"
-        "import secdilemma._filter_kernels\n"
+        "from secdilemma.engines.exact.filtering import forward_backward\n"
+        "import secdilemma.engines.exact._kernels\n"
         "t1 = time.perf_counter()\n"
         "ll = np.zeros((2, 3, 3)); lp = np.log(np.full(3, 1 / 3))\n"
         "forward_backward(ll, lp, smooth=False)\n"

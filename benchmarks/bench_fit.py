@@ -9,7 +9,7 @@ Each configuration runs in fresh Python processes: "process s" is the whole wall
 process that imports, builds, compiles, fits once and assembles the result (what a user of
 ``secdilemma fit`` waits for); "first s" the same from the first import on; "repeat s" a
 second fit of the same structure in one process. For nutpie, "cold" is a process whose
-on-disk cache of compiled models (``secdilemma._nutpie_cache``, in a temporary
+on-disk cache of compiled models (``secdilemma.engines.pymc._nutpie_cache``, in a temporary
 ``SECDILEMMA_CACHE_DIR``) is empty, the plain row one that finds it. PyMC's C code is cached
 by PyTensor, warm after the first run on a machine. ESS/s is the minimum bulk ESS over all
 posterior variables divided by the sampling wall time. Printed as a table and as ratios
@@ -29,9 +29,9 @@ import time
 CHILD = r"""
 import json, sys, time, warnings
 t0 = time.perf_counter()
-from secdilemma.fit import PerceptionModel, ConvergenceWarning
+from secdilemma.engines.pymc.fit import PerceptionModel, ConvergenceWarning
 from secdilemma.spec import load_spec, ModelSpec
-from secdilemma.simulate import simulate
+from secdilemma.model.simulate import simulate
 backend, which, chains, draws = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 runs = sys.argv[5].split(",")
 def make():
@@ -82,7 +82,7 @@ def main() -> None:
     args = ap.parse_args()
     chains, draws = (2, 500) if args.quick else (4, 1000)
     results = {}
-    # nutpie's compiled wrapper is cached on disk (secdilemma._nutpie_cache): measure a fresh
+    # nutpie's compiled wrapper is cached on disk (engines.pymc._nutpie_cache): measure a fresh
     # process with an empty cache ("cold"), then a fresh process that finds it ("cached").
     # PyMC's C code lives in PyTensor's compiledir, warm after the first run on a machine.
     with tempfile.TemporaryDirectory() as cache:

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from secdilemma._paths import models_dir
-from secdilemma.cli import _variants, app
 from secdilemma.data import list_cases, load_case
 from secdilemma.errors import SpecError
+from secdilemma.interfaces.cli import _variants, app
 from secdilemma.io import load_dataset
 from secdilemma.spec import load_spec
 

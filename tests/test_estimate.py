@@ -8,11 +8,11 @@ import xarray as xr
 from scipy.special import logsumexp
 from scipy.stats import norm
 
+from secdilemma.engines.exact.estimate import estimate_params
 from secdilemma.errors import DataError, ParameterError
-from secdilemma.estimate import estimate_params
 from secdilemma.model import ModelParams, reaction_mean
-from secdilemma.simulate import simulate
-from secdilemma.types import TypeSpace
+from secdilemma.model.simulate import simulate
+from secdilemma.model.types import TypeSpace
 
 TRUTH = ModelParams(mu=0.01, alpha=0.05, beta=0.6, gamma=0.6, kappa=0.3, sigma=0.05)
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
+from secdilemma.engines.exact.filtering import forward_backward, type_posterior
 from secdilemma.errors import ParameterError
-from secdilemma.filtering import forward_backward, type_posterior
 from secdilemma.model import transition_matrix
 
 ENGINES = ["numba", "numpy"]

@@ -14,18 +14,18 @@ import xarray as xr
 from pymc.testing import mock_sample
 from scipy.special import logsumexp
 
-from secdilemma.errors import NotFittedError, OutputExistsError, SpecError
-from secdilemma.fit import (
+from secdilemma.engines.pymc.fit import (
     ConvergenceWarning,
     PerceptionModel,
     compare_models,
     load,
     plot_fit,
 )
+from secdilemma.errors import NotFittedError, OutputExistsError, SpecError
 from secdilemma.model import ModelParams, SignalParams, loglik_components, transition_matrix
-from secdilemma.simulate import simulate
+from secdilemma.model.simulate import simulate
+from secdilemma.model.types import TypeSpace
 from secdilemma.spec import ModelSpec
-from secdilemma.types import TypeSpace
 
 SP = SignalParams(("crisis_initiation",), eta0=[-1.0], eta_g=[2.0], eta_f=[0.5])
 
@@ -244,7 +244,7 @@ def test_mock_switching_fit_matches_the_exact_filter(
 ) -> None:
     """Per draw: last-period, filtered and smoothed type probabilities and the pointwise
     log-likelihood are the exact switching observer's at that draw's parameters."""
-    from secdilemma.filtering import forward_backward
+    from secdilemma.engines.exact.filtering import forward_backward
     from secdilemma.observers import Observer
 
     m = PerceptionModel(_switching_spec(0.8), data=sim)

@@ -1,6 +1,6 @@
-"""Calibration of the full Bayesian fit (:class:`secdilemma.fit.PerceptionModel`, nutpie).
+"""Calibration of the full Bayesian fit (:class:`secdilemma.PerceptionModel`, nutpie).
 
-Two checks against a known truth, both on dyads from :func:`secdilemma.simulate`:
+Two checks against a known truth, both on dyads from :func:`secdilemma.model.simulate`:
 
 **Recovery and coverage** (fixed, moderate truth). The reaction coefficients are the
 default model at effect size ``c = alpha / sigma = 1`` (``alpha = 0.05, beta = 0.6,
@@ -45,7 +45,7 @@ Tolerances (stated once, used by all tests):
 A regression test checks that a cached compiled model follows the ``priors.tau`` of the
 spec it is reused for (it did not: see the test).
 
-The compiled nutpie model is cached by structure in :mod:`secdilemma.fit` and only the
+The compiled nutpie model is cached by structure in :mod:`secdilemma.engines.pymc.fit` and only the
 ``pm.Data`` values change between fits, so every fit here after the first (about 40 s of
 numba compilation) takes a few seconds. Recovery and SBC use the same structure (same
 distributions, hierarchy and data shape), so they share one compilation.
@@ -68,11 +68,11 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from secdilemma.fit import ConvergenceWarning, PerceptionModel, diagnostics
+from secdilemma.engines.pymc.fit import ConvergenceWarning, PerceptionModel, diagnostics
 from secdilemma.model import ModelParams, loglik_components
-from secdilemma.simulate import simulate
+from secdilemma.model.simulate import simulate
+from secdilemma.model.types import TypeSpace
 from secdilemma.spec import ModelSpec
-from secdilemma.types import TypeSpace
 
 TYPES = TypeSpace.default()
 N_DYADS = 8  # dyads per fit (shared coefficients, mu and sigma partially pooled)

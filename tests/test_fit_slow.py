@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 import pytest
 
-from secdilemma.fit import ConvergenceWarning, PerceptionModel
+from secdilemma.engines.pymc.fit import ConvergenceWarning, PerceptionModel
 from secdilemma.model import ModelParams
+from secdilemma.model.simulate import simulate
 from secdilemma.observers import Observer
-from secdilemma.simulate import simulate
 from secdilemma.spec import ModelSpec
 
 TRUTH = ModelParams(mu=0.0, alpha=0.05, beta=0.6, gamma=0.6, kappa=0.3, sigma=0.05)

@@ -18,7 +18,7 @@ from secdilemma.model import (
     transition_matrix,
     validate_probabilities,
 )
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 TYPES4 = TypeSpace.default(secure=True)
 PARAMS = ModelParams(mu=0.0, alpha=0.05, beta=0.6, gamma=0.5, kappa=0.3, sigma=0.05)

@@ -1,4 +1,4 @@
-"""The on-disk cache of nutpie's compiled wrapper (:mod:`secdilemma._nutpie_cache`).
+"""The on-disk cache of nutpie's compiled wrapper (:mod:`secdilemma.engines.pymc._nutpie_cache`).
 
 The reference is nutpie's own ``compile_pymc_model``: the same PyTensor graph behind either
 wrapper, so the same seed must give the very same draws, also after ``with_data``.
@@ -20,8 +20,8 @@ import pytest
 pm = pytest.importorskip("pymc")
 nutpie = pytest.importorskip("nutpie")
 
-from secdilemma import _nutpie_cache  # noqa: E402
-from secdilemma.fit import _compile_nutpie  # noqa: E402
+from secdilemma.engines.pymc import _nutpie_cache  # noqa: E402
+from secdilemma.engines.pymc.fit import _compile_nutpie  # noqa: E402
 
 Y = np.array([0.3, -0.2, 1.1, 0.4, 0.9, -0.5, 0.2, 0.8])
 X = np.column_stack([np.ones(8), np.linspace(-1, 1, 8)])
@@ -137,7 +137,7 @@ CHILD = textwrap.dedent(
     import json, sys
     sys.path.insert(0, sys.argv[1])
     from test_nutpie_cache import _model, _draws
-    from secdilemma._nutpie_cache import compile_cached
+    from secdilemma.engines.pymc._nutpie_cache import compile_cached
     c = compile_cached(_model())
     print("RESULT" + json.dumps({"hits": c.compiled_logp_func.cache_hits,
                                  "expand_hits": c.compiled_expand_func.cache_hits,

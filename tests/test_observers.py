@@ -9,9 +9,11 @@ import pytest
 import xarray as xr
 
 from secdilemma import __version__
+from secdilemma.engines.exact.filtering import forward_backward
 from secdilemma.errors import ParameterError
-from secdilemma.filtering import forward_backward
 from secdilemma.model import ModelParams, SignalParams, loglik_components, transition_matrix
+from secdilemma.model.simulate import simulate
+from secdilemma.model.types import TypeSpace
 from secdilemma.observers import (
     OBSERVER_KINDS,
     AwareObserver,
@@ -23,8 +25,6 @@ from secdilemma.observers import (
     compare_observers,
     swap_roles,
 )
-from secdilemma.simulate import simulate
-from secdilemma.types import TypeSpace
 
 SIGNALS = SignalParams(
     ("arms_control_refused", "unilateral_restraint"),

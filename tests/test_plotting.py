@@ -15,10 +15,10 @@ from matplotlib.figure import Figure
 
 from secdilemma.data import list_cases, load_case, to_moves
 from secdilemma.errors import ParameterError
+from secdilemma.interfaces.plots.posterior import KEY_GID, MARKER_GID, plot_type_posterior
+from secdilemma.model.simulate import simulate
 from secdilemma.observers import Observer
-from secdilemma.plotting import KEY_GID, MARKER_GID, plot_type_posterior
 from secdilemma.reference import load_reference_params
-from secdilemma.simulate import simulate
 
 
 @pytest.fixture

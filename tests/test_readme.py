@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from secdilemma.cli import app
+from secdilemma.interfaces.cli import app
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 TEXT = README.read_text(encoding="utf-8")

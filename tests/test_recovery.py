@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from secdilemma.model import ModelParams
+from secdilemma.model.simulate import simulate
 from secdilemma.observers import Observer
-from secdilemma.simulate import simulate
 
 EFFECTS = (0.25, 0.5, 1.0, 2.0)
 LENGTHS = (10, 25, 50, 100)

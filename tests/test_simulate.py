@@ -8,8 +8,8 @@ import xarray as xr
 
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams, SignalParams
-from secdilemma.simulate import simulate
-from secdilemma.types import TypeSpace
+from secdilemma.model.simulate import simulate
+from secdilemma.model.types import TypeSpace
 
 SIGNALS = SignalParams(
     ("refuse", "restrain"), eta0=[-1.0, 0.0], eta_g=[2.0, -2.0], eta_f=[0.0, 0.0]

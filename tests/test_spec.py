@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
+from secdilemma.engines.pymc.fit import resolve_priors
 from secdilemma.errors import SpecError
-from secdilemma.fit import resolve_priors
 from secdilemma.reference import load_reference_params, load_reference_posterior
 from secdilemma.spec import ModelSpec, load_spec, spec_data
 
@@ -131,7 +131,7 @@ def test_spec_data_refuses_a_spec_without_data() -> None:
 def test_reference_without_a_posterior_uses_the_point_estimate(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import secdilemma.reference as reference
+    import secdilemma.spec.reference as reference
 
     monkeypatch.setattr(reference, "load_reference_posterior", lambda path=None: None)
     spec = ModelSpec.from_dict({"data": {"case": "us_ussr"}, "priors": {"use_reference": True}})

@@ -30,6 +30,8 @@ from secdilemma.decision import (
     decide,
     value_of_information,
 )
+from secdilemma.engines.exact.estimate import estimate_params
+from secdilemma.engines.pymc.fit import ConvergenceWarning, PerceptionModel, compare_models, load
 from secdilemma.errors import (
     DataError,
     NotFittedError,
@@ -38,10 +40,10 @@ from secdilemma.errors import (
     SecdilemmaError,
     SpecError,
 )
-from secdilemma.estimate import estimate_params
-from secdilemma.fit import ConvergenceWarning, PerceptionModel, compare_models, load
 from secdilemma.io import load_dataset, save_dataset
 from secdilemma.model import ModelParams, SignalParams, threat_multiplier
+from secdilemma.model.simulate import simulate
+from secdilemma.model.types import TypeSpace
 from secdilemma.observers import (
     AwareObserver,
     BiasedObserver,
@@ -52,9 +54,7 @@ from secdilemma.observers import (
     compare_observers,
     swap_roles,
 )
-from secdilemma.simulate import simulate
 from secdilemma.spec import ModelSpec, load_spec
-from secdilemma.types import TypeSpace
 
 __all__ = [
     "GRIT",

@@ -8,11 +8,11 @@ each dyad with its own static type) and stores two summaries in
 - ``[params]``: the empirical-Bayes (type-II maximum likelihood) point estimate, the
   parameters of the exact observer (``secdilemma filter`` on a case);
 - ``[posterior.<name>]``: the posterior of the shared coefficients ``alpha, beta, gamma,
-  kappa`` from the full Bayesian fit (:class:`secdilemma.fit.PerceptionModel`: one
+  kappa`` from the full Bayesian fit (:class:`secdilemma.engines.pymc.fit.PerceptionModel`: one
   hierarchical model over all the dyads, ``mu`` and ``sigma`` partially pooled by dyad,
   Student-t noise with ``nu`` fixed, the default priors), summarised on the log scale
   (median, sd of the log, 5% and 95%). A case spec with ``use_reference = true`` takes it as
-  the prior of those coefficients (:func:`secdilemma.fit.resolve_priors`).
+  the prior of those coefficients (:func:`secdilemma.engines.pymc.fit.resolve_priors`).
 
 The bundled cases use it, so that each case's own data mainly inform its *type*.
 Regenerate both with (about a minute on 2 cores)::
@@ -36,7 +36,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,13 @@ from secdilemma._paths import models_dir
 from secdilemma._version import __version__
 from secdilemma.errors import SpecError
 from secdilemma.model import ModelParams
+from secdilemma.spec.reference import (
+    REFERENCE_FILE,
+    REFERENCE_NU,
+    SHARED,
+    load_reference_params,
+    load_reference_posterior,
+)
 
 __all__ = [
     "REFERENCE_DYADS",
@@ -58,11 +64,6 @@ __all__ = [
     "reference_moves",
 ]
 
-REFERENCE_FILE = "reference_params.toml"
-#: Student-t degrees of freedom of the reference noise (fixed).
-REFERENCE_NU = 4.0
-#: The coefficients whose posterior the reference stores (the ones a case spec borrows).
-SHARED = ("alpha", "beta", "gamma", "kappa")
 #: Seed of the reference's PyMC fit.
 REFERENCE_SEED = 2026
 
@@ -133,7 +134,7 @@ def reference_posterior(
     """
     import warnings
 
-    from secdilemma.fit import ConvergenceWarning, PerceptionModel
+    from secdilemma.engines.pymc.fit import ConvergenceWarning, PerceptionModel
     from secdilemma.spec import ModelSpec
 
     moves = reference_moves() if moves is None else moves
@@ -176,7 +177,7 @@ def build_reference(
     """Estimate the pooled parameters and write them to ``models/reference_params.toml``:
     the empirical-Bayes point estimate and (``posterior=True``) the full Bayesian fit's
     posterior summary of the shared coefficients."""
-    from secdilemma.estimate import estimate_params
+    from secdilemma.engines.exact.estimate import estimate_params
     from secdilemma.io import atomic_write
 
     moves = reference_moves()
@@ -235,69 +236,6 @@ def build_reference(
     text = "\n".join(lines)
     atomic_write(target, lambda p: p.write_text(text), overwrite=overwrite)
     return summary
-
-
-def load_reference_posterior(path: Path | None = None) -> dict[str, dict[str, float]] | None:
-    """The stored posterior summary ``{name: {median, log_sd, q05, q95}}`` of the shared
-    coefficients, or ``None`` when the file has no ``[posterior]`` tables."""
-    p, doc = _read_reference(path)
-    post = doc.get("posterior")
-    if post is None:
-        return None
-    out: dict[str, dict[str, float]] = {}
-    for name in SHARED:
-        table = post.get(name) if isinstance(post, dict) else None
-        if not isinstance(table, dict):
-            raise SpecError(
-                f"{p}: [posterior.{name}] is missing; regenerate with "
-                "`python -m secdilemma.reference`."
-            )
-        try:
-            med, sd = float(table["median"]), float(table["log_sd"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise SpecError(
-                f"{p}: [posterior.{name}] needs numbers `median` and `log_sd` ({exc!r})."
-            ) from None
-        if not (np.isfinite(med) and med > 0 and np.isfinite(sd) and sd >= 0):
-            raise SpecError(
-                f"{p}: [posterior.{name}] median must be > 0 and log_sd >= 0; got {med}, {sd}."
-            )
-        out[name] = {k: float(v) for k, v in table.items()}
-    return out
-
-
-def _read_reference(path: Path | None) -> tuple[Path, dict[str, Any]]:
-    p = path if path is not None else models_dir() / REFERENCE_FILE
-    if not p.is_file():
-        raise SpecError(
-            f"{p}: the reference parameters are missing; regenerate them with "
-            "`python -m secdilemma.reference`."
-        )
-    try:
-        return p, tomllib.loads(p.read_text())
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{p}: not valid TOML ({exc}).") from None
-
-
-def load_reference_params(path: Path | None = None) -> ModelParams:
-    """The stored reference parameters as :class:`ModelParams` (other fields at defaults)."""
-    p, doc = _read_reference(path)
-    params = doc.get("params")
-    if not isinstance(params, dict):
-        raise SpecError(
-            f"{p}: no [params] table; regenerate with `python -m secdilemma.reference`."
-        )
-    allowed = {"mu", "alpha", "beta", "gamma", "kappa", "sigma", "nu"}
-    unknown = set(params) - allowed
-    if unknown:
-        raise SpecError(
-            f"{p}: unknown key(s) {sorted(unknown)} in [params]; allowed {sorted(allowed)}."
-        )
-    try:
-        values: dict[str, Any] = {k: float(v) for k, v in params.items()}
-        return ModelParams(**values)
-    except (TypeError, ValueError) as exc:
-        raise SpecError(f"{p}: invalid value in [params]: {exc}") from None
 
 
 def _main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ import pytest
 
 from secdilemma.decision import Losses
 from secdilemma.model import ModelParams
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 
 @pytest.fixture

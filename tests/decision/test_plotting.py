@@ -10,8 +10,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from secdilemma.decision import decide, kydd_payoffs, plot_decision
+from secdilemma.decision import decide, kydd_payoffs
 from secdilemma.errors import ParameterError
+from secdilemma.interfaces.plots import plot_decision
 
 
 def _by_gid(ax, gid):

@@ -20,7 +20,7 @@ from secdilemma.decision import (
 )
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 ACTIONS = ("deter", "reassure")
 TYPES = TypeSpace.default()

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from secdilemma.decision import decide, kydd_payoffs, static, value_of_information
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 
 def table(d_i: float, d_g: float, base: float = -1.0) -> xr.DataArray:

@@ -6,13 +6,12 @@
 * :func:`value_of_information`: EVPI and EVSI of a signal channel (a costly test).
 * Policies over time (:class:`Policy` and six rules) and :func:`compare_policies` on common
   random numbers.
-* :class:`Losses`: user-set losses with documented defaults; :func:`plot_decision`.
+* :class:`Losses`: user-set losses with documented defaults.
 """
 
 from secdilemma.decision.analysis import decide, value_of_information
 from secdilemma.decision.dynamic import compare_policies, rollout, utility_table
 from secdilemma.decision.losses import Losses
-from secdilemma.decision.plotting import plot_decision
 from secdilemma.decision.policies import (
     GRIT,
     AlwaysDeter,
@@ -42,7 +41,6 @@ __all__ = [
     "compare_policies",
     "decide",
     "kydd_payoffs",
-    "plot_decision",
     "rollout",
     "utility_table",
     "value_of_information",

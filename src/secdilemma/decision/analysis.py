@@ -38,7 +38,7 @@ from secdilemma.decision.problem import (
 )
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams, SignalParams
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 __all__ = ["decide", "value_of_information"]
 

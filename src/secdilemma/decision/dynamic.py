@@ -36,7 +36,7 @@ from secdilemma.decision.problem import (
 )
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 __all__ = ["compare_policies", "rollout", "utility_table"]
 

@@ -34,7 +34,7 @@ from scipy import sparse
 from secdilemma.decision.problem import DynamicModel, noise_logpdf
 from secdilemma.errors import ParameterError
 from secdilemma.model import reaction_mean, threat_multiplier
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 __all__ = [
     "GRIT",

@@ -19,7 +19,7 @@ import xarray as xr
 from secdilemma.decision.losses import Losses
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams, reaction_mean, threat_multiplier, validate_probabilities
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 __all__ = [
     "DEFAULT_ACTIONS",

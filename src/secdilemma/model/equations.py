@@ -3,7 +3,7 @@
 This module is the single source of truth for the model used by every engine (exact
 observer, simulator, decision model, PyMC fit). Everything here is a pure numpy function
 over arrays; the xarray-facing API lives in :mod:`secdilemma.observers` and
-:mod:`secdilemma.simulate`.
+:mod:`secdilemma.model.simulate`.
 
 The reaction function (DESIGN.md section 2, identified "split" form)
 --------------------------------------------------------------------
@@ -59,7 +59,7 @@ import numpy.typing as npt
 from scipy.special import gammaln
 
 from secdilemma.errors import ParameterError
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 __all__ = [
     "ModelParams",

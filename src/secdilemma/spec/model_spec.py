@@ -6,7 +6,7 @@ observer (aware or naive, and its prior over types), the sampler, and the decisi
 It is plain data: it is parsed with :mod:`tomllib` and never evaluated as code.
 
 Precedence is **user > data-derived > default**: a value written in the spec always wins;
-where the spec is silent, :class:`secdilemma.fit.PerceptionModel` derives what it can from
+where the spec is silent, :class:`secdilemma.PerceptionModel` derives what it can from
 the data (e.g. the scale of the noise prior from the spread of the rival's moves) or from
 the pooled reference estimate (``use_reference = true``), and otherwise uses the documented
 defaults of :data:`DEFAULT_PRIORS`.
@@ -319,8 +319,8 @@ class TypesSpec:
         return self.persistence is not None
 
     def type_space(self) -> Any:
-        """The :class:`~secdilemma.types.TypeSpace` this section describes."""
-        from secdilemma.types import TypeSpace
+        """The :class:`~secdilemma.model.types.TypeSpace` this section describes."""
+        from secdilemma.model.types import TypeSpace
 
         if self.loadings is not None:
             return TypeSpace.from_loadings(self.loadings)
@@ -458,7 +458,7 @@ class ObserverSpec:
 
 @dataclass(frozen=True)
 class SamplerSpec:
-    """Sampler settings; ``backend = None`` means the measured default of :mod:`secdilemma.fit`."""
+    """Sampler settings; ``backend = None`` means the measured default of the PyMC engine."""
 
     backend: str | None = None
     chains: int = 4
@@ -674,7 +674,7 @@ def _types(ctx: _Ctx, t: dict[str, Any]) -> TypesSpec:
     names: tuple[str, ...] = ("greedy", "insecure", "mixed")
     loadings: dict[str, tuple[float, float]] | None = None
     if "names" in t:
-        from secdilemma.types import DEFAULT_LOADINGS
+        from secdilemma.model.types import DEFAULT_LOADINGS
 
         names = ctx.strings(t["names"], "types.names")
         if not names:

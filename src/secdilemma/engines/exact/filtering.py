@@ -101,7 +101,7 @@ def _kernels() -> Any:
     global _KERNELS
     if _KERNELS is None:
         try:
-            _KERNELS = importlib.import_module("secdilemma._filter_kernels")
+            _KERNELS = importlib.import_module("secdilemma.engines.exact._kernels")
         except ImportError:  # pragma: no cover - numba is a declared dependency
             _KERNELS = False
     return _KERNELS or None

@@ -27,7 +27,7 @@ from secdilemma.model import (
     threat_multiplier,
     transition_matrix,
 )
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 __all__ = ["draw_noise", "draw_signals", "rival_step", "simulate"]
 

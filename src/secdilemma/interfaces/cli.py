@@ -24,7 +24,7 @@ from secdilemma.errors import SecdilemmaError
 if TYPE_CHECKING:
     import xarray as xr
 
-    from secdilemma.estimate import ParamEstimate
+    from secdilemma.engines.exact.estimate import ParamEstimate
     from secdilemma.spec import ModelSpec
 
 __all__ = ["app", "main"]
@@ -217,9 +217,9 @@ def _resolve(target: str, case_observer: str | None = None, variable: str | None
 
 
 def _case_params(moves: xr.Dataset, params_source: str) -> tuple[Any, ParamEstimate | None]:
-    from secdilemma.estimate import estimate_params
+    from secdilemma.engines.exact.estimate import estimate_params
     from secdilemma.model import ModelParams
-    from secdilemma.reference import load_reference_params
+    from secdilemma.spec.reference import load_reference_params
 
     if params_source == "reference":
         return load_reference_params(), None
@@ -376,8 +376,8 @@ def _run_filter(
     ``None`` for ``observer``, ``omega`` or ``delta`` means the spec's value (else aware,
     0.5, 0.5), as in the ``filter`` command's options.
     """
+    from secdilemma.interfaces.plots.posterior import plot_type_posterior
     from secdilemma.io import save_dataset
-    from secdilemma.plotting import plot_type_posterior
 
     kind = observer or (t.spec.observer.kind if t.spec is not None else "aware")
     prior = t.spec.observer.prior if t.spec is not None else None
@@ -493,7 +493,7 @@ def decide_cmd(
     """
     with _user_errors():
         if target.endswith(".nc"):
-            from secdilemma.fit import load
+            from secdilemma.engines.pymc.fit import load
 
             if observer is not None:
                 from secdilemma.errors import ParameterError
@@ -554,7 +554,8 @@ def _run_decide(
     out: Path,
     overwrite: bool,
 ) -> xr.Dataset:
-    from secdilemma.decision import decide, plot_decision
+    from secdilemma.decision import decide
+    from secdilemma.interfaces.plots.decision import plot_decision
     from secdilemma.io import save_dataset
 
     dec = spec.decision if spec is not None else None
@@ -626,7 +627,7 @@ def fit_cmd(
     Prints the posterior type probabilities with 90 % intervals, the diagnostics (R-hat,
     ESS, divergences; a failing fit is flagged as not trustworthy) and how much of the
     belief comes from the prior; writes the fit (fit.nc, reloadable with
-    secdilemma.fit.load), summary.json and a figure (fit.png).
+    secdilemma.engines.pymc.fit.load), summary.json and a figure (fit.png).
     """
     with _user_errors():
         from secdilemma.spec import load_spec
@@ -660,7 +661,7 @@ def _run_fit(
     import sys
     import warnings
 
-    from secdilemma.fit import ConvergenceWarning, PerceptionModel, plot_fit
+    from secdilemma.engines.pymc.fit import ConvergenceWarning, PerceptionModel, plot_fit
     from secdilemma.io import atomic_write
 
     out.mkdir(parents=True, exist_ok=True)
@@ -821,7 +822,7 @@ def compare_cmd(
     writes it as comparison.nc, with each variant's fit in a subfolder.
     """
     with _user_errors():
-        from secdilemma.fit import compare_models
+        from secdilemma.engines.pymc.fit import compare_models
         from secdilemma.io import save_dataset
         from secdilemma.spec import load_spec
 

@@ -1,9 +1,9 @@
-"""Numba kernels of the exact observer (private; imported lazily by :mod:`secdilemma.filtering`).
+"""Numba kernels of the exact observer (private; imported lazily by :mod:`.filtering`).
 
 Every kernel loops ``(scenario, period, type)`` in C order over contiguous ``(S, T, K)``
 arrays and writes into preallocated outputs. The numpy implementations in
-:mod:`secdilemma.filtering` compute the same quantities and are the reference the tests hold
-these kernels to.
+:mod:`.filtering` compute the same quantities and are the reference the tests hold these
+kernels to.
 
 Status codes written per scenario (``status[s]``, with the period in ``bad_t[s]``):
 

@@ -2,7 +2,7 @@
 
 Every observer shares one interface (scikit-learn style: ``__init__`` only stores its
 arguments; :meth:`Observer.filter` does the work) and one engine, the exact filter of
-:mod:`secdilemma.filtering`. A kind differs from the dilemma-aware :class:`Observer` only in
+:mod:`secdilemma.engines.exact`. A kind differs from the dilemma-aware :class:`Observer` only in
 what it declares: a class attribute (:class:`NaiveObserver`) or one of two hooks, the prior
 (:class:`BiasedObserver`) and the weights on the evidence (:class:`TemperedObserver`,
 :class:`SelectiveObserver`).
@@ -25,7 +25,7 @@ Data
 and ``u`` (the observer's change) over ``period``, plus any leading dims (``scenario``,
 ``dyad`` …); ``x`` (the rival's level) when ``params.lam > 0``; and ``signals`` over
 (..., ``period``, ``signal``) when the model has channels. This is what
-:func:`secdilemma.simulate.simulate` returns and what the data layer's ``to_moves`` returns
+:func:`secdilemma.model.simulate.simulate` returns and what the data layer's ``to_moves`` returns
 (add the rival's signals from a case dataset as ``ds["signals"]``: a ``signals`` variable
 with an ``actor`` dim is read for ``actor="rival"``, counts > 0 as 1). Channels are matched
 by name; the rival's reaction in period ``t`` is to the observer's move in ``t - 1``.
@@ -50,15 +50,15 @@ import pandas as pd
 import xarray as xr
 
 from secdilemma._version import __version__
+from secdilemma.engines.exact.filtering import type_posterior
 from secdilemma.errors import ParameterError
-from secdilemma.filtering import type_posterior
 from secdilemma.model import (
     ModelParams,
     as_type_prior,
     loglik_components,
     transition_matrix,
 )
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 __all__ = [
     "OBSERVER_KINDS",
@@ -123,7 +123,7 @@ class Observer:
 
     Examples
     --------
-    >>> from secdilemma.simulate import simulate
+    >>> from secdilemma.model.simulate import simulate
     >>> ds = simulate(n_periods=30, n_scenarios=2, true_type="greedy", seed=3)
     >>> post = Observer().filter(ds)
     >>> post.filtered.dims
@@ -243,7 +243,7 @@ class Observer:
                 raise ParameterError(
                     f"{name}: `data` has no variable {var!r}; it needs `dx` (the rival's "
                     "change) and `u` (the observer's change) over `period` (see "
-                    "secdilemma.simulate.simulate or the data layer's to_moves)."
+                    "secdilemma.model.simulate.simulate or the data layer's to_moves)."
                 )
             if "period" not in data[var].dims:
                 raise ParameterError(
@@ -360,7 +360,7 @@ class Observer:
 
         Examples
         --------
-        >>> from secdilemma.simulate import simulate
+        >>> from secdilemma.model.simulate import simulate
         >>> ll = Observer().loglik(simulate(n_periods=5, seed=0))
         >>> ll.dims, ll.sizes["rival_type"]
         (('scenario', 'period', 'rival_type'), 3)
@@ -655,7 +655,7 @@ def compare_observers(
 
     Examples
     --------
-    >>> from secdilemma.simulate import simulate
+    >>> from secdilemma.model.simulate import simulate
     >>> ds = simulate(n_periods=30, true_type="insecure", observer_drift=0.1, seed=2)
     >>> cmp = compare_observers(ds, [Observer(), NaiveObserver()])
     >>> cmp.observer.values.tolist()

@@ -29,7 +29,7 @@ periods it compiled faster than an unrolled loop - nutpie 47 s against 85 s at T
 sampled about as fast). The persistence is fixed by the spec and enters as data
 (``log_transition``), so a new value reuses a compiled model. After sampling, each draw's
 filtered and smoothed posteriors over the types come from the exact observer's own filter
-(:func:`secdilemma.filtering.forward_backward`): ``type_probability`` is then the posterior
+(:func:`~.filtering.forward_backward`): ``type_probability`` is then the posterior
 over the type *in the last period*.
 
 Every fit is checked (R-hat, bulk and tail ESS, divergences); a fit that fails the gate warns
@@ -56,8 +56,8 @@ import xarray as xr
 from secdilemma._version import __version__
 from secdilemma.errors import DataError, NotFittedError, SpecError
 from secdilemma.model import ModelParams, SignalParams, loglik_components, transition_matrix
-from secdilemma.spec import DEFAULT_PRIORS, DEFAULT_TAU, ModelSpec, PriorSpec, spec_data
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
+from secdilemma.spec.model_spec import DEFAULT_PRIORS, DEFAULT_TAU, ModelSpec, PriorSpec, spec_data
 
 __all__ = [
     "DEFAULT_BACKEND",
@@ -76,7 +76,7 @@ FloatArray = npt.NDArray[np.float64]
 #: Default NUTS backend, chosen from benchmarks/bench_fit.py (2 shared cores, 4 chains x 1000
 #: draws + 1000 tune; nutpie/pymc ratios in one run): a whole fresh process (imports,
 #: compilation, fit, assembly) 0.38 on the naval case and 0.32 on 20 simulated dyads x 50
-#: periods once nutpie's compiled wrapper is in the on-disk cache (secdilemma._nutpie_cache;
+#: periods once nutpie's compiled wrapper is in the on-disk cache (engines.pymc._nutpie_cache;
 #: the first process on a machine compiles, 26 s and 38 s); repeat fit in the same process
 #: 0.05 and 0.20 (the compiled model is reused with new pm.Data values); ESS per second 22
 #: and 9.
@@ -212,7 +212,7 @@ def resolve_priors(spec: ModelSpec, dx: npt.ArrayLike) -> dict[str, tuple[PriorS
     ref: ModelParams | None = None
     ref_post: dict[str, dict[str, float]] | None = None
     if spec.priors.use_reference:
-        from secdilemma.reference import load_reference_params, load_reference_posterior
+        from secdilemma.spec.reference import load_reference_params, load_reference_posterior
 
         ref = load_reference_params()
         ref_post = load_reference_posterior()
@@ -266,12 +266,12 @@ class PerceptionModel:
     data
         Moves to fit instead of the data the spec names: a Dataset with ``dx`` and ``u`` over
         (``dyad`` or ``scenario``, ``period``), and ``signals`` over (…, ``period``,
-        ``signal``) when the spec reads channels (e.g. from :func:`secdilemma.simulate`).
+        ``signal``) when the spec reads channels (e.g. from :func:`secdilemma.model.simulate`).
 
     Examples
     --------
     >>> from secdilemma.spec import ModelSpec
-    >>> from secdilemma.simulate import simulate
+    >>> from secdilemma.model.simulate import simulate
     >>> sim = simulate(n_periods=20, n_scenarios=2, true_type="insecure", seed=1)
     >>> pm_model = PerceptionModel(ModelSpec.from_dict({}), data=sim).build_model()
     >>> sorted(pm_model.coords)
@@ -768,7 +768,7 @@ class PerceptionModel:
     def _fitted(self) -> xr.DataTree:
         if self.idata_ is None:
             raise NotFittedError(
-                f"{self!r}: call .fit() first (or secdilemma.fit.load(path) for a saved fit)."
+                f"{self!r}: call .fit() first (or secdilemma.load(path) for a saved fit)."
             )
         return self.idata_
 
@@ -920,7 +920,7 @@ class PerceptionModel:
         """Rival changes ``(S, D, T)`` given each draw's parameters and type, conditional on the
         observer's observed moves (the rival reacts to the observer's actual previous move)."""
         from secdilemma.model import reaction_mean
-        from secdilemma.simulate import draw_noise
+        from secdilemma.model.simulate import draw_noise
 
         a = self.arrays()
         ts = self.types
@@ -997,7 +997,7 @@ class PerceptionModel:
     def _sample_paths(self, post: xr.Dataset, rng: np.random.Generator) -> npt.NDArray[np.intp]:
         """Type paths ``(S, D, T)`` of a switching type drawn from their exact posterior given
         each draw's parameters (forward filtering, backward sampling)."""
-        from secdilemma.filtering import forward_backward
+        from secdilemma.engines.exact.filtering import forward_backward
 
         a = self.arrays()
         D, T, _ = a.shape
@@ -1097,13 +1097,13 @@ def _param(pm: Any, pt: Any, name: str, prior: PriorSpec, hier: bool, spec: Mode
 
 def _compile_nutpie(model: Any) -> Any:
     """nutpie's compiled model, with its sampler-facing wrapper cached on disk
-    (:mod:`secdilemma._nutpie_cache`: a fresh process loads it instead of spending about 35 s
+    (:mod:`._nutpie_cache`: a fresh process loads it instead of spending about 35 s
     compiling); nutpie's own compilation when that cache is switched off
     (``SECDILEMMA_NUTPIE_CACHE=0``) or fails."""
     import nutpie
 
     if os.environ.get("SECDILEMMA_NUTPIE_CACHE", "1") != "0":
-        from secdilemma._nutpie_cache import compile_cached
+        from secdilemma.engines.pymc._nutpie_cache import compile_cached
 
         try:
             return compile_cached(model)
@@ -1123,7 +1123,7 @@ def _forward_pytensor(pt: Any, per_period: Any, log_prior: Any, log_trans: Any, 
 
     ``per_period`` is ``(dyad, period, type)``; ``z_0`` is drawn from the prior, and the
     transition applies between every pair of consecutive periods (also into periods without
-    evidence, whose log-likelihood is 0), as in :func:`secdilemma.filtering.forward_backward`.
+    evidence, whose log-likelihood is 0), as in :func:`~.filtering.forward_backward`.
     The loop over periods is a ``pytensor.scan`` (it compiled faster than an unrolled loop and
     sampled as fast; see the module docstring). The sum over the previous type is taken in log
     space, so a persistence of exactly 1 (``-inf`` off the diagonal) keeps finite gradients.
@@ -1186,10 +1186,10 @@ def _switching_posterior(
     ll: FloatArray, log_prior: FloatArray, trans: FloatArray
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """Switching type from ``(S, Dc, T, K)`` log-likelihoods, by the exact observer's filter
-    and smoother (:func:`secdilemma.filtering.forward_backward`): the filtered and smoothed
+    and smoother (:func:`~.filtering.forward_backward`): the filtered and smoothed
     posteriors per period, the one-step predictive log densities ``(S, Dc, T)`` (which sum to
     the filter's log evidence) and the final filtered posterior under a uniform prior."""
-    from secdilemma.filtering import forward_backward
+    from secdilemma.engines.exact.filtering import forward_backward
 
     K = ll.shape[-1]
     lp = log_prior - _logsumexp(log_prior, axis=-1)

@@ -27,7 +27,7 @@ from scipy.special import logsumexp
 
 from secdilemma.errors import DataError, ParameterError
 from secdilemma.model import ModelParams, as_type_prior, loglik_components
-from secdilemma.types import TypeSpace
+from secdilemma.model.types import TypeSpace
 
 __all__ = ["ParamEstimate", "estimate_params"]
 
@@ -71,7 +71,7 @@ def _arrays(data: xr.Dataset) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.f
         raise DataError(
             f"estimate_params: the data lack variable(s) {missing}; give a Dataset with `dx` "
             "(rival change) and `u` (observer change) over `period` (e.g. from "
-            "secdilemma.data.to_moves or secdilemma.simulate)."
+            "secdilemma.data.to_moves or secdilemma.model.simulate)."
         )
     if "period" not in data["dx"].dims:
         raise DataError("estimate_params: `dx` has no `period` dimension.")
@@ -119,7 +119,7 @@ def estimate_params(
 
     Examples
     --------
-    >>> from secdilemma.simulate import simulate
+    >>> from secdilemma.model.simulate import simulate
     >>> truth = ModelParams(alpha=0.05, beta=0.6, gamma=0.6, kappa=0.3, sigma=0.05)
     >>> sim = simulate(params=truth, n_periods=40, n_scenarios=30, seed=3)
     >>> est = estimate_params(sim, estimate=("beta", "sigma"))

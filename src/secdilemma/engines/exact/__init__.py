@@ -1,0 +1,22 @@
+"""The exact engine: with the model's parameters fixed, a log-space forward filter and
+smoother over rival types (numba kernels with a numpy fallback), and type-II
+maximum-likelihood parameter estimates with the types summed out."""
+
+from __future__ import annotations
+
+from secdilemma.engines.exact.estimate import ParamEstimate, estimate_params
+from secdilemma.engines.exact.filtering import (
+    FilterResult,
+    forward_backward,
+    numba_available,
+    type_posterior,
+)
+
+__all__ = [
+    "FilterResult",
+    "ParamEstimate",
+    "estimate_params",
+    "forward_backward",
+    "numba_available",
+    "type_posterior",
+]

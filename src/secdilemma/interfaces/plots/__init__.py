@@ -1,0 +1,10 @@
+"""Figures: the belief over time (``posterior``), the decision (``decision``) and the fit
+(``fit``). Each computes what to draw, then draws with matplotlib's object API; the library
+never selects a matplotlib backend."""
+
+from __future__ import annotations
+
+from secdilemma.interfaces.plots.decision import plot_decision
+from secdilemma.interfaces.plots.posterior import plot_type_posterior
+
+__all__ = ["plot_decision", "plot_type_posterior"]

@@ -1,0 +1,36 @@
+"""The generative model: rival types, the equations, and the simulator.
+
+This floor is the single source of the model's equations (``equations``): the reaction
+function, the signal logits, the noise density, the per-type log-likelihood and the type
+transition. Every engine (the exact observer, the PyMC fit) and the decision model call
+these functions; none writes its own copy.
+"""
+
+from __future__ import annotations
+
+from secdilemma.model.equations import (
+    ModelParams,
+    SignalParams,
+    as_type_prior,
+    loglik_components,
+    reaction_mean,
+    response_slopes,
+    threat_multiplier,
+    transition_matrix,
+    validate_probabilities,
+)
+from secdilemma.model.types import DEFAULT_LOADINGS, TypeSpace
+
+__all__ = [
+    "DEFAULT_LOADINGS",
+    "ModelParams",
+    "SignalParams",
+    "TypeSpace",
+    "as_type_prior",
+    "loglik_components",
+    "reaction_mean",
+    "response_slopes",
+    "threat_multiplier",
+    "transition_matrix",
+    "validate_probabilities",
+]

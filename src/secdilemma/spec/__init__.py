@@ -1,0 +1,40 @@
+"""Model specs (TOML, validated in one place) and the readers of the pooled reference."""
+
+from __future__ import annotations
+
+from secdilemma.spec.model_spec import (
+    DEFAULT_PRIORS,
+    PARAMETERS,
+    DataSpec,
+    DecisionSpec,
+    ModelSpec,
+    ObserverSpec,
+    PriorSpec,
+    PriorsSpec,
+    SamplerSpec,
+    SignalsSpec,
+    TypesSpec,
+    WorldSpec,
+    load_spec,
+    spec_data,
+)
+from secdilemma.spec.reference import load_reference_params, load_reference_posterior
+
+__all__ = [
+    "DEFAULT_PRIORS",
+    "PARAMETERS",
+    "DataSpec",
+    "DecisionSpec",
+    "ModelSpec",
+    "ObserverSpec",
+    "PriorSpec",
+    "PriorsSpec",
+    "SamplerSpec",
+    "SignalsSpec",
+    "TypesSpec",
+    "WorldSpec",
+    "load_reference_params",
+    "load_reference_posterior",
+    "load_spec",
+    "spec_data",
+]

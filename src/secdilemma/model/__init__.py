@@ -9,6 +9,8 @@ these functions; none writes its own copy.
 from __future__ import annotations
 
 from secdilemma.model.equations import (
+    DEFAULT_DELTA,
+    DEFAULT_OMEGA,
     ModelParams,
     SignalParams,
     as_type_prior,
@@ -22,7 +24,9 @@ from secdilemma.model.equations import (
 from secdilemma.model.types import DEFAULT_LOADINGS, TypeSpace
 
 __all__ = [
+    "DEFAULT_DELTA",
     "DEFAULT_LOADINGS",
+    "DEFAULT_OMEGA",
     "ModelParams",
     "SignalParams",
     "TypeSpace",

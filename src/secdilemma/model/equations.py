@@ -62,6 +62,8 @@ from secdilemma.errors import ParameterError
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
+    "DEFAULT_DELTA",
+    "DEFAULT_OMEGA",
     "ModelParams",
     "SignalParams",
     "loglik_components",
@@ -74,6 +76,11 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
+
+#: The neutral world when nothing says otherwise: offense advantage and distinguishability
+#: both 0.5 (the threat multiplier is then 1). The one place these defaults are written.
+DEFAULT_OMEGA = 0.5
+DEFAULT_DELTA = 0.5
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -198,8 +205,8 @@ class ModelParams:
     lam: ArrayLike = 0.0
     sigma: ArrayLike = 0.05
     nu: float | None = None
-    omega: ArrayLike = 0.5
-    delta: ArrayLike = 0.5
+    omega: ArrayLike = DEFAULT_OMEGA
+    delta: ArrayLike = DEFAULT_DELTA
     anchor: ArrayLike = 0.0
     signals: SignalParams | None = None
 

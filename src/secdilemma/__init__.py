@@ -55,6 +55,7 @@ from secdilemma.observers import (
     swap_roles,
 )
 from secdilemma.spec import ModelSpec, load_spec
+from secdilemma.study import Study
 
 __all__ = [
     "GRIT",
@@ -80,6 +81,7 @@ __all__ = [
     "SelectiveObserver",
     "SignalParams",
     "SpecError",
+    "Study",
     "TemperedObserver",
     "TitForTat",
     "TypeSpace",

@@ -12,7 +12,7 @@ from secdilemma.errors import ParameterError
 __all__ = ["plot_decision"]
 
 
-def plot_decision(result: xr.Dataset, *, ax: Any = None) -> Any:
+def plot_decision(result: xr.Dataset, *, ax: Any = None, title: str | None = None) -> Any:
     """Expected utility of each action along the greed axis, current belief and p* marked.
 
     Parameters
@@ -21,6 +21,9 @@ def plot_decision(result: xr.Dataset, *, ax: Any = None) -> Any:
         The Dataset returned by :func:`~secdilemma.decision.decide`.
     ax
         A matplotlib Axes to draw on (a new figure when ``None``).
+    title
+        First line of the title (e.g. the study's case or dyad, years and world); the
+        recommendation follows on the next line.
 
     Returns
     -------
@@ -58,6 +61,7 @@ def plot_decision(result: xr.Dataset, *, ax: Any = None) -> Any:
         ax.axvline(p_star, color="0.5", linestyle="--", label=f"p* = {p_star:.2f}", gid="threshold")
     ax.set_xlabel("posterior probability of greed, P(greed motive)")
     ax.set_ylabel("expected utility")
+    heading = title
     rec = result.attrs.get("recommended", "")
     title = f"recommended: {rec}"
     if "p_best" in result and rec in result["action"].values:
@@ -65,7 +69,7 @@ def plot_decision(result: xr.Dataset, *, ax: Any = None) -> Any:
         if "evpi" in result:
             title += f", EVPI = {float(result['evpi']):.3g}"
         title += ")"
-    ax.set_title(title)
+    ax.set_title(title if heading is None else f"{heading}\n{title}", fontsize="medium")
     ax.set_xlim(0.0, 1.0)
     ax.legend(loc="best", fontsize="small")
     return fig

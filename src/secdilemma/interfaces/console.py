@@ -1,0 +1,251 @@
+"""What the command line prints: the resolved setting, the data, beliefs, fits, decisions.
+
+Plain functions from results to the terminal (rich tables); no computation happens here.
+Strings that come from data or specs are printed with markup off, so ``[nan]`` or a
+bracketed event label is shown as written.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from rich.console import Console
+from rich.table import Table
+
+from secdilemma.study import Setting
+
+__all__ = [
+    "console",
+    "err_console",
+    "print_case",
+    "print_comparison",
+    "print_decision",
+    "print_fit_summary",
+    "print_posterior",
+    "print_setting",
+]
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def print_setting(setting: Setting) -> None:
+    """The resolved setting, at the top of every command's output."""
+    for line in setting.lines():
+        console.print(line, markup=False)
+
+
+def print_case(ds: xr.Dataset) -> None:
+    import numpy as np
+
+    a = ds.attrs
+    console.print(f"[bold]{a.get('title', a.get('case', ''))}[/bold]")
+    if a.get("description"):
+        console.print(str(a["description"]))
+    console.print(
+        f"observer: {a.get('observer')}   rival: {a.get('rival')}   "
+        f"periods: {int(ds.period.min())}-{int(ds.period.max())} ({ds.sizes['period']})"
+    )
+    if a.get("source"):
+        console.print(f"source: {a['source']}")
+    if a.get("units_note"):
+        console.print(f"units: {a['units_note']}")
+    table = Table(title="Series (non-missing periods per actor)")
+    for col in ("variable", "units", "observer", "rival"):
+        table.add_column(col)
+    for v in ds.data_vars:
+        da = ds[v]
+        if set(da.dims) != {"period", "actor"}:
+            continue
+        counts = da.notnull().sum("period")
+        table.add_row(
+            str(v),
+            str(da.attrs.get("units", "")),
+            str(int(counts.sel(actor="observer"))),
+            str(int(counts.sel(actor="rival"))),
+        )
+    console.print(table)
+    if ds.sizes.get("event", 0):
+        ev = Table(title="Events")
+        for col in ("date", "by", "channel", "event", "source"):
+            ev.add_column(col, overflow="fold")
+        order = np.argsort(ds["event_year"].values, kind="stable")
+        for i in order:
+            e = ds.isel(event=int(i))
+            ev.add_row(
+                str(e["event_date"].values),
+                str(e["event_actor"].values),
+                str(e["event_channel"].values),
+                str(e["event_label"].values),
+                str(e["event_source"].values),
+            )
+        console.print(ev)
+
+
+def _posterior_table(post: xr.DataArray, title: str, events: dict[int, str] | None) -> Table:
+    table = Table(title=title)
+    table.add_column("period", justify="right")
+    for t in post.rival_type.values:
+        table.add_column(f"P({t})", justify="right")
+    table.add_column("events")
+    for p in post.period.values:
+        row = post.sel(period=p)
+        cells = [f"{float(row.sel(rival_type=t)):.3f}" for t in post.rival_type.values]
+        table.add_row(str(int(p)), *cells, (events or {}).get(int(p), ""))
+    return table
+
+
+def _events_by_period(ds: xr.Dataset) -> dict[int, str]:
+    out: dict[int, list[str]] = {}
+    if ds.sizes.get("event", 0):
+        for i in range(ds.sizes["event"]):
+            e = ds.isel(event=i)
+            out.setdefault(int(e["event_year"]), []).append(str(e["event_label"].values))
+    return {k: "; ".join(v) for k, v in out.items()}
+
+
+def print_posterior(post: xr.Dataset, setting: Setting, ds: xr.Dataset, kind: str) -> None:
+    """The exact observer's filtered posterior path, its evidence and parameters."""
+    title = f"{setting.name}: P(rival type | data up to t), {kind} observer"
+    console.print(_posterior_table(post["filtered"], title, _events_by_period(ds)))
+    params = json.loads(post.attrs.get("params_json", "{}"))
+    shown = {
+        k: params[k] for k in ("mu", "alpha", "beta", "gamma", "kappa", "sigma") if k in params
+    }
+    console.print(
+        f"log evidence (log p(data | model), for comparing models on the same data): "
+        f"{float(post['log_evidence']):.3f}",
+        markup=False,
+    )
+    console.print(f"parameters ({setting.params}): {json.dumps(_rounded(shown))}", markup=False)
+    console.print(f"signals: {post.attrs.get('study_signals_used', '')}", markup=False)
+
+
+def _rounded(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(float(np.mean(v)), 4) for k, v in d.items()}
+
+
+def print_decision(res: xr.Dataset) -> None:
+    """The decision: expected utilities with intervals, P(best), p*, EVPI, recommendation."""
+    level = round(100 * float(res.attrs.get("ci_prob", 0.94)))
+    horizon = res.attrs.get("study_horizon", "?")
+    table = Table(
+        title=f"Deter or reassure? ({res.attrs.get('study_belief', '')}; {horizon} periods ahead)"
+    )
+    for col in ("action", "expected utility", f"{level} % interval", "P(best)"):
+        table.add_column(col, justify="right")
+    for a in res.action.values:
+        r = res.sel(action=a)
+        table.add_row(
+            str(a),
+            f"{float(r.expected_utility):.3f}",
+            f"[{float(r.eu_lower):.3f}, {float(r.eu_upper):.3f}]",
+            f"{float(r.p_best):.2f}",
+        )
+    console.print(table)
+    belief = res["belief"]
+    belief_txt = ", ".join(
+        f"P({t})={float(belief.sel(rival_type=t)):.2f}" for t in belief.rival_type.values
+    )
+    p_star = float(res["threshold"])
+    p_star_txt = (
+        f"{p_star:.3f} (above it: {res.attrs.get('threshold_upper_action', '?')})"
+        if p_star == p_star
+        else f"none ({res.attrs.get('threshold_note', 'the choice does not flip')})"
+    )
+    rec = str(res.attrs["recommended"])
+    best = str(res["p_best"].idxmax("action").values)
+    lines = [
+        f"belief ({res.attrs.get('study_engine', '')} engine): {belief_txt}; "
+        f"P(greed motive) = {float(res['p_greed']):.3f}",
+        "P(best): the probability, under this belief, that the action is the better one for "
+        "the rival's true type (what a fully informed observer would choose).",
+        f"threshold p* on P(greed motive): {p_star_txt}",
+        f"EVPI (what knowing the type for sure would be worth): {float(res['evpi']):.4f}",
+    ]
+    if best != rec:
+        lines.append(
+            f"note: {best} is more often the better action (P(best)), but {rec} has the higher "
+            "expected utility: when it is better it is better by more. The recommendation "
+            "maximises expected utility."
+        )
+    if res.attrs.get("study_world_changed_after_fit"):
+        lines.append(
+            "note: --allow-world-change: the belief was fitted under the fit's world, the "
+            f"decision looks ahead under {res.attrs.get('study_omega')}/"
+            f"{res.attrs.get('study_delta')} (omega/delta)."
+        )
+    for line in lines:
+        console.print(line, markup=False)
+    console.print(f"recommendation: {rec}", style="bold", markup=False)
+
+
+def print_fit_summary(summary: dict[str, Any]) -> None:
+    lo, hi = (round(100 * q) for q in summary["interval"])
+    for dyad, types in summary["type_probabilities"].items():
+        sens = summary["prior_sensitivity"][dyad]
+        table = Table(
+            title=f"{summary['model']} ({dyad}): P(rival type | data), over parameter uncertainty"
+        )
+        for col in ("type", "posterior mean", f"{lo}-{hi} % interval", "prior", "uniform prior"):
+            table.add_column(col, justify="right")
+        for name, v in types.items():
+            table.add_row(
+                name,
+                f"{v['mean']:.3f}",
+                f"[{v['low']:.3f}, {v['high']:.3f}]",
+                f"{sens['prior'][name]:.3f}",
+                f"{sens['posterior_under_uniform_prior'][name]:.3f}",
+            )
+        console.print(table)
+        console.print(
+            f"prior sensitivity: the data moved the belief {sens['kl_prior_to_posterior_nats']:.2f}"
+            f" nats away from the type prior (certainty would be {sens['kl_max_nats']:.2f}); "
+            "with a uniform type prior the posterior would differ by at most "
+            f"{sens['max_shift_from_type_prior']:.3f}."
+        )
+    d = summary["diagnostics"]
+
+    def fmt(x: Any, spec: str) -> str:
+        return "n/a" if x is None else format(x, spec)
+
+    console.print(
+        f"diagnostics ({summary['backend']}): max R-hat {fmt(d['max_rhat'], '.3f')}, "
+        f"min bulk ESS {fmt(d['min_ess_bulk'], '.0f')}, min tail ESS "
+        f"{fmt(d['min_ess_tail'], '.0f')}, divergences {d['divergences']}"
+    )
+    if summary["trustworthy"]:
+        console.print(f"[green]{summary['verdict']}[/green]")
+    else:
+        console.print(f"[bold red]{summary['verdict']}[/bold red]")
+        err_console.print(
+            "[bold red]warning[/bold red]: do not report this posterior; run longer chains, "
+            "raise sampler.target_accept, or tighten the priors."
+        )
+
+
+def print_comparison(table: Any, shaky: list[str]) -> None:
+    rich = Table(title="PSIS-LOO model comparison (best first)")
+    wanted = ("rank", "elpd", "se", "elpd_diff", "dse", "p_worse", "weight", "p")
+    cols = [c for c in (*wanted, "diag_diff", "diag_elpd") if c in table.columns]
+    rich.add_column("model")
+    for c in cols:
+        rich.add_column(c, justify="right")
+    for name, row in table.iterrows():
+        cells = [f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols]
+        rich.add_row(str(name), *cells)
+    console.print(rich)
+    console.print(
+        "elpd_diff is each model's expected log predictive density minus the best model's "
+        "(0 for the best, negative for the others); a difference within about 2 x dse is not "
+        "decisive. p_worse: probability that the model predicts worse than the best; "
+        "diag_*: ArviZ's warnings (few observations, Pareto k)."
+    )
+    if shaky:
+        console.print(
+            f"[bold red]variants failing the diagnostics gate: {shaky}; their LOO is not "
+            "reliable.[/bold red]"
+        )

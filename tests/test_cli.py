@@ -1,19 +1,25 @@
-"""The command line, end to end on the bundled data (CliRunner, no subprocess)."""
+"""The command line, end to end on the bundled data (CliRunner; a subprocess where the
+process itself is under test)."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import tomllib
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+import secdilemma as sd
 from secdilemma._paths import models_dir
 from secdilemma.data import list_cases, load_case
-from secdilemma.errors import SpecError
-from secdilemma.interfaces.cli import _variants, app
+from secdilemma.errors import ParameterError
+from secdilemma.interfaces.cli import app, parse_prior
 from secdilemma.io import load_dataset
-from secdilemma.spec import load_spec
+from secdilemma.spec import ModelSpec, load_spec
+from secdilemma.study import Study
 
 runner = CliRunner()
 
@@ -66,7 +72,9 @@ def test_filter_rejects_unknown_observer_kind(tmp_path):
         app, ["filter", "us_china", "--observer", "paranoid", "--out", str(tmp_path / "x")]
     )
     assert res.exit_code == 2
-    assert "--observer" in res.output
+    assert "observer must be one of" in res.output
+    assert "paranoid" in res.output
+    assert not (tmp_path / "x").exists()
 
 
 @pytest.mark.parametrize("case", ["anglo_german_naval", "russia_nato"])
@@ -106,14 +114,143 @@ def test_filter_reads_a_spec_its_years_and_world(tmp_path):
     assert (int(post.period.min()), int(post.period.max())) == (s.data.start, s.data.end)
     prm = json.loads(post.attrs["params_json"])
     assert (prm["omega"], prm["delta"]) == (s.world.omega, s.world.delta)
-    assert "signal channels are read by `secdilemma fit`" in flat(res)
+    assert "the exact observer's parameters carry no signal coefficients" in flat(res)
+    # the setting is printed at the top and stamped on the result
+    assert res.output.startswith("study: anglo_german_naval")
+    assert post.attrs["study_years"] == f"{s.data.start}-{s.data.end}"
 
 
-def test_spec_and_case_options_do_not_mix(tmp_path):
-    spec = models_dir() / "us_ussr.toml"
-    res = runner.invoke(app, ["filter", str(spec), "--variable", "warheads"])
+def test_a_case_name_and_its_spec_give_identical_posteriors(tmp_path):
+    spec = models_dir() / "russia_nato.toml"
+    for target, name in (("russia_nato", "a"), (str(spec), "b")):
+        res = runner.invoke(app, ["filter", target, "--out", str(tmp_path / name)])
+        assert res.exit_code == 0, res.output
+    a, b = (load_dataset(tmp_path / n / "posterior.nc") for n in "ab")
+    np.testing.assert_array_equal(a["filtered"].values, b["filtered"].values)
+    np.testing.assert_array_equal(a["smoothed"].values, b["smoothed"].values)
+
+
+def test_case_options_apply_to_its_spec(tmp_path):
+    res = runner.invoke(
+        app,
+        [
+            "filter",
+            "us_ussr",
+            "--variable",
+            "warheads",
+            "--start",
+            "1950",
+            "--out",
+            str(tmp_path / "w"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    post = load_dataset(tmp_path / "w" / "posterior.nc")
+    expected = Study("us_ussr", variable="warheads", start=1950).belief()
+    np.testing.assert_array_equal(post["filtered"].values, expected["filtered"].values)
+    milex = Study("us_ussr", start=1950).belief()
+    assert not np.array_equal(post["filtered"].values, milex["filtered"].values)
+
+
+def test_world_and_prior_options(tmp_path):
+    out = tmp_path / "d"
+    args = ["decide", "us_china", "--omega", "0.3", "--delta", "0.6", "--n-sims", "200"]
+    res = runner.invoke(
+        app, [*args, "--prior", "greedy=0.6,insecure=0.2,mixed=0.2", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    dec = load_dataset(out / "decision.nc")
+    setting = json.loads(dec.attrs["study_setting"])
+    assert (setting["omega"], setting["delta"]) == (0.3, 0.6)
+    assert setting["prior"] == {"greedy": 0.6, "insecure": 0.2, "mixed": 0.2}
+    assert "omega = 0.3" in res.output
+
+
+def test_parse_prior():
+    assert parse_prior("greedy=0.6, insecure=0.4") == {"greedy": 0.6, "insecure": 0.4}
+    assert parse_prior("uniform") == "uniform"
+    assert parse_prior(None) is None
+    with pytest.raises(ParameterError, match="TYPE=PROBABILITY"):
+        parse_prior("greedy:0.6")
+
+
+@pytest.mark.parametrize("verb", ["filter", "decide"])
+def test_any_dyad_from_the_command_line(tmp_path, verb):
+    out = tmp_path / verb
+    args = [verb, "--dyad", "IND:PAK", "--start", "1960", "--end", "2000", "--out", str(out)]
+    res = runner.invoke(app, [*args, *(["--n-sims", "200"] if verb == "decide" else [])])
+    assert res.exit_code == 0, res.output
+    assert "India observes Pakistan, 1960-2000" in res.output
+    post = load_dataset(out / "posterior.nc")
+    assert (int(post.period.min()), int(post.period.max())) == (1960, 2000)
+    assert post.attrs["study_source"] == "dyad"
+
+
+def test_spec_new_writes_a_spec_that_loads_back_to_the_same_study(tmp_path):
+    res = runner.invoke(
+        app,
+        ["spec", "new", "--dyad", "IND:PAK", "--start", "1960", "--end", "2000", "--omega", "0.6"],
+    )
+    assert res.exit_code == 0, res.output
+    spec = ModelSpec.from_dict(tomllib.loads(res.stdout))
+    path = tmp_path / "ip.toml"
+    path.write_text(res.stdout, encoding="utf-8")
+    a = Study.from_dyad("IND", "PAK", start=1960, end=2000, omega=0.6)
+    b = Study(path)
+    assert spec.world.omega == 0.6
+    assert (b.setting.years, b.setting.omega, b.setting.name) == (a.setting.years, 0.6, "IND-PAK")
+    np.testing.assert_array_equal(a.belief()["filtered"].values, b.belief()["filtered"].values)
+
+
+def test_case_or_dyad_but_not_both_nor_neither():
+    for args in (["filter"], ["filter", "us_china", "--dyad", "USA:CHN"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2
+        assert "--dyad OBSERVER:RIVAL" in res.output
+
+
+def test_bad_arguments_exit_2_with_one_line_and_no_traceback(tmp_path):
+    cases = [
+        ["filter", "us_china", "--omega", "nan"],
+        ["decide", "us_china", "--prior", "greedy=2"],
+        ["filter", "--dyad", "Narnia:PAK"],
+        ["decide", "us_china", "--params", "posterior"],
+        ["fit", "us_chna"],
+        ["decide", str(tmp_path / "nofit.nc")],
+    ]
+    for args in cases:
+        res = runner.invoke(app, [*args, "--out", str(tmp_path / "never")])
+        assert res.exit_code == 2, (args, res.output)
+        assert "Traceback" not in res.output, args
+        assert len(res.stderr.strip().splitlines()) == 1, (args, res.stderr)
+        assert res.stderr.startswith("error ("), args
+    assert not (tmp_path / "never").exists()
+    assert "nan" in runner.invoke(app, cases[0]).stderr  # printed verbatim, not as markup
+
+
+def test_nothing_is_written_when_one_output_exists(tmp_path):
+    out = tmp_path / "d"
+    out.mkdir()
+    (out / "decision.nc").write_bytes(b"keep me")
+    res = runner.invoke(app, ["decide", "us_china", "--n-sims", "200", "--out", str(out)])
     assert res.exit_code == 2
-    assert "set data.case_observer or data.variable in the spec" in flat(res)
+    assert "already exists" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["decision.nc"]
+    assert (out / "decision.nc").read_bytes() == b"keep me"
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_version_help_and_python_dash_m():
+    assert runner.invoke(app, ["--version"]).output.strip() == f"secdilemma {sd.__version__}"
+    assert "Usage" in runner.invoke(app, ["-h"]).output
+    assert "--dyad" in runner.invoke(app, ["decide", "-h"]).output
+    res = subprocess.run(
+        [sys.executable, "-m", "secdilemma", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert res.stdout.strip() == f"secdilemma {sd.__version__}"
 
 
 def test_unknown_target_names_cases_and_specs():
@@ -125,7 +262,7 @@ def test_unknown_target_names_cases_and_specs():
 
 def test_compare_variants_are_the_spec_with_one_change():
     base = load_spec("anglo_german_naval")
-    v = _variants(base, ["types", "observer", "switching"])
+    v = Study(base).variants(["types", "observer", "switching"])
     assert set(v) == {
         "full",
         "greedy_only",
@@ -142,10 +279,10 @@ def test_compare_variants_are_the_spec_with_one_change():
         assert s.data == base.data
         assert s.priors == base.priors
         assert s.world == base.world
-    back = _variants(v["switching_types"], ["switching"])
+    back = Study(v["switching_types"]).variants(["switching"])
     assert not back["static_types"].types.switching
-    with pytest.raises(SpecError, match="choose from"):
-        _variants(base, ["regime"])
+    with pytest.raises(ParameterError, match="choose from"):
+        Study(base).variants(["regime"])
 
 
 @pytest.mark.slow
@@ -169,10 +306,45 @@ def test_fit_then_decide_from_the_saved_fit(tmp_path):
     assert res.exit_code == 0, res.output
     dec = load_dataset(dec_out / "decision.nc")
     assert dec.attrs["n_belief_draws"] == 300
+    assert dec.attrs["study_engine"] == "fit"
     means = summary["type_probabilities"]["anglo_german_naval"]
     np.testing.assert_allclose(
         dec["belief"].values, [means[t]["mean"] for t in dec.rival_type.values], atol=1e-9
     )
+    # a belief fitted under omega = 0.7 is not silently combined with a decision under 0.3
+    fit_nc = str(out / "fit.nc")
+    res = runner.invoke(app, ["decide", fit_nc, "--omega", "0.3", "--out", str(tmp_path / "w")])
+    assert res.exit_code == 2
+    assert "Refit" in flat(res)
+    assert not (tmp_path / "w").exists()
+    res = runner.invoke(
+        app,
+        [
+            *("decide", fit_nc, "--omega", "0.3", "--allow-world-change"),
+            *("--n-sims", "300", "--out", str(tmp_path / "w")),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "--allow-world-change" in flat(res)
+    dec = load_dataset(tmp_path / "w" / "decision.nc")
+    assert dec.attrs["study_world_changed_after_fit"] == "omega"
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_fit_a_dyad_from_the_command_line(tmp_path):
+    out = tmp_path / "ip"
+    res = runner.invoke(
+        app,
+        [
+            *("fit", "--dyad", "IND:PAK", "--start", "1960", "--end", "2000"),
+            *("--chains", "2", "--draws", "200", "--tune", "200", "--out", str(out)),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["type_probabilities"]["IND-PAK"]) == {"greedy", "insecure", "mixed"}
+    assert (out / "fit.png").stat().st_size > 0
 
 
 @pytest.mark.slow

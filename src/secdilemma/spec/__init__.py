@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from secdilemma.spec.model_spec import (
     DEFAULT_PRIORS,
+    DEFAULT_SEED,
+    DEFAULT_SIGNAL_PRIORS,
+    DEFAULT_TAU,
     PARAMETERS,
     DataSpec,
     DecisionSpec,
@@ -22,6 +25,9 @@ from secdilemma.spec.reference import load_reference_params, load_reference_post
 
 __all__ = [
     "DEFAULT_PRIORS",
+    "DEFAULT_SEED",
+    "DEFAULT_SIGNAL_PRIORS",
+    "DEFAULT_TAU",
     "PARAMETERS",
     "DataSpec",
     "DecisionSpec",

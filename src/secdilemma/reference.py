@@ -8,11 +8,11 @@ each dyad with its own static type) and stores two summaries in
 - ``[params]``: the empirical-Bayes (type-II maximum likelihood) point estimate, the
   parameters of the exact observer (``secdilemma filter`` on a case);
 - ``[posterior.<name>]``: the posterior of the shared coefficients ``alpha, beta, gamma,
-  kappa`` from the full Bayesian fit (:class:`secdilemma.engines.pymc.fit.PerceptionModel`: one
+  kappa`` from the full Bayesian fit (:class:`secdilemma.PerceptionModel`: one
   hierarchical model over all the dyads, ``mu`` and ``sigma`` partially pooled by dyad,
   Student-t noise with ``nu`` fixed, the default priors), summarised on the log scale
   (median, sd of the log, 5% and 95%). A case spec with ``use_reference = true`` takes it as
-  the prior of those coefficients (:func:`secdilemma.engines.pymc.fit.resolve_priors`).
+  the prior of those coefficients (:func:`secdilemma.engines.pymc.resolve_priors`).
 
 The bundled cases use it, so that each case's own data mainly inform its *type*.
 Regenerate both with (about a minute on 2 cores)::
@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +46,13 @@ import xarray as xr
 
 from secdilemma._paths import models_dir
 from secdilemma._version import __version__
+from secdilemma.data import make_dyad, to_moves
+from secdilemma.engines.exact import estimate_params
+from secdilemma.engines.pymc import ConvergenceWarning, PerceptionModel
 from secdilemma.errors import SpecError
+from secdilemma.io import atomic_write
 from secdilemma.model import ModelParams
+from secdilemma.spec import ModelSpec
 from secdilemma.spec.reference import (
     REFERENCE_FILE,
     REFERENCE_NU,
@@ -102,8 +108,6 @@ def reference_moves(dyads: tuple[ReferenceDyad, ...] = REFERENCE_DYADS) -> xr.Da
     Periods are aligned by position (0 = first year of each window) and padded with NaN,
     so dyads of different lengths share one array; the years are kept in ``year``.
     """
-    from secdilemma.data import make_dyad, to_moves
-
     parts = []
     for d in dyads:
         ds = make_dyad(d.observer, d.rival, source="nmc", start=d.start, end=d.end)
@@ -132,11 +136,6 @@ def reference_posterior(
     :class:`~secdilemma.errors.SpecError` when the fit fails the diagnostics gate (a reference
     prior must not come from an untrustworthy posterior).
     """
-    import warnings
-
-    from secdilemma.engines.pymc.fit import ConvergenceWarning, PerceptionModel
-    from secdilemma.spec import ModelSpec
-
     moves = reference_moves() if moves is None else moves
     spec = ModelSpec.from_dict(
         {
@@ -177,9 +176,6 @@ def build_reference(
     """Estimate the pooled parameters and write them to ``models/reference_params.toml``:
     the empirical-Bayes point estimate and (``posterior=True``) the full Bayesian fit's
     posterior summary of the shared coefficients."""
-    from secdilemma.engines.exact.estimate import estimate_params
-    from secdilemma.io import atomic_write
-
     moves = reference_moves()
     # Student-t noise: wars, currency shocks and data revisions give heavy tails (with
     # Gaussian noise the pooled log evidence is lower by about 150 on these dyads).

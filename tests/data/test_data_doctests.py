@@ -9,6 +9,9 @@ import pytest
 
 MODULES = [
     "secdilemma.data",
+    "secdilemma.data.schema",
+    "secdilemma.data.catalog",
+    "secdilemma.data.csvtable",
     "secdilemma.data.sources",
     "secdilemma.data.countries",
     "secdilemma.data.events",

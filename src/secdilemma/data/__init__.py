@@ -10,11 +10,12 @@ Examples
 
 from __future__ import annotations
 
-from secdilemma.data.cases import case_info, list_cases, load_case
+from secdilemma.data.cases import load_case
+from secdilemma.data.catalog import case_info, list_cases
 from secdilemma.data.countries import Country, resolve_country
 from secdilemma.data.dyad import GOLD_PARITY_USD_PER_GBP, make_dyad
-from secdilemma.data.events import SIGNAL_CHANNELS
 from secdilemma.data.moves import to_moves
+from secdilemma.data.schema import SIGNAL_CHANNELS
 
 __all__ = [
     "GOLD_PARITY_USD_PER_GBP",

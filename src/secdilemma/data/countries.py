@@ -17,6 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from secdilemma.data.sources import read_cow_codes, read_cow_states
 from secdilemma.errors import DataError
 
 __all__ = [
@@ -147,8 +148,6 @@ def normalize_name(name: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _index() -> tuple[dict[int, Country], dict[str, int], dict[str, int]]:
-    from secdilemma.data.sources import read_cow_codes, read_cow_states
-
     codes = read_cow_codes()
     states = read_cow_states()
     state_names: dict[int, str] = {}

@@ -28,9 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from secdilemma._paths import cases_dir
-from secdilemma.data.cases import CASES, CaseSpec
-from secdilemma.data.events import EVENT_COLUMNS, role_of
+from secdilemma._paths import cases_dir, raw_dir
+from secdilemma.data import sources
+from secdilemma.data.catalog import CASES, CaseSpec
+from secdilemma.data.dyad import make_dyad
+from secdilemma.data.events import role_of
+from secdilemma.data.schema import CASE_COLUMNS, EVENT_COLUMNS, VARIABLE_META
 from secdilemma.errors import DataError
 
 __all__ = [
@@ -123,44 +126,6 @@ _TREATY_EVENTS: dict[str, tuple[str, str]] = {
     "New START": ("USA;RUS", _W + "New_START"),
 }
 
-_NMC_SRC = "COW NMC v6.0 (abridged)"
-_SIPRI_SRC = "SIPRI Military Expenditure Database, April 2024"
-_OWID_SRC = "FAS estimates via Our World in Data (nuclear-warhead-stockpiles.csv)"
-
-#: Per-(case, variable) attributes other than units (carried into the Dataset).
-VARIABLE_META: dict[tuple[str, str], dict[str, str]] = {
-    ("anglo_german_naval", "milex"): {"long_name": "military expenditure", "source": _NMC_SRC},
-    ("anglo_german_naval", "milper"): {"long_name": "military personnel", "source": _NMC_SRC},
-    ("anglo_german_naval", "naval_expenditure"): {
-        "long_name": "expenditure on new naval construction (financial years from April)",
-        "source": "Hansard HC Deb 13 Mar 1911 vol 22 cc2016-7W (McKenna), via the compiled "
-        "naval-race table, measure 'new_construction_expenditure'",
-        "measure": "new_construction_expenditure",
-    },
-    ("anglo_german_naval", "naval_expenditure_nock"): {
-        "long_name": "amount spent on new naval construction, per Nock (1922)",
-        "source": "A.J. Nock, The Myth of a Guilty Nation (1922), p.24, via the compiled "
-        "naval-race table, measure 'new_construction_expenditure_nock'",
-        "measure": "new_construction_expenditure_nock",
-    },
-    ("anglo_german_naval", "dreadnoughts_new"): {
-        "long_name": "dreadnought battleships and battlecruisers entering service in the year",
-        "source": "compiled dreadnoughts_uk_germany_by_year_1906_1914.csv",
-    },
-    ("anglo_german_naval", "dreadnoughts_cumulative"): {
-        "long_name": "cumulative dreadnought battleships and battlecruisers (losses not "
-        "subtracted)",
-        "source": "compiled dreadnoughts_uk_germany_by_year_1906_1914.csv",
-    },
-    ("us_ussr", "milex"): {"long_name": "military expenditure", "source": _NMC_SRC},
-    ("us_ussr", "milper"): {"long_name": "military personnel", "source": _NMC_SRC},
-    ("us_ussr", "warheads"): {"long_name": "nuclear warhead stockpile", "source": _OWID_SRC},
-    ("us_china", "milex"): {"long_name": "military expenditure", "source": _SIPRI_SRC},
-    ("us_china", "milex_nmc"): {"long_name": "military expenditure (NMC)", "source": _NMC_SRC},
-    ("us_china", "warheads"): {"long_name": "nuclear warhead stockpile", "source": _OWID_SRC},
-    ("russia_nato", "milex"): {"long_name": "military expenditure", "source": _SIPRI_SRC},
-}
-
 _UNITS = {
     "milex_nmc_usd": "thousands of current US$",
     "milex_nmc_converted": (
@@ -216,9 +181,7 @@ class _Long:
             self.rows.append((int(y), code, name, var, format_value(v), units))
 
     def text(self) -> str:
-        return _csv_text(
-            ("year", "actor_code", "actor_name", "variable", "value", "units"), self.rows
-        )
+        return _csv_text(CASE_COLUMNS, self.rows)
 
 
 def _naval_measure(
@@ -398,38 +361,17 @@ def _events_for_case(
     return _csv_text(EVENT_COLUMNS, out)
 
 
-def generate() -> dict[str, str]:
-    """Build every curated file's text from the raw files in ``data/raw/``.
+def _rp(rel: str) -> Path:
+    """A bundled raw file's path."""
+    return raw_dir() / rel
 
-    Returns
-    -------
-    dict
-        Relative path under ``data/cases/`` → file text.
-    """
-    from secdilemma._paths import raw_dir
-    from secdilemma.data import sources
-    from secdilemma.data.dyad import make_dyad
 
-    root = raw_dir()
-
-    def rp(rel: str) -> Path:
-        return root / rel
-
-    files: dict[str, str] = {}
-    compiled = sources.read_case_events_compiled(rp(sources.CASE_EVENTS_RELPATH))
-    treaties = sources.read_treaties(rp(sources.TREATIES_RELPATH))
-    treaties_path = str(rp(sources.TREATIES_RELPATH))
-    unknown = sorted(set(compiled["case"]) - set(CASES))
-    if unknown:
-        raise DataError(f"{rp(sources.CASE_EVENTS_RELPATH)}: unknown case(s) {unknown}.")
-    owid = sources.read_owid_warheads(rp(sources.OWID_RELPATH))
-
-    # --- anglo_german_naval
+def _anglo_german_naval() -> str:
     spec = CASES["anglo_german_naval"]
     years = list(range(spec.start, spec.end + 1))
     nmc = make_dyad("UKG", "GMY", start=spec.start, end=spec.end, unit_break="convert")
-    naval = sources.read_naval_race(rp(sources.NAVAL_RELPATH))
-    dread = sources.read_dreadnoughts_by_year(rp(sources.DREAD_YEAR_RELPATH))
+    naval = sources.read_naval_race(_rp(sources.NAVAL_RELPATH))
+    dread = sources.read_dreadnoughts_by_year(_rp(sources.DREAD_YEAR_RELPATH))
     long = _Long([])
     for k, (code, name) in enumerate((("UKG", "United Kingdom"), ("GMY", "Germany"))):
         long.add(
@@ -440,20 +382,15 @@ def generate() -> dict[str, str]:
             ("naval_expenditure", "new_construction_expenditure"),
             ("naval_expenditure_nock", "new_construction_expenditure_nock"),
         ):
-            long.add(
-                years,
-                code,
-                name,
-                var,
-                _naval_measure(naval, measure, code, years, str(rp(sources.NAVAL_RELPATH))),
-                _UNITS["gbp"],
-            )
-        new, cum = _dreadnoughts(dread, code, years, str(rp(sources.DREAD_YEAR_RELPATH)))
+            values = _naval_measure(naval, measure, code, years, str(_rp(sources.NAVAL_RELPATH)))
+            long.add(years, code, name, var, values, _UNITS["gbp"])
+        new, cum = _dreadnoughts(dread, code, years, str(_rp(sources.DREAD_YEAR_RELPATH)))
         long.add(years, code, name, "dreadnoughts_new", new, _UNITS["ships"])
         long.add(years, code, name, "dreadnoughts_cumulative", cum, _UNITS["ships"])
-    files["anglo_german_naval/anglo_german_naval.csv"] = long.text()
+    return long.text()
 
-    # --- us_ussr
+
+def _us_ussr(owid: pd.DataFrame) -> str:
     spec = CASES["us_ussr"]
     years = list(range(spec.start, spec.end + 1))
     nmc = make_dyad("USA", "RUS", start=spec.start, end=spec.end)
@@ -464,9 +401,10 @@ def generate() -> dict[str, str]:
         long.add(years, code, name, "milex", nmc["milex"].values[:, k], _UNITS["milex_nmc_usd"])
         long.add(years, code, name, "milper", nmc["milper"].values[:, k], _UNITS["milper"])
         long.add(years, code, name, "warheads", _warheads(owid, entity, years), _UNITS["warheads"])
-    files["us_ussr/us_ussr.csv"] = long.text()
+    return long.text()
 
-    # --- us_china
+
+def _us_china(owid: pd.DataFrame) -> str:
     spec = CASES["us_china"]
     years = list(range(spec.start, spec.end + 1))
     sip = make_dyad("USA", "CHN", source="sipri", start=spec.start, end=spec.end)
@@ -480,31 +418,28 @@ def generate() -> dict[str, str]:
         nm = pd.Series(nmc["milex"].values[:, k], index=nmc_years).reindex(years)
         long.add(years, code, name, "milex_nmc", nm.to_numpy(), _UNITS["milex_nmc_usd"])
         long.add(years, code, name, "warheads", _warheads(owid, entity, years), _UNITS["warheads"])
-    files["us_china/us_china.csv"] = long.text()
+    return long.text()
 
-    # --- russia_nato
+
+def _russia_nato() -> str:
     spec = CASES["russia_nato"]
     years = list(range(spec.start, spec.end + 1))
     sip = make_dyad("USA", "RUS", source="sipri", start=spec.start, end=spec.end)
-    sipri = sources.read_sipri("constant", path=rp(sources.SIPRI_RELPATH))
+    sipri = sources.read_sipri("constant", path=_rp(sources.SIPRI_RELPATH))
     total, n_members, n_missing, _ = nato_europe_aggregate(sipri, years)
     long = _Long([])
-    long.add(
-        years,
-        "USA",
-        "United States of America",
-        "milex",
-        sip["milex"].values[:, 0],
-        _UNITS["sipri_const"],
-    )
-    long.add(years, "RUS", "Russia", "milex", sip["milex"].values[:, 1], _UNITS["sipri_const"])
-    long.add(years, "NATO-EU", "NATO European members", "milex", total, _UNITS["sipri_const"])
-    long.add(years, "NATO-EU", "NATO European members", "members_count", n_members, _UNITS["count"])
-    long.add(
-        years, "NATO-EU", "NATO European members", "members_missing", n_missing, _UNITS["count"]
-    )
-    files["russia_nato/russia_nato.csv"] = long.text()
-    files["russia_nato/nato_europe_members.csv"] = _csv_text(
+    const = _UNITS["sipri_const"]
+    usa, eu = ("USA", "United States of America"), ("NATO-EU", "NATO European members")
+    long.add(years, *usa, "milex", sip["milex"].values[:, 0], const)
+    long.add(years, "RUS", "Russia", "milex", sip["milex"].values[:, 1], const)
+    long.add(years, *eu, "milex", total, const)
+    long.add(years, *eu, "members_count", n_members, _UNITS["count"])
+    long.add(years, *eu, "members_missing", n_missing, _UNITS["count"])
+    return long.text()
+
+
+def _nato_members_text() -> str:
+    return _csv_text(
         (
             "sipri_name",
             "cow_abb",
@@ -528,6 +463,29 @@ def generate() -> dict[str, str]:
         ],
     )
 
+
+def generate() -> dict[str, str]:
+    """Build every curated file's text from the raw files in ``data/raw/``.
+
+    Returns
+    -------
+    dict
+        Relative path under ``data/cases/`` → file text.
+    """
+    compiled = sources.read_case_events_compiled(_rp(sources.CASE_EVENTS_RELPATH))
+    treaties = sources.read_treaties(_rp(sources.TREATIES_RELPATH))
+    treaties_path = str(_rp(sources.TREATIES_RELPATH))
+    unknown = sorted(set(compiled["case"]) - set(CASES))
+    if unknown:
+        raise DataError(f"{_rp(sources.CASE_EVENTS_RELPATH)}: unknown case(s) {unknown}.")
+    owid = sources.read_owid_warheads(_rp(sources.OWID_RELPATH))
+    files: dict[str, str] = {
+        "anglo_german_naval/anglo_german_naval.csv": _anglo_german_naval(),
+        "us_ussr/us_ussr.csv": _us_ussr(owid),
+        "us_china/us_china.csv": _us_china(owid),
+        "russia_nato/russia_nato.csv": _russia_nato(),
+        "russia_nato/nato_europe_members.csv": _nato_members_text(),
+    }
     for name, spec in CASES.items():
         files[f"{name}/events.csv"] = _events_for_case(spec, compiled, treaties, treaties_path)
     return dict(sorted(files.items()))

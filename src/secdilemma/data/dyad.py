@@ -12,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -20,7 +21,9 @@ import pandas as pd
 import xarray as xr
 
 from secdilemma.data.countries import Country, resolve_country, sipri_spans
-from secdilemma.data.events import SIGNAL_CHANNELS, event_variables, role_of
+from secdilemma.data.events import all_bundled_events, event_variables, role_of
+from secdilemma.data.schema import SIGNAL_CHANNELS
+from secdilemma.data.sources import read_nmc, read_sipri
 from secdilemma.errors import DataError
 
 __all__ = [
@@ -114,14 +117,23 @@ def build_dataset(
     return ds
 
 
+_YEAR_TEXT = re.compile(r"[0-9]{1,9}", re.ASCII)
+
+
 def _year_arg(value: Any, name: str) -> int | None:
+    """A year argument: ``None``, an int (not a bool) or a string of ASCII digits."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        if isinstance(value, str) and value.strip().isdigit():
-            return int(value)
-        raise DataError(f"argument {name!r}: expected an integer year, got {value!r}.")
-    return int(value)
+    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+        year = int(value)
+    elif isinstance(value, str) and _YEAR_TEXT.fullmatch(value.strip()):
+        year = int(value.strip())
+    else:
+        raise DataError(
+            f"argument {name!r}: expected an integer year (an int or a string of the digits "
+            f"0-9, e.g. 1990), got {value!r}."
+        )
+    return year  # the range is checked against the source's coverage (_check_range)
 
 
 def _check_range(
@@ -155,8 +167,6 @@ def _spans_text(years: Sequence[int]) -> str:
 
 def _bundled_events(observer: Country, rival: Country) -> pd.DataFrame:
     """Events from every bundled case whose acting states are exactly this dyad's."""
-    from secdilemma.data.cases import all_bundled_events
-
     ev = all_bundled_events()
     roles = [role_of(a, observer={observer.abb}, rival={rival.abb}) for a in ev["actor"].tolist()]
     out = ev.assign(role=pd.Series(roles, index=ev.index, dtype=object))
@@ -243,43 +253,64 @@ def make_dyad(
     return _sipri_dyad(obs, riv, s_arg, e_arg, variable)
 
 
-def _nmc_dyad(
+def _nmc_variables(variable: str | None) -> tuple[str, ...]:
+    if variable is None:
+        return _NMC_VARIABLES
+    if variable in _NMC_VARIABLES:
+        return (variable,)
+    raise DataError(
+        f"argument 'variable': {variable!r} is not an NMC variable; use one of "
+        f"{list(_NMC_VARIABLES)} (or source='sipri' for 'milex_current')."
+    )
+
+
+def _nmc_default_range(
+    obs: Country, riv: Country, rows: dict[int, pd.DataFrame]
+) -> tuple[int, int]:
+    """The years in which both states appear in COW NMC."""
+    lo = max(int(rows[c.ccode].index.min()) for c in (obs, riv))
+    hi = min(int(rows[c.ccode].index.max()) for c in (obs, riv))
+    if lo > hi:
+        raise DataError(
+            f"{obs.name} and {riv.name} never coexist in COW NMC; pass start/end explicitly."
+        )
+    return lo, hi
+
+
+def _nmc_milex_units(arr: np.ndarray, periods: list[int], unit_break: str, notes: list[str]) -> str:
+    """Units of NMC milex over ``periods``; converts ``arr``'s pre-1914 pounds in place."""
+    s, e = periods[0], periods[-1]
+    crosses = s < NMC_UNIT_BREAK_YEAR <= e
+    if crosses and unit_break == "error":
+        raise DataError(
+            f"mixed-unit splice: NMC milex is in thousands of current pounds sterling for "
+            f"1816-1913 and thousands of current US dollars from 1914; the range {s}-{e} "
+            f"crosses 1913→1914. Pass end<=1913 or start>=1914, or "
+            f"unit_break='convert' to convert the pre-1914 pounds at US$"
+            f"{GOLD_PARITY_USD_PER_GBP}/£."
+        )
+    if crosses:
+        pre = np.asarray(periods) < NMC_UNIT_BREAK_YEAR
+        arr[pre, :] = arr[pre, :] * GOLD_PARITY_USD_PER_GBP
+        notes.append(f"NMC milex {s}-1913 converted from £ to US$ at {GOLD_PARITY_USD_PER_GBP}")
+        return (
+            f"thousands of current US$ ({s}-1913 converted from pounds sterling at the "
+            f"gold parity US${GOLD_PARITY_USD_PER_GBP}/£)"
+        )
+    if e < NMC_UNIT_BREAK_YEAR:
+        return "thousands of current pounds sterling"
+    return "thousands of current US$"
+
+
+def _nmc_series(
     obs: Country,
     riv: Country,
-    start: int | None,
-    end: int | None,
-    variable: str | None,
+    rows: dict[int, pd.DataFrame],
+    variables: tuple[str, ...],
+    periods: list[int],
     unit_break: str,
-) -> xr.Dataset:
-    from secdilemma.data.sources import read_nmc
-
-    if variable is None:
-        variables: tuple[str, ...] = _NMC_VARIABLES
-    elif variable in _NMC_VARIABLES:
-        variables = (variable,)
-    else:
-        raise DataError(
-            f"argument 'variable': {variable!r} is not an NMC variable; use one of "
-            f"{list(_NMC_VARIABLES)} (or source='sipri' for 'milex_current')."
-        )
-    nmc = read_nmc()
-    first, last = int(nmc["year"].min()), int(nmc["year"].max())
-    rows = {c.ccode: nmc.loc[nmc["ccode"] == c.ccode].set_index("year") for c in (obs, riv)}
-    for c in (obs, riv):
-        if rows[c.ccode].empty:
-            raise DataError(f"COW NMC has no rows for {c.name} ({c.abb}, {c.ccode}).")
-    if start is None and end is None:
-        lo = max(int(rows[c.ccode].index.min()) for c in (obs, riv))
-        hi = min(int(rows[c.ccode].index.max()) for c in (obs, riv))
-        if lo > hi:
-            raise DataError(
-                f"{obs.name} and {riv.name} never coexist in COW NMC; pass start/end explicitly."
-            )
-        start, end = lo, hi
-    s, e = _check_range(start, end, first, last, "COW NMC")
-    periods = list(range(s, e + 1))
-    crosses = s < NMC_UNIT_BREAK_YEAR <= e
-    notes: list[str] = []
+    notes: list[str],
+) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
     series: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
     for var in variables:
         arr = np.full((len(periods), 2), np.nan)
@@ -288,33 +319,25 @@ def _nmc_dyad(
             arr[:, k] = sub.to_numpy(dtype=np.float64)
         attrs: dict[str, Any] = {"source": NMC_CITATION}
         if var == "milex":
-            if crosses and unit_break == "error":
-                raise DataError(
-                    f"mixed-unit splice: NMC milex is in thousands of current pounds sterling for "
-                    f"1816-1913 and thousands of current US dollars from 1914; the range {s}-{e} "
-                    f"crosses 1913→1914. Pass end<=1913 or start>=1914, or "
-                    f"unit_break='convert' to convert the pre-1914 pounds at US$"
-                    f"{GOLD_PARITY_USD_PER_GBP}/£."
-                )
-            if crosses:
-                pre = np.asarray(periods) < NMC_UNIT_BREAK_YEAR
-                arr[pre, :] = arr[pre, :] * GOLD_PARITY_USD_PER_GBP
-                attrs["units"] = (
-                    f"thousands of current US$ ({s}-1913 converted from pounds sterling at the "
-                    f"gold parity US${GOLD_PARITY_USD_PER_GBP}/£)"
-                )
-                notes.append(
-                    f"NMC milex {s}-1913 converted from £ to US$ at {GOLD_PARITY_USD_PER_GBP}"
-                )
-            elif e < NMC_UNIT_BREAK_YEAR:
-                attrs["units"] = "thousands of current pounds sterling"
-            else:
-                attrs["units"] = "thousands of current US$"
+            attrs["units"] = _nmc_milex_units(arr, periods, unit_break, notes)
             attrs["long_name"] = "military expenditure"
         else:
             attrs["units"] = "thousands of military personnel"
             attrs["long_name"] = "military personnel"
         series[var] = (arr, attrs)
+    return series
+
+
+def _nmc_check_presence(
+    obs: Country,
+    riv: Country,
+    rows: dict[int, pd.DataFrame],
+    series: dict[str, tuple[np.ndarray, dict[str, Any]]],
+    periods: list[int],
+    notes: list[str],
+) -> None:
+    """Raise if a state is absent or all-missing over ``periods``; note the gaps."""
+    s, e = periods[0], periods[-1]
     for k, c in enumerate((obs, riv)):
         absent = [p for p in periods if p not in rows[c.ccode].index]
         if len(absent) == len(periods):
@@ -334,8 +357,8 @@ def _nmc_dyad(
                 f"{['observer', 'rival'][k]} {c.abb} ({c.ccode}) not in COW NMC in "
                 f"{_spans_text(absent)}: left NaN"
             )
-        for var in variables:
-            vals = series[var][0][:, k]
+        for var, (arr, _) in series.items():
+            vals = arr[:, k]
             if np.all(np.isnan(vals)):
                 raise DataError(
                     f"COW NMC {var} is missing (-9) for {c.name} ({c.abb}) in every year "
@@ -344,6 +367,30 @@ def _nmc_dyad(
             miss = [p for p, v in zip(periods, vals, strict=True) if np.isnan(v)]
             if miss and len(miss) > len(absent):
                 notes.append(f"{var} missing for {c.abb} in {_spans_text(miss)} (NMC -9 or absent)")
+
+
+def _nmc_dyad(
+    obs: Country,
+    riv: Country,
+    start: int | None,
+    end: int | None,
+    variable: str | None,
+    unit_break: str,
+) -> xr.Dataset:
+    variables = _nmc_variables(variable)
+    nmc = read_nmc()
+    first, last = int(nmc["year"].min()), int(nmc["year"].max())
+    rows = {c.ccode: nmc.loc[nmc["ccode"] == c.ccode].set_index("year") for c in (obs, riv)}
+    for c in (obs, riv):
+        if rows[c.ccode].empty:
+            raise DataError(f"COW NMC has no rows for {c.name} ({c.abb}, {c.ccode}).")
+    if start is None and end is None:
+        start, end = _nmc_default_range(obs, riv, rows)
+    s, e = _check_range(start, end, first, last, "COW NMC")
+    periods = list(range(s, e + 1))
+    notes: list[str] = []
+    series = _nmc_series(obs, riv, rows, variables, periods, unit_break, notes)
+    _nmc_check_presence(obs, riv, rows, series, periods, notes)
     events = _bundled_events(obs, riv)
     attrs_ds = {
         "case": "custom",
@@ -375,8 +422,6 @@ def _nmc_dyad(
 
 
 def _sipri_series(c: Country, measure: str) -> tuple[pd.Series, list[str]]:
-    from secdilemma.data.sources import read_sipri
-
     table = read_sipri(measure)  # type: ignore[arg-type]
     names = frozenset(table["country"].unique().tolist())
     spans = sipri_spans(c, set(names))
@@ -396,38 +441,26 @@ def _sipri_series(c: Country, measure: str) -> tuple[pd.Series, list[str]]:
     return out, notes
 
 
-def _sipri_dyad(
-    obs: Country, riv: Country, start: int | None, end: int | None, variable: str | None
-) -> xr.Dataset:
-    from secdilemma.data.sources import read_sipri
+def _sipri_default_range(
+    obs: Country, riv: Country, so: pd.Series, sr: pd.Series, var: str
+) -> tuple[int, int]:
+    """The years in which both states have SIPRI values."""
+    valid_o, valid_r = so.dropna().index, sr.dropna().index
+    if len(valid_o) == 0 or len(valid_r) == 0:
+        empty = obs if len(valid_o) == 0 else riv
+        raise DataError(f"SIPRI has no {var} values for {empty.name} in any year.")
+    start = max(int(valid_o.min()), int(valid_r.min()))
+    end = min(int(valid_o.max()), int(valid_r.max()))
+    if start > end:
+        raise DataError(f"SIPRI {var} for {obs.name} and {riv.name} never overlap; pass start/end.")
+    return start, end
 
-    var = "milex" if variable is None else variable
-    if var not in _SIPRI_VARIABLES:
-        raise DataError(
-            f"argument 'variable': {variable!r} is not a SIPRI variable; use one of "
-            f"{list(_SIPRI_VARIABLES)} (or source='nmc' for 'milper')."
-        )
-    measure = _SIPRI_VARIABLES[var]
-    table = read_sipri(measure)  # type: ignore[arg-type]
-    first, last = int(table["year"].min()), int(table["year"].max())
-    (so, notes_o), (sr, notes_r) = _sipri_series(obs, measure), _sipri_series(riv, measure)
-    if start is None and end is None:
-        valid_o, valid_r = so.dropna().index, sr.dropna().index
-        if len(valid_o) == 0 or len(valid_r) == 0:
-            empty = obs if len(valid_o) == 0 else riv
-            raise DataError(f"SIPRI has no {var} values for {empty.name} in any year.")
-        start = max(int(valid_o.min()), int(valid_r.min()))
-        end = min(int(valid_o.max()), int(valid_r.max()))
-        if start > end:
-            raise DataError(
-                f"SIPRI {var} for {obs.name} and {riv.name} never overlap; pass start/end."
-            )
-    s, e = _check_range(start, end, first, last, "SIPRI")
-    periods = list(range(s, e + 1))
-    arr = np.column_stack(
-        [so.reindex(periods).to_numpy(dtype=float), sr.reindex(periods).to_numpy(dtype=float)]
-    )
-    notes = notes_o + notes_r
+
+def _sipri_check_values(
+    obs: Country, riv: Country, arr: np.ndarray, periods: list[int], var: str, notes: list[str]
+) -> None:
+    """Raise if a state has no value over ``periods``; note gaps and zeros."""
+    s, e = periods[0], periods[-1]
     for k, c in enumerate((obs, riv)):
         miss = [p for p, v in zip(periods, arr[:, k], strict=True) if np.isnan(v)]
         if len(miss) == len(periods):
@@ -451,6 +484,30 @@ def _sipri_dyad(
                 f"{c.abb}: SIPRI gives 0.0 in {_spans_text(zeros)} (no armed forces or a "
                 f"conversion artefact); kept as 0"
             )
+
+
+def _sipri_dyad(
+    obs: Country, riv: Country, start: int | None, end: int | None, variable: str | None
+) -> xr.Dataset:
+    var = "milex" if variable is None else variable
+    if var not in _SIPRI_VARIABLES:
+        raise DataError(
+            f"argument 'variable': {variable!r} is not a SIPRI variable; use one of "
+            f"{list(_SIPRI_VARIABLES)} (or source='nmc' for 'milper')."
+        )
+    measure = _SIPRI_VARIABLES[var]
+    table = read_sipri(measure)  # type: ignore[arg-type]
+    first, last = int(table["year"].min()), int(table["year"].max())
+    (so, notes_o), (sr, notes_r) = _sipri_series(obs, measure), _sipri_series(riv, measure)
+    if start is None and end is None:
+        start, end = _sipri_default_range(obs, riv, so, sr, var)
+    s, e = _check_range(start, end, first, last, "SIPRI")
+    periods = list(range(s, e + 1))
+    arr = np.column_stack(
+        [so.reindex(periods).to_numpy(dtype=float), sr.reindex(periods).to_numpy(dtype=float)]
+    )
+    notes = notes_o + notes_r
+    _sipri_check_values(obs, riv, arr, periods, var, notes)
     units = (
         "US$ m, constant 2022 prices and exchange rates"
         if measure == "constant"

@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
@@ -24,34 +25,21 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from secdilemma._paths import cases_dir
+from secdilemma.data.catalog import CASES
+from secdilemma.data.csvtable import read_csv_table
+from secdilemma.data.schema import EVENT_COLUMNS, EVENT_FILE_COLUMNS, ROLES, SIGNAL_CHANNELS
 from secdilemma.errors import DataError
 
 __all__ = [
     "EVENT_COLUMNS",
     "ROLES",
     "SIGNAL_CHANNELS",
+    "all_bundled_events",
     "event_variables",
     "read_events",
     "role_of",
 ]
-
-#: The fixed signal-channel vocabulary (the ``signal`` coordinate, in this order).
-SIGNAL_CHANNELS: tuple[str, ...] = (
-    "arms_control_signed",
-    "arms_control_refused",
-    "arms_control_withdrawn",
-    "unilateral_restraint",
-    "alliance_expansion",
-    "use_of_force",
-    "force_posture_law",
-    "crisis_initiation",
-)
-
-#: Allowed roles of an event's actor relative to the dyad.
-ROLES: tuple[str, ...] = ("observer", "rival", "both")
-
-#: Column order of a curated events file.
-EVENT_COLUMNS: tuple[str, ...] = ("date", "year", "actor", "role", "channel", "label", "source")
 
 
 def role_of(actor: str, *, observer: Collection[str], rival: Collection[str]) -> str | None:
@@ -100,25 +88,12 @@ def read_events(path: str | Path) -> pd.DataFrame:
     >>> {"date", "year", "role", "channel"} <= set(ev.columns)
     True
     """
-    from secdilemma.data.sources import Column, read_csv_table
-
     p = Path(path)
     if not p.is_file():
         raise DataError(
             f"{p}: events file not found. Regenerate with `python -m secdilemma.data.derive`."
         )
-    frame = read_csv_table(
-        p,
-        (
-            Column("date", "date"),
-            Column("year", "int", nonnegative=True),
-            Column("actor"),
-            Column("role"),
-            Column("channel"),
-            Column("label"),
-            Column("source", "url"),
-        ),
-    )
+    frame = read_csv_table(p, EVENT_FILE_COLUMNS)
     for _, row in frame.iterrows():
         line = int(row["_line"])
         if int(str(row["date"])[:4]) != int(row["year"]):
@@ -136,6 +111,38 @@ def read_events(path: str | Path) -> pd.DataFrame:
                 f"channel; use one of {list(SIGNAL_CHANNELS)}."
             )
     return frame
+
+
+def _stamp(*paths: Path) -> tuple[int, ...]:
+    return tuple(p.stat().st_mtime_ns if p.is_file() else -1 for p in paths)
+
+
+@functools.lru_cache(maxsize=2)
+def _all_events_cached(root: str, _stamp: tuple[int, ...]) -> pd.DataFrame:
+    frames = []
+    for name in CASES:
+        path = Path(root) / name / "events.csv"
+        if path.is_file():
+            frames.append(read_events(path).assign(case=name))
+    if not frames:
+        return pd.DataFrame(columns=[*EVENT_COLUMNS, "case"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def all_bundled_events() -> pd.DataFrame:
+    """Every event of every bundled case (columns of the events files plus ``case``).
+
+    Read on first use and cached until an events file changes.
+
+    Examples
+    --------
+    >>> ev = all_bundled_events()
+    >>> bool((ev["channel"] == "use_of_force").any())
+    True
+    """
+    root = cases_dir()
+    stamp = _stamp(*(root / n / "events.csv" for n in CASES))
+    return _all_events_cached(str(root), stamp).copy()
 
 
 def event_variables(events: pd.DataFrame, periods: Sequence[int]) -> xr.Dataset:

@@ -19,7 +19,7 @@ import xarray as xr
 
 from secdilemma.errors import DataError
 
-__all__ = ["TRANSFORMS", "to_moves"]
+__all__ = ["MAX_ABS_MOVE", "TRANSFORMS", "to_moves"]
 
 #: Allowed transforms and what they mean.
 TRANSFORMS: dict[str, str] = {
@@ -29,8 +29,138 @@ TRANSFORMS: dict[str, str] = {
 }
 
 
+#: Largest magnitude allowed for a level or a change after the transform: beyond it the
+#: model's squared residuals and signal logits overflow float64 downstream.
+MAX_ABS_MOVE = 1e100
+
+
 def _years_text(years: list[int]) -> str:
     return ", ".join(str(y) for y in years[:10]) + (" …" if len(years) > 10 else "")
+
+
+def _check_variable(ds: xr.Dataset, variable: str, transform: str) -> xr.DataArray:
+    """The (period, actor) DataArray of ``variable``, checked, as (period, actor)."""
+    if transform not in TRANSFORMS:
+        raise DataError(f"argument 'transform': {transform!r} is not one of {list(TRANSFORMS)}.")
+    if not isinstance(variable, str) or variable not in ds.data_vars:
+        cands = [v for v in ds.data_vars if ds[v].dims == ("period", "actor")]
+        raise DataError(
+            f"argument 'variable': {variable!r} is not in the Dataset; (period, actor) "
+            f"variables are {cands}."
+        )
+    da = ds[variable]
+    if set(da.dims) != {"period", "actor"}:
+        raise DataError(
+            f"argument 'variable': {variable!r} has dims {da.dims}, expected (period, actor)."
+        )
+    if da.dtype.kind not in "iuf":
+        raise DataError(
+            f"variable {variable!r}: dtype {da.dtype} is not numeric; transform {transform!r} "
+            f"needs numeric levels."
+        )
+    actors = [str(a) for a in np.asarray(ds["actor"].values).tolist()]
+    if sorted(actors) != ["observer", "rival"]:
+        raise DataError(
+            f"coordinate 'actor': labels {actors} must be 'observer' and 'rival', once each "
+            f"(variable {variable!r}). Relabel the actors."
+        )
+    return da.transpose("period", "actor")
+
+
+def _check_periods(ds: xr.Dataset) -> np.ndarray:
+    periods = np.asarray(ds["period"].values)
+    if periods.size == 0:
+        raise DataError("coordinate 'period': the Dataset has no periods; select a range.")
+    if periods.dtype.kind not in "iuf" or not np.all(np.isfinite(periods)):
+        raise DataError(
+            f"coordinate 'period': periods must be integer years (dtype {periods.dtype}, "
+            f"first {periods.tolist()[:3]}); convert the coordinate to int."
+        )
+    if len(periods) > 1 and not np.all(np.diff(periods) == 1):
+        raise DataError(
+            "coordinate 'period': periods must be consecutive increasing years (found "
+            f"{periods.tolist()[:12]}…); select a contiguous range."
+        )
+    return periods
+
+
+def _check_levels(vals: np.ndarray, periods: np.ndarray, where: str, transform: str) -> None:
+    inf = [int(p) for p, v in zip(periods, vals, strict=True) if np.isinf(v)]
+    if inf:
+        raise DataError(
+            f"{where}: infinite value in period(s) {_years_text(inf)}; transform "
+            f"{transform!r} needs finite levels (NaN marks a missing value)."
+        )
+    if transform in ("log_diff", "pct"):
+        bad = [int(p) for p, v in zip(periods, vals, strict=True) if not np.isnan(v) and v <= 0]
+        if bad:
+            raise DataError(
+                f"{where}: zero or negative value in period(s) {_years_text(bad)}; transform "
+                f"{transform!r} needs positive levels. Use transform='diff' or another range."
+            )
+
+
+def _transform(vals: np.ndarray, transform: str) -> tuple[np.ndarray, np.ndarray]:
+    """(level, change) of one actor's series; the first change is NaN."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if transform == "log_diff":
+            lvl = np.log(vals)
+            return lvl, np.concatenate([[np.nan], np.diff(lvl)])
+        if transform == "diff":
+            return vals, np.concatenate([[np.nan], np.diff(vals)])
+        return vals, np.concatenate([[np.nan], 100.0 * (vals[1:] / vals[:-1] - 1.0)])
+
+
+def _check_moves(
+    lvl: np.ndarray, chg: np.ndarray, periods: np.ndarray, where: str, transform: str
+) -> None:
+    """Every present level and change must be finite and within :data:`MAX_ABS_MOVE`."""
+    for name, arr in (("level", lvl), ("change", chg)):
+        with np.errstate(invalid="ignore"):
+            big = ~np.isnan(arr) & ~(np.abs(arr) <= MAX_ABS_MOVE)
+        if np.any(big):
+            bad = [int(p) for p in periods[big]]
+            raise DataError(
+                f"{where}: transform {transform!r} gives a {name} beyond ±{MAX_ABS_MOVE:g} "
+                f"(or infinite) in period(s) {_years_text(bad)}; the levels span too many "
+                f"orders of magnitude. Rescale the units or use transform='log_diff'."
+            )
+
+
+def _result(
+    out: dict[str, np.ndarray],
+    periods: np.ndarray,
+    ds: xr.Dataset,
+    units: str,
+    variable: str,
+    transform: str,
+) -> xr.Dataset:
+    lvl_units = f"log({units})" if transform == "log_diff" else units
+    chg_units = {"log_diff": "log points", "diff": units, "pct": "percent"}[transform]
+    long = {
+        "x": ("rival level", lvl_units),
+        "dx": ("rival change", chg_units),
+        "y": ("observer level", lvl_units),
+        "u": ("observer change", chg_units),
+    }
+    return xr.Dataset(
+        {
+            name: xr.Variable(
+                ("period",), out[name], attrs={"long_name": long[name][0], "units": long[name][1]}
+            )
+            for name in ("x", "dx", "u", "y")
+        },
+        coords={"period": periods},
+        attrs={
+            "transform": transform,
+            "transform_note": TRANSFORMS[transform],
+            "variable": variable,
+            "units": units,
+            "case": str(ds.attrs.get("case", "")),
+            "observer": str(ds.attrs.get("observer", "")),
+            "rival": str(ds.attrs.get("rival", "")),
+        },
+    )
 
 
 def to_moves(
@@ -61,9 +191,11 @@ def to_moves(
     Raises
     ------
     DataError
-        Unknown variable or transform, periods that are not consecutive years, or zero or
-        negative spending where a log or a growth rate is taken (naming the actor and
-        periods).
+        Unknown or non-numeric variable or unknown transform; no periods, periods that
+        are not consecutive numeric years, or actor labels other than ``observer`` and
+        ``rival`` once each; infinite levels; zero or negative spending where a log or a
+        growth rate is taken; a level or change beyond ±1e100 after the transform
+        (naming the variable, actor, transform and periods).
 
     Examples
     --------
@@ -74,80 +206,21 @@ def to_moves(
     ...     - ds["milex"].sel(period=1985, actor="rival"))
     True
     """
-    if transform not in TRANSFORMS:
-        raise DataError(f"argument 'transform': {transform!r} is not one of {list(TRANSFORMS)}.")
-    if variable not in ds.data_vars:
-        cands = [v for v in ds.data_vars if ds[v].dims == ("period", "actor")]
-        raise DataError(
-            f"argument 'variable': {variable!r} is not in the Dataset; (period, actor) "
-            f"variables are {cands}."
-        )
-    da = ds[variable]
-    if set(da.dims) != {"period", "actor"}:
-        raise DataError(
-            f"argument 'variable': {variable!r} has dims {da.dims}, expected (period, actor)."
-        )
-    da = da.transpose("period", "actor")
-    periods = np.asarray(ds["period"].values)
-    if len(periods) > 1 and not np.all(np.diff(periods) == 1):
-        raise DataError(
-            "coordinate 'period': periods must be consecutive increasing years (found "
-            f"{periods.tolist()[:12]}…); select a contiguous range."
-        )
-    levels = {role: da.sel(actor=role).values.astype(np.float64) for role in ("observer", "rival")}
+    da = _check_variable(ds, variable, transform)
+    periods = _check_periods(ds)
     codes = (
         {str(a): str(c) for a, c in zip(ds["actor"].values, ds["actor_code"].values, strict=True)}
         if "actor_code" in ds.coords
         else {"observer": "observer", "rival": "rival"}
     )
-    if transform in ("log_diff", "pct"):
-        for role, vals in levels.items():
-            bad = [int(p) for p, v in zip(periods, vals, strict=True) if not np.isnan(v) and v <= 0]
-            if bad:
-                raise DataError(
-                    f"variable {variable!r}, actor {role} ({codes.get(role, role)}): zero or "
-                    f"negative value in period(s) {_years_text(bad)}; transform "
-                    f"{transform!r} needs positive levels. Use transform='diff' or another "
-                    f"range."
-                )
+    levels = {role: da.sel(actor=role).values.astype(np.float64) for role in ("observer", "rival")}
+    where = {r: f"variable {variable!r}, actor {r} ({codes.get(r, r)})" for r in levels}
+    for role, vals in levels.items():
+        _check_levels(vals, periods, where[role], transform)
     out: dict[str, np.ndarray] = {}
     for role, (lvl_name, chg_name) in (("rival", ("x", "dx")), ("observer", ("y", "u"))):
-        vals = levels[role]
-        if transform == "log_diff":
-            lvl = np.log(vals)
-            chg = np.concatenate([[np.nan], np.diff(lvl)])
-        elif transform == "diff":
-            lvl = vals
-            chg = np.concatenate([[np.nan], np.diff(vals)])
-        else:
-            lvl = vals
-            chg = np.concatenate([[np.nan], 100.0 * (vals[1:] / vals[:-1] - 1.0)])
+        lvl, chg = _transform(levels[role], transform)
+        _check_moves(lvl, chg, periods, where[role], transform)
         out[lvl_name], out[chg_name] = lvl, chg
     units = str(da.attrs.get("units", ""))
-    lvl_units = f"log({units})" if transform == "log_diff" else units
-    chg_units = {"log_diff": "log points", "diff": units, "pct": "percent"}[transform]
-    long = {
-        "x": ("rival level", lvl_units),
-        "dx": ("rival change", chg_units),
-        "y": ("observer level", lvl_units),
-        "u": ("observer change", chg_units),
-    }
-    result = xr.Dataset(
-        {
-            name: xr.Variable(
-                ("period",), out[name], attrs={"long_name": long[name][0], "units": long[name][1]}
-            )
-            for name in ("x", "dx", "u", "y")
-        },
-        coords={"period": periods},
-        attrs={
-            "transform": transform,
-            "transform_note": TRANSFORMS[transform],
-            "variable": variable,
-            "units": units,
-            "case": str(ds.attrs.get("case", "")),
-            "observer": str(ds.attrs.get("observer", "")),
-            "rival": str(ds.attrs.get("rival", "")),
-        },
-    )
-    return result
+    return _result(out, periods, ds, units, variable, transform)

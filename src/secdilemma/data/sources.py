@@ -15,13 +15,11 @@ True
 
 from __future__ import annotations
 
-import csv
 import difflib
 import functools
 import math
-import re
+import warnings
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +27,8 @@ import numpy as np
 import pandas as pd
 
 from secdilemma._paths import raw_dir
+from secdilemma.data.csvtable import read_csv_table
+from secdilemma.data.schema import MAX_YEAR, MIN_YEAR, SIGNAL_CHANNELS, Column
 from secdilemma.errors import DataError
 
 __all__ = [
@@ -72,39 +72,6 @@ SIPRI_SHEETS: dict[str, str] = {
     "current": "Current US$",
 }
 
-_DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-
-Kind = Literal["int", "float", "str", "date", "url"]
-
-
-@dataclass(frozen=True)
-class Column:
-    """How to read and check one column of a CSV table.
-
-    Parameters
-    ----------
-    name
-        Header name, matched exactly.
-    kind
-        ``"int"``, ``"float"``, ``"str"``, ``"date"`` (``YYYY``, ``YYYY-MM`` or
-        ``YYYY-MM-DD``) or ``"url"`` (must start with ``http``).
-    missing
-        Tokens that mean "missing" (become NaN for floats, ``None`` otherwise).
-    optional_value
-        Whether an empty cell is allowed (becomes NaN / ``None``).
-    nonnegative
-        For numbers: whether negative values are an error.
-    required
-        Whether the column must be present in the header.
-    """
-
-    name: str
-    kind: Kind = "str"
-    missing: tuple[str, ...] = ()
-    optional_value: bool = False
-    nonnegative: bool = False
-    required: bool = True
-
 
 def _default(relpath: str) -> Path:
     return raw_dir() / relpath
@@ -120,196 +87,12 @@ def _resolve(path: str | Path | None, relpath: str) -> Path:
     return p
 
 
-def _parse_cell(raw: str, col: Column, *, file: Path, line: int) -> Any:
-    text = raw.strip()
-    if text in col.missing or (text == "" and col.optional_value):
-        return math.nan if col.kind in ("int", "float") else None
-    where = f"{file}: column '{col.name}', line {line}"
-    if text == "":
-        raise DataError(
-            f"{where}: empty value. Fill it in or remove the row "
-            f"(an empty value is not allowed in this column)."
-        )
-    if col.kind == "int":
-        try:
-            number = float(text)
-        except ValueError:
-            raise DataError(
-                f"{where}: non-numeric value {raw!r}; expected an integer. Fix the cell."
-            ) from None
-        if not number.is_integer():
-            raise DataError(f"{where}: value {raw!r} is not an integer. Fix the cell.")
-        if col.nonnegative and number < 0:
-            raise DataError(f"{where}: negative value {raw!r}. Fix the cell.")
-        return int(number)
-    if col.kind == "float":
-        try:
-            number = float(text)
-        except ValueError:
-            raise DataError(
-                f"{where}: non-numeric value {raw!r}; expected a number"
-                + (f" (or {', '.join(map(repr, col.missing))} for missing)" if col.missing else "")
-                + ". Fix the cell."
-            ) from None
-        if not math.isfinite(number):
-            raise DataError(f"{where}: non-finite value {raw!r}. Use a number.")
-        if col.nonnegative and number < 0:
-            raise DataError(
-                f"{where}: negative value {raw!r}"
-                + (
-                    f" (only {', '.join(map(repr, col.missing))} marks missing)"
-                    if col.missing
-                    else ""
-                )
-                + ". Fix the cell."
-            )
-        return number
-    if col.kind == "date":
-        if not _DATE_RE.match(text):
-            raise DataError(
-                f"{where}: date {raw!r} is not ISO (YYYY, YYYY-MM or YYYY-MM-DD). Fix the cell."
-            )
-        return text
-    if col.kind == "url":
-        if not text.startswith(("http://", "https://")):
-            raise DataError(f"{where}: source {raw!r} is not a URL (http...). Give a URL.")
-        return text
-    return text
-
-
-def read_csv_table(
-    path: Path,
-    columns: Sequence[Column],
-    *,
-    key: Sequence[str] = (),
-    extra_ok: bool = True,
-) -> pd.DataFrame:
-    """Read a CSV file, checking header, types and a unique key; keep the line numbers.
-
-    Parameters
-    ----------
-    path
-        The CSV file.
-    columns
-        The columns to read and how to check them; other columns are ignored when
-        ``extra_ok``.
-    key
-        Column names whose combination must be unique (duplicates raise ``DataError``
-        naming both lines).
-    extra_ok
-        Whether columns not in ``columns`` are allowed.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per data row, the read columns plus ``_line`` (1-based line number in
-        the file, the header being line 1).
-
-    Raises
-    ------
-    DataError
-        On a missing or misspelled column, a malformed value, a ragged row, a duplicate
-        key or an empty table.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> d = tempfile.mkdtemp(); p = os.path.join(d, "t.csv")
-    >>> _ = open(p, "w").write("year,value\\n2000,1.5\\n")
-    >>> read_csv_table(Path(p), [Column("year", "int"), Column("value", "float")])["value"].tolist()
-    [1.5]
-    """
-    try:
-        fh = path.open("r", encoding="utf-8-sig", newline="")
-    except OSError as exc:
-        raise DataError(f"{path}: cannot open ({exc}). Check the path.") from None
-    with fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise DataError(f"{path}: the file is empty; expected a header row.") from None
-        except csv.Error as exc:
-            raise DataError(f"{path}: line 1: malformed CSV ({exc}).") from None
-        header = [h.strip() for h in header]
-        dupes = sorted({h for h in header if header.count(h) > 1 and h})
-        if dupes:
-            raise DataError(f"{path}: duplicate column name(s) {dupes} in the header (line 1).")
-        index = {h: i for i, h in enumerate(header)}
-        missing = [c.name for c in columns if c.required and c.name not in index]
-        if missing:
-            hints = []
-            norm = {re.sub(r"[^a-z0-9]", "", h.lower()): h for h in header}
-            for name in missing:
-                close = difflib.get_close_matches(
-                    re.sub(r"[^a-z0-9]", "", name.lower()), list(norm), n=1, cutoff=0.6
-                )
-                if close:
-                    hints.append(f"'{norm[close[0]]}' looks like '{name}'")
-            raise DataError(
-                f"{path}: missing required column(s) {missing} in the header (line 1); "
-                f"found {header}."
-                + (f" Did you mean: {'; '.join(hints)}? Rename it." if hints else "")
-            )
-        if not extra_ok:
-            extra = [h for h in header if h not in {c.name for c in columns}]
-            if extra:
-                raise DataError(f"{path}: unexpected column(s) {extra} in the header (line 1).")
-        present = [c for c in columns if c.name in index]
-        data: dict[str, list[Any]] = {c.name: [] for c in present}
-        lines: list[int] = []
-        try:
-            for row in reader:
-                line = reader.line_num
-                if not row or all(not cell.strip() for cell in row):
-                    continue
-                if len(row) != len(header):
-                    raise DataError(
-                        f"{path}: line {line} has {len(row)} fields but the header has "
-                        f"{len(header)}. Fix the quoting or the number of commas."
-                    )
-                for c in present:
-                    data[c.name].append(_parse_cell(row[index[c.name]], c, file=path, line=line))
-                lines.append(line)
-        except csv.Error as exc:
-            raise DataError(f"{path}: line {reader.line_num}: malformed CSV ({exc}).") from None
-    if not lines:
-        raise DataError(f"{path}: no data rows after the header.")
-    frame = pd.DataFrame(data)
-    for c in present:
-        if c.kind == "float":
-            frame[c.name] = frame[c.name].astype("float64")
-        elif c.kind == "int":
-            col = frame[c.name]
-            if col.isna().any():
-                frame[c.name] = col.astype("float64")
-            else:
-                frame[c.name] = col.astype("int64")
-        else:
-            frame[c.name] = frame[c.name].astype(object)
-    frame["_line"] = np.asarray(lines, dtype=np.int64)
-    if key:
-        dup = frame.duplicated(subset=list(key), keep=False)
-        if dup.any():
-            first = frame.loc[dup].iloc[0]
-            same = frame.loc[dup]
-            for k in key:
-                same = same.loc[same[k] == first[k]]
-            where = ", ".join(str(x) for x in same["_line"].tolist())
-            vals = ", ".join(f"{k}={first[k]!r}" for k in key)
-            raise DataError(
-                f"{path}: duplicate rows for {vals} (column(s) {list(key)}) at lines {where}. "
-                f"Keep one row per {'/'.join(key)}."
-            )
-    return frame
-
-
 # --------------------------------------------------------------------------- NMC
 
 _NMC_COLUMNS = (
     Column("stateabb", "str"),
     Column("ccode", "int", nonnegative=True),
-    Column("year", "int", nonnegative=True),
+    Column("year", "year"),
     Column("milex", "float", missing=(NMC_MISSING,), nonnegative=True),
     Column("milper", "float", missing=(NMC_MISSING,), nonnegative=True),
     Column("irst", "float", missing=(NMC_MISSING,), nonnegative=True, required=False),
@@ -389,8 +172,8 @@ def read_cow_states(path: str | Path | None = None) -> pd.DataFrame:
             Column("stateabb"),
             Column("ccode", "int", nonnegative=True),
             Column("statenme"),
-            Column("styear", "int", nonnegative=True),
-            Column("endyear", "int", nonnegative=True),
+            Column("styear", "year"),
+            Column("endyear", "year"),
         ),
         key=("ccode", "styear"),
     )
@@ -414,6 +197,64 @@ def _cell_ref(row: int, col: int) -> str:
         n, rem = divmod(n - 1, 26)
         letters = chr(65 + rem) + letters
     return f"{letters}{row}"
+
+
+def _header_row(rows: Iterable[Sequence[Any]], where: str) -> tuple[Sequence[Any], int]:
+    """The first row whose first cell is ``"Country"``, and its 1-based row number."""
+    for i, row in enumerate(rows, start=1):
+        if row and isinstance(row[0], str) and row[0].strip() == "Country":
+            return row, i
+    raise DataError(
+        f"{where}: no header row starting with 'Country'. Is this a SIPRI country sheet?"
+    )
+
+
+def _year_columns(header: Sequence[Any], header_row: int, where: str) -> dict[int, int]:
+    """Year -> 0-based column of the header cells holding whole numbers."""
+    year_cols: dict[int, int] = {}
+    for j, v in enumerate(header):
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            continue
+        ref = _cell_ref(header_row, j)
+        if isinstance(v, float) and not v.is_integer():
+            raise DataError(f"{where}: header cell {ref} holds {v!r}, not a year.")
+        if not MIN_YEAR <= v <= MAX_YEAR:
+            raise DataError(
+                f"{where}: header cell {ref} (row {header_row}) holds {v!r}, not a year in "
+                f"{MIN_YEAR}-{MAX_YEAR}. Fix the cell."
+            )
+        y = int(v)
+        if y in year_cols:
+            raise DataError(
+                f"{where}: year {y} appears twice in the header (cells "
+                f"{_cell_ref(header_row, year_cols[y])} and {ref})."
+            )
+        year_cols[y] = j
+    if not year_cols:
+        raise DataError(f"{where}: the header row {header_row} has no year columns.")
+    return year_cols
+
+
+def _sipri_value(c: Any, where: str) -> tuple[float, str]:
+    """(value, status) of one SIPRI cell; ``where`` names the cell, country and year."""
+    if c is None or (isinstance(c, str) and c.strip() in _UNAVAILABLE):
+        return math.nan, "unavailable"
+    if isinstance(c, str) and c.strip().lower() in _NOT_INDEPENDENT:
+        return math.nan, "not_independent"
+    if isinstance(c, int | float) and not isinstance(c, bool):
+        try:
+            val = float(c)
+        except OverflowError:  # an int beyond the float range
+            val = math.inf
+        if not math.isfinite(val) or val < 0:
+            raise DataError(
+                f"{where} holds {c!r}; spending must be a finite non-negative number. Fix the cell."
+            )
+        return val, "ok"
+    raise DataError(
+        f"{where} holds {c!r}, which is neither a number nor one of the SIPRI codes "
+        f"'. .', '...', 'xxx'. Fix the cell."
+    )
 
 
 def parse_sipri_rows(
@@ -441,8 +282,9 @@ def parse_sipri_rows(
     Raises
     ------
     DataError
-        No header row, no or duplicate year columns, a duplicate country, a text value
-        other than the documented codes, or a negative number.
+        No header row, no or duplicate year columns, a header year outside
+        1000-3000, a duplicate country, a text value other than the documented codes,
+        or a negative, infinite or out-of-range number (naming the cell).
 
     Examples
     --------
@@ -453,38 +295,9 @@ def parse_sipri_rows(
     """
     where = f"{file}, sheet '{sheet}'"
     it = iter(rows)
-    header: Sequence[Any] | None = None
-    header_row = 0
-    for i, row in enumerate(it, start=1):
-        if row and isinstance(row[0], str) and row[0].strip() == "Country":
-            header, header_row = row, i
-            break
-    if header is None:
-        raise DataError(
-            f"{where}: no header row starting with 'Country'. Is this a SIPRI country sheet?"
-        )
-    year_cols: dict[int, int] = {}
-    for j, v in enumerate(header):
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            continue
-        if not float(v).is_integer():
-            raise DataError(
-                f"{where}: header cell {_cell_ref(header_row, j)} holds {v!r}, not a year."
-            )
-        y = int(v)
-        if y in year_cols:
-            raise DataError(
-                f"{where}: year {y} appears twice in the header (cells "
-                f"{_cell_ref(header_row, year_cols[y])} and {_cell_ref(header_row, j)})."
-            )
-        year_cols[y] = j
-    if not year_cols:
-        raise DataError(f"{where}: the header row {header_row} has no year columns.")
-    countries: list[str] = []
-    years: list[int] = []
-    values: list[float] = []
-    status: list[str] = []
-    cells: list[str] = []
+    header, header_row = _header_row(it, where)
+    year_cols = _year_columns(header, header_row, where)
+    out: dict[str, list[Any]] = {k: [] for k in ("country", "year", "value", "status", "cell")}
     seen: dict[str, int] = {}
     for i, row in enumerate(it, start=header_row + 1):
         if not row or row[0] is None or (isinstance(row[0], str) and not row[0].strip()):
@@ -501,36 +314,18 @@ def parse_sipri_rows(
         seen[name] = i
         for (y, j), c in zip(year_cols.items(), cells_here, strict=True):
             ref = _cell_ref(i, j)
-            if c is None or (isinstance(c, str) and c.strip() in _UNAVAILABLE):
-                val, st = math.nan, "unavailable"
-            elif isinstance(c, str) and c.strip().lower() in _NOT_INDEPENDENT:
-                val, st = math.nan, "not_independent"
-            elif isinstance(c, int | float) and not isinstance(c, bool):
-                val, st = float(c), "ok"
-                if not math.isfinite(val) or val < 0:
-                    raise DataError(
-                        f"{where}: cell {ref} ({name}, {y}) holds {c!r}; spending must be a "
-                        f"non-negative number. Fix the cell."
-                    )
-            else:
-                raise DataError(
-                    f"{where}: cell {ref} ({name}, {y}) holds {c!r}, which is neither a number "
-                    f"nor one of the SIPRI codes '. .', '...', 'xxx'. Fix the cell."
-                )
-            countries.append(name)
-            years.append(y)
-            values.append(val)
-            status.append(st)
-            cells.append(ref)
-    if not countries:
+            val, st = _sipri_value(c, f"{where}: cell {ref} ({name}, {y})")
+            for k, v in zip(out, (name, y, val, st, ref), strict=True):
+                out[k].append(v)
+    if not out["country"]:
         raise DataError(f"{where}: no country rows with data below the header.")
     return pd.DataFrame(
         {
-            "country": pd.Series(countries, dtype=object),
-            "year": np.asarray(years, dtype=np.int64),
-            "value": np.asarray(values, dtype=np.float64),
-            "status": pd.Series(status, dtype=object),
-            "cell": pd.Series(cells, dtype=object),
+            "country": pd.Series(out["country"], dtype=object),
+            "year": np.asarray(out["year"], dtype=np.int64),
+            "value": np.asarray(out["value"], dtype=np.float64),
+            "status": pd.Series(out["status"], dtype=object),
+            "cell": pd.Series(out["cell"], dtype=object),
         }
     )
 
@@ -568,9 +363,7 @@ def read_sipri(
 
 @functools.lru_cache(maxsize=8)
 def _read_sipri_cached(path: str, measure: str, _mtime: int, _size: int) -> pd.DataFrame:
-    import warnings
-
-    import openpyxl
+    import openpyxl  # ~0.1 s to import: only when a workbook is read
 
     sheet = SIPRI_SHEETS[measure]
     try:
@@ -611,7 +404,7 @@ def read_owid_warheads(path: str | Path | None = None) -> pd.DataFrame:
         (
             Column("Entity"),
             Column("Code", optional_value=True),
-            Column("Year", "int", nonnegative=True),
+            Column("Year", "year"),
             Column("nuclear_weapons_stockpile", "float", nonnegative=True),
         ),
         key=("Entity", "Year"),
@@ -635,7 +428,7 @@ def read_naval_race(path: str | Path | None = None) -> pd.DataFrame:
         p,
         (
             Column("country"),
-            Column("year", "int", nonnegative=True),
+            Column("year", "year"),
             Column("measure"),
             Column("value", "float", nonnegative=True),
             Column("unit"),
@@ -655,7 +448,7 @@ def read_dreadnoughts_by_year(path: str | Path | None = None) -> pd.DataFrame:
     31
     """
     p = _resolve(path, DREAD_YEAR_RELPATH)
-    cols = [Column("country"), Column("year", "int", nonnegative=True)] + [
+    cols = [Column("country"), Column("year", "year")] + [
         Column(n, "int", nonnegative=True)
         for n in (
             "new_battleships",
@@ -684,7 +477,7 @@ def read_dreadnought_ships(path: str | Path | None = None) -> pd.DataFrame:
             Column("country"),
             Column("ship"),
             Column("type"),
-            Column("year_in_service", "int", nonnegative=True),
+            Column("year_in_service", "year"),
             Column("source_url", optional_value=True),
         ),
         key=("country", "ship"),
@@ -728,8 +521,6 @@ def read_case_events_compiled(path: str | Path | None = None) -> pd.DataFrame:
     >>> set(e["case"]) >= {"anglo_german_naval", "us_ussr"}
     True
     """
-    from secdilemma.data.events import SIGNAL_CHANNELS
-
     p = _resolve(path, CASE_EVENTS_RELPATH)
     frame = read_csv_table(
         p,

@@ -1,0 +1,156 @@
+"""The data floor's shared vocabulary: signal channels, table columns, variable metadata.
+
+Every other module of :mod:`secdilemma.data` imports its names from here; this module
+imports nothing from the data floor (it is the bottom of it) and reads no file.
+
+- :data:`SIGNAL_CHANNELS`, :data:`ROLES`, :data:`EVENT_COLUMNS`: the events vocabulary.
+- :class:`Column`: how a CSV reader reads and checks one column; :data:`EVENT_FILE_COLUMNS`
+  and :data:`CASE_TABLE_COLUMNS` define the two curated file formats.
+- :data:`MIN_YEAR`, :data:`MAX_YEAR`: the sane range of a calendar year in any table.
+- :data:`VARIABLE_META`: per-(case, variable) attributes carried into the case Datasets.
+
+Examples
+--------
+>>> from secdilemma.data.schema import SIGNAL_CHANNELS, Column
+>>> SIGNAL_CHANNELS[0]
+'arms_control_signed'
+>>> Column("year", "year").kind
+'year'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "CASE_COLUMNS",
+    "CASE_TABLE_COLUMNS",
+    "EVENT_COLUMNS",
+    "EVENT_FILE_COLUMNS",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "ROLES",
+    "SIGNAL_CHANNELS",
+    "VARIABLE_META",
+    "Column",
+    "Kind",
+]
+
+#: The fixed signal-channel vocabulary (the ``signal`` coordinate, in this order).
+SIGNAL_CHANNELS: tuple[str, ...] = (
+    "arms_control_signed",
+    "arms_control_refused",
+    "arms_control_withdrawn",
+    "unilateral_restraint",
+    "alliance_expansion",
+    "use_of_force",
+    "force_posture_law",
+    "crisis_initiation",
+)
+
+#: Allowed roles of an event's actor relative to the dyad.
+ROLES: tuple[str, ...] = ("observer", "rival", "both")
+
+#: Column order of a curated events file.
+EVENT_COLUMNS: tuple[str, ...] = ("date", "year", "actor", "role", "channel", "label", "source")
+
+#: Column order of a curated case table (long: one row per year, actor and variable).
+CASE_COLUMNS: tuple[str, ...] = ("year", "actor_code", "actor_name", "variable", "value", "units")
+
+#: The sane range of a calendar year in any table (inclusive); a year outside it is an
+#: error, so that a typo such as ``10000000000`` never reaches ``range(first, last)``.
+MIN_YEAR = 1000
+MAX_YEAR = 3000
+
+Kind = Literal["int", "float", "str", "date", "url", "year"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """How to read and check one column of a CSV table.
+
+    Parameters
+    ----------
+    name
+        Header name, matched exactly.
+    kind
+        ``"int"`` (within int64), ``"year"`` (an integer in
+        :data:`MIN_YEAR`..:data:`MAX_YEAR`), ``"float"`` (finite), ``"str"``, ``"date"``
+        (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``) or ``"url"`` (must start with ``http``).
+    missing
+        Tokens that mean "missing" (become NaN for numbers, ``None`` otherwise).
+    optional_value
+        Whether an empty cell is allowed (becomes NaN / ``None``).
+    nonnegative
+        For numbers: whether negative values are an error.
+    required
+        Whether the column must be present in the header.
+    """
+
+    name: str
+    kind: Kind = "str"
+    missing: tuple[str, ...] = ()
+    optional_value: bool = False
+    nonnegative: bool = False
+    required: bool = True
+
+
+#: The columns of a curated events file (``data/cases/<case>/events.csv``).
+EVENT_FILE_COLUMNS: tuple[Column, ...] = (
+    Column("date", "date"),
+    Column("year", "year"),
+    Column("actor"),
+    Column("role"),
+    Column("channel"),
+    Column("label"),
+    Column("source", "url"),
+)
+
+#: The columns of a curated case table (``data/cases/<case>/<case>.csv``).
+CASE_TABLE_COLUMNS: tuple[Column, ...] = (
+    Column("year", "year"),
+    Column("actor_code"),
+    Column("actor_name"),
+    Column("variable"),
+    Column("value", "float", optional_value=True),
+    Column("units"),
+)
+
+_NMC_SRC = "COW NMC v6.0 (abridged)"
+_SIPRI_SRC = "SIPRI Military Expenditure Database, April 2024"
+_OWID_SRC = "FAS estimates via Our World in Data (nuclear-warhead-stockpiles.csv)"
+
+#: Per-(case, variable) attributes other than units (carried into the Dataset).
+VARIABLE_META: dict[tuple[str, str], dict[str, str]] = {
+    ("anglo_german_naval", "milex"): {"long_name": "military expenditure", "source": _NMC_SRC},
+    ("anglo_german_naval", "milper"): {"long_name": "military personnel", "source": _NMC_SRC},
+    ("anglo_german_naval", "naval_expenditure"): {
+        "long_name": "expenditure on new naval construction (financial years from April)",
+        "source": "Hansard HC Deb 13 Mar 1911 vol 22 cc2016-7W (McKenna), via the compiled "
+        "naval-race table, measure 'new_construction_expenditure'",
+        "measure": "new_construction_expenditure",
+    },
+    ("anglo_german_naval", "naval_expenditure_nock"): {
+        "long_name": "amount spent on new naval construction, per Nock (1922)",
+        "source": "A.J. Nock, The Myth of a Guilty Nation (1922), p.24, via the compiled "
+        "naval-race table, measure 'new_construction_expenditure_nock'",
+        "measure": "new_construction_expenditure_nock",
+    },
+    ("anglo_german_naval", "dreadnoughts_new"): {
+        "long_name": "dreadnought battleships and battlecruisers entering service in the year",
+        "source": "compiled dreadnoughts_uk_germany_by_year_1906_1914.csv",
+    },
+    ("anglo_german_naval", "dreadnoughts_cumulative"): {
+        "long_name": "cumulative dreadnought battleships and battlecruisers (losses not "
+        "subtracted)",
+        "source": "compiled dreadnoughts_uk_germany_by_year_1906_1914.csv",
+    },
+    ("us_ussr", "milex"): {"long_name": "military expenditure", "source": _NMC_SRC},
+    ("us_ussr", "milper"): {"long_name": "military personnel", "source": _NMC_SRC},
+    ("us_ussr", "warheads"): {"long_name": "nuclear warhead stockpile", "source": _OWID_SRC},
+    ("us_china", "milex"): {"long_name": "military expenditure", "source": _SIPRI_SRC},
+    ("us_china", "milex_nmc"): {"long_name": "military expenditure (NMC)", "source": _NMC_SRC},
+    ("us_china", "warheads"): {"long_name": "nuclear warhead stockpile", "source": _OWID_SRC},
+    ("russia_nato", "milex"): {"long_name": "military expenditure", "source": _SIPRI_SRC},
+}

@@ -35,6 +35,7 @@ from secdilemma.engines.pymc.fit import ConvergenceWarning, PerceptionModel, com
 from secdilemma.errors import (
     DataError,
     NotFittedError,
+    OutputError,
     OutputExistsError,
     ParameterError,
     SecdilemmaError,
@@ -73,6 +74,7 @@ __all__ = [
     "NaiveObserver",
     "NotFittedError",
     "Observer",
+    "OutputError",
     "OutputExistsError",
     "ParameterError",
     "PerceptionModel",

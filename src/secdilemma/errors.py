@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "DataError",
     "NotFittedError",
+    "OutputError",
     "OutputExistsError",
     "ParameterError",
     "SecdilemmaError",
@@ -42,5 +43,9 @@ class NotFittedError(SecdilemmaError, RuntimeError):
     """A method that needs a fitted model was called before ``fit``."""
 
 
-class OutputExistsError(SecdilemmaError, FileExistsError):
+class OutputError(SecdilemmaError, OSError):
+    """A result cannot be written where it was asked to go (not a folder, not writable)."""
+
+
+class OutputExistsError(OutputError, FileExistsError):
     """A result would overwrite an existing file; pass ``overwrite=True`` (``--overwrite``)."""

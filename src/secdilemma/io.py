@@ -21,7 +21,7 @@ from typing import Any
 import xarray as xr
 
 from secdilemma._version import __version__
-from secdilemma.errors import DataError, OutputExistsError
+from secdilemma.errors import DataError, OutputError, OutputExistsError
 
 __all__ = ["OutputRun", "atomic_write", "load_dataset", "save_dataset"]
 
@@ -39,12 +39,20 @@ def _check_target(path: Path, overwrite: bool) -> None:
 def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = False) -> Path:
     """Call ``write(tmp_path)`` then rename ``tmp_path`` to ``path`` (same folder, atomic).
 
-    Refuses to replace an existing ``path`` unless ``overwrite`` is true.
+    Refuses to replace an existing ``path`` unless ``overwrite`` is true. Temporaries that a
+    killed earlier write to the same ``path`` left behind are removed first.
     """
     target = Path(path)
     _check_target(target, overwrite)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for stale in target.parent.glob(f".{target.name}.*.tmp"):  # left by a killed write
+            stale.unlink(missing_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot write {target} ({exc.strerror or exc}); give a path you can write to."
+        ) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -117,13 +125,9 @@ class OutputRun:
         for parent in (self.folder, *self.folder.parents):
             if parent.exists():
                 if not parent.is_dir():
-                    raise OutputExistsError(
-                        f"{parent} is a file, not a folder; give --out a folder path."
-                    )
+                    raise OutputError(f"{parent} is a file, not a folder; give a folder path.")
                 if not os.access(parent, os.W_OK | os.X_OK):
-                    raise OutputExistsError(
-                        f"{parent} cannot be written; give --out a folder you can write to."
-                    )
+                    raise OutputError(f"{parent} cannot be written; give a folder you can write.")
                 break
         for f in self.files:
             target = self.folder / f
@@ -143,10 +147,17 @@ class OutputRun:
     def __enter__(self) -> OutputRun:
         self.check()
         parent = self.folder.parent
-        parent.mkdir(parents=True, exist_ok=True)
-        for old in parent.glob(f".{self.folder.name}{_STAGING}*"):
-            shutil.rmtree(old, ignore_errors=True)
-        self._stage = Path(tempfile.mkdtemp(prefix=f".{self.folder.name}{_STAGING}", dir=parent))
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            for old in parent.glob(f".{self.folder.name}{_STAGING}*"):
+                shutil.rmtree(old, ignore_errors=True)
+            stage = tempfile.mkdtemp(prefix=f".{self.folder.name}{_STAGING}", dir=parent)
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write results under {self.folder} ({exc.strerror or exc}); "
+                "give a folder you can write to."
+            ) from None
+        self._stage = Path(stage)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:

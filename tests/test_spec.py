@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -131,9 +132,9 @@ def test_spec_data_refuses_a_spec_without_data() -> None:
 def test_reference_without_a_posterior_uses_the_point_estimate(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import secdilemma.spec.reference as reference
-
-    monkeypatch.setattr(reference, "load_reference_posterior", lambda path=None: None)
+    # the module that defines resolve_priors looks the reader up in its own namespace
+    where = sys.modules[resolve_priors.__module__]
+    monkeypatch.setattr(where, "load_reference_posterior", lambda path=None: None)
     spec = ModelSpec.from_dict({"data": {"case": "us_ussr"}, "priors": {"use_reference": True}})
     pri = resolve_priors(spec, np.array([0.1, -0.2, 0.05, 0.3]))
     assert pri["beta"][0].args == {

@@ -216,6 +216,11 @@ def test_unsafe_names_are_refused(bad: str) -> None:
         ModelSpec.from_dict({"meta": {"name": bad}}, source="s.toml")
 
 
+def test_a_spec_built_directly_checks_its_name() -> None:
+    with pytest.raises(SpecError, match=r"ModelSpec: argument 'name': '\.\./x' is not a safe"):
+        ModelSpec(name="../x")
+
+
 @pytest.mark.parametrize("good", ["IND-PAK", "us_ussr", "v1.2", "_draft", "x" * 100])
 def test_safe_names_are_kept(good: str) -> None:
     assert ModelSpec.from_dict({"meta": {"name": good}}).name == good

@@ -73,7 +73,7 @@ from secdilemma._version import __version__
 from secdilemma.data import load_case, make_dyad, resolve_country, to_moves
 from secdilemma.errors import DataError, SpecError
 from secdilemma.io import atomic_write
-from secdilemma.spec.parse import parse_spec
+from secdilemma.spec.parse import check_name, parse_spec
 from secdilemma.spec.sections import (
     DEFAULT_PRIORS,
     DEFAULT_SEED,
@@ -136,6 +136,9 @@ class ModelSpec:
     sampler: SamplerSpec = field(default_factory=SamplerSpec)
     decision: DecisionSpec = field(default_factory=DecisionSpec)
     source_path: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        check_name(self.name, "ModelSpec: argument 'name'")
 
     # -- construction -------------------------------------------------------------------------
     @classmethod

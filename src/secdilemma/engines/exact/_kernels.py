@@ -92,6 +92,183 @@ def filter_static(ll, log_prior, out, evidence, status, bad_t):
         evidence[s] = logz + lse
 
 
+# ---------------------------------------------------------------------------------------------
+# Pieces of the switching kernels. ``inline="always"`` makes numba paste them into the kernels
+# at compile time, so splitting the loops into named steps costs no call per period.
+# ---------------------------------------------------------------------------------------------
+_piece = njit(inline="always", nogil=True, error_model="numpy")
+
+
+@_piece
+def _ratios(ll, s, t0, e, mlls):
+    """``e[t, k] = exp(ll - max_k ll)`` and ``mlls[t] = max_k ll`` for periods ``t0..T-1``.
+
+    Returns ``(status, period)``: status 1 (NaN or ``+inf``) or 2 (``-inf`` for every type) at
+    the first bad period, ``(0, 0)`` when every period is fine.
+    """
+    T, K = e.shape
+    inf = np.inf
+    for t in range(t0, T):
+        st = 0
+        mll = -inf
+        for k in range(K):
+            v = ll[s, t, k]
+            if not v < inf:  # NaN or +inf
+                st = 1
+            if v > mll:
+                mll = v
+        if st == 0 and mll == -inf:
+            st = 2
+        if st != 0:
+            return st, t
+        mlls[t] = mll
+        for k in range(K):
+            v = ll[s, t, k]
+            e[t, k] = 1.0 if v == mll else math.exp(v - mll)
+    return 0, 0
+
+
+@_piece
+def _predict(p, trans, a):
+    """``a = p @ trans``; whether some predicted probability is at most ``TINY``."""
+    K = a.shape[0]
+    small = False
+    for j in range(K):
+        acc = 0.0
+        for i in range(K):
+            acc += p[i] * trans[i, j]
+        a[j] = acc
+        if not acc > TINY:
+            small = True
+    return small
+
+
+@_piece
+def _prob_update(ll, out, s, t, e, mlls, p, a, prod, logz):
+    """Update in probability space: ``p ∝ a * e[t]``; returns the new ``(prod, logz)``.
+
+    ``out[s, t]`` gets the probabilities, or for one that underflowed its log assembled from
+    exact pieces (a negative number, which the log pass leaves alone).
+    """
+    K = a.shape[0]
+    n = 0.0
+    for k in range(K):
+        w = a[k] * e[t, k]
+        p[k] = w
+        n += w
+    inv = 1.0 / n
+    prod *= n  # log normalisers accumulate as a product, logged when small
+    if prod < 1e-200:
+        logz += math.log(prod)
+        prod = 1.0
+    logz += mlls[t]
+    ln = 0.0
+    for k in range(K):
+        x = p[k] * inv
+        p[k] = x
+        if x > 1e-290:
+            out[s, t, k] = x  # a probability; logged in the log pass
+        else:  # underflowed: its log from exact pieces (a negative number)
+            if ln == 0.0:
+                ln = math.log(n)
+            out[s, t, k] = math.log(a[k]) + (ll[s, t, k] - mlls[t]) - ln
+    return prod, logz
+
+
+@_piece
+def _lse_into(lp, log_trans, j):
+    """``log sum_i exp(lp[i] + log_trans[i, j])`` (``-inf`` when every term is)."""
+    K = lp.shape[0]
+    mx = -np.inf
+    for i in range(K):
+        v = lp[i] + log_trans[i, j]
+        if v > mx:
+            mx = v
+    if mx == -np.inf:
+        return -np.inf
+    tot = 0.0
+    for i in range(K):
+        tot += math.exp(lp[i] + log_trans[i, j] - mx)
+    return mx + math.log(tot)
+
+
+@_piece
+def _log_update(ll, log_prior, log_trans, out, s, t, lp, p, a, lp_ok):
+    """One period exactly in log space; returns ``(ok, lse)`` (``ok`` False: status 3).
+
+    On entry ``a`` holds the predicted probabilities (period ``t > 0``); those at most
+    ``TINY`` are recomputed from the exact logs ``lp`` of the previous period (taken from
+    ``out`` unless ``lp_ok``). On exit ``lp`` and ``p`` hold the new log and probabilities.
+    """
+    K = a.shape[0]
+    if t > 0 and not lp_ok:
+        for i in range(K):
+            x = out[s, t - 1, i]
+            lp[i] = math.log(x) if x > 0.0 else x
+    for j in range(K):
+        if t == 0:
+            a[j] = log_prior[s, j]
+        elif a[j] > TINY:
+            a[j] = math.log(a[j])
+        else:
+            a[j] = _lse_into(lp, log_trans, j)
+    m = -np.inf
+    for k in range(K):
+        b = a[k] + ll[s, t, k]
+        a[k] = b
+        if b > m:
+            m = b
+    if m == -np.inf:
+        return False, 0.0
+    tot = 0.0
+    for k in range(K):
+        w = math.exp(a[k] - m)
+        p[k] = w
+        tot += w
+    lse = m + math.log(tot)
+    inv = 1.0 / tot
+    for k in range(K):
+        b = a[k] - lse
+        lp[k] = b
+        p[k] *= inv
+        out[s, t, k] = b if b < 0.0 else -0.0  # a log (<= 0): the log pass leaves it
+    return True, lse
+
+
+@_piece
+def _forward(ll, log_prior, trans, log_trans, out, s, e, mlls, lp, p, a):
+    """The sequential predict-update of scenario ``s``: ``(status, period, log evidence)``."""
+    T = e.shape[0]
+    logz = 0.0
+    prod = 1.0
+    lp_ok = False  # lp holds the exact log of p (after a log-space period)
+    for t in range(T):
+        use_log = t == 0
+        if t > 0:
+            use_log = _predict(p, trans, a)
+        if not use_log:
+            prod, logz = _prob_update(ll, out, s, t, e, mlls, p, a, prod, logz)
+            lp_ok = False
+            continue
+        ok, lse = _log_update(ll, log_prior, log_trans, out, s, t, lp, p, a, lp_ok)
+        if not ok:
+            return 3, t, 0.0
+        lp_ok = True
+        logz += lse
+    return 0, 0, logz + math.log(prod)
+
+
+@_piece
+def _log_pass(out, s):
+    """Logs of the probabilities of scenario ``s`` (entries <= 0 are logs already)."""
+    T, K = out.shape[1], out.shape[2]
+    for t in range(T):
+        for k in range(K):
+            x = out[s, t, k]
+            if x > 0.0:
+                out[s, t, k] = math.log(x)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def filter_switching(ll, log_prior, trans, log_trans, out, evidence, status, bad_t):
     """Sticky Markov type: predict ``p_{t-1} @ A`` and update in probability space.
@@ -109,127 +286,101 @@ def filter_switching(ll, log_prior, trans, log_trans, out, evidence, status, bad
     a = np.empty(K)
     e = np.empty((T, K))
     mlls = np.empty(T)
-    inf = np.inf
     for s in range(S):
-        # pass 1: checks and likelihood ratios to the best type
-        st = 0
-        for t in range(T):
-            mll = -inf
-            for k in range(K):
-                v = ll[s, t, k]
-                if not v < inf:
-                    st = 1
-                if v > mll:
-                    mll = v
-            if st == 0 and mll == -inf:
-                st = 2
-            if st != 0:
-                bad_t[s] = t
-                break
-            mlls[t] = mll
-            for k in range(K):
-                v = ll[s, t, k]
-                e[t, k] = 1.0 if v == mll else math.exp(v - mll)
-        if st != 0:
-            status[s] = st
-            evidence[s] = np.nan
-            continue
-        # pass 2: sequential predict-update
+        st, t_bad = _ratios(ll, s, 0, e, mlls)  # pass 1: checks and likelihood ratios
         logz = 0.0
-        prod = 1.0
-        lp_ok = False  # lp holds the exact log of p (after a log-space period)
-        for t in range(T):
-            use_log = t == 0
-            if t > 0:
-                for j in range(K):
-                    acc = 0.0
-                    for i in range(K):
-                        acc += p[i] * trans[i, j]
-                    a[j] = acc
-                    if not acc > TINY:
-                        use_log = True
-            if not use_log:
-                n = 0.0
-                for k in range(K):
-                    w = a[k] * e[t, k]
-                    p[k] = w
-                    n += w
-                inv = 1.0 / n
-                prod *= n  # log normalisers accumulate as a product, logged when small
-                if prod < 1e-200:
-                    logz += math.log(prod)
-                    prod = 1.0
-                logz += mlls[t]
-                ln = 0.0
-                for k in range(K):
-                    x = p[k] * inv
-                    p[k] = x
-                    if x > 1e-290:
-                        out[s, t, k] = x  # a probability; logged in pass 3
-                    else:  # underflowed: its log from exact pieces (a negative number)
-                        if ln == 0.0:
-                            ln = math.log(n)
-                        out[s, t, k] = math.log(a[k]) + (ll[s, t, k] - mlls[t]) - ln
-                lp_ok = False
-                continue
-            # exact log-space period
-            if t > 0 and not lp_ok:
-                for i in range(K):
-                    x = out[s, t - 1, i]
-                    lp[i] = math.log(x) if x > 0.0 else x
-            for j in range(K):
-                if t == 0:
-                    a[j] = log_prior[s, j]
-                elif a[j] > TINY:
-                    a[j] = math.log(a[j])
-                else:
-                    mx = -inf
-                    for i in range(K):
-                        v = lp[i] + log_trans[i, j]
-                        if v > mx:
-                            mx = v
-                    if mx == -inf:
-                        a[j] = -inf
-                    else:
-                        tot = 0.0
-                        for i in range(K):
-                            tot += math.exp(lp[i] + log_trans[i, j] - mx)
-                        a[j] = mx + math.log(tot)
-            m = -inf
-            for k in range(K):
-                b = a[k] + ll[s, t, k]
-                a[k] = b
-                if b > m:
-                    m = b
-            if m == -inf:
-                st = 3
-                bad_t[s] = t
-                break
-            tot = 0.0
-            for k in range(K):
-                w = math.exp(a[k] - m)
-                p[k] = w
-                tot += w
-            lse = m + math.log(tot)
-            inv = 1.0 / tot
-            for k in range(K):
-                b = a[k] - lse
-                lp[k] = b
-                p[k] *= inv
-                out[s, t, k] = b if b < 0.0 else -0.0  # a log (<= 0): pass 3 leaves it
-            lp_ok = True
-            logz += lse
+        if st == 0:  # pass 2: sequential predict-update
+            st, t_bad, logz = _forward(ll, log_prior, trans, log_trans, out, s, e, mlls, lp, p, a)
         status[s] = st
         if st != 0:
+            bad_t[s] = t_bad
             evidence[s] = np.nan
             continue
-        evidence[s] = logz + math.log(prod)
-        # pass 3: logs of the probabilities (entries <= 0 are logs already)
-        for t in range(T):
-            for k in range(K):
-                x = out[s, t, k]
-                if x > 0.0:
-                    out[s, t, k] = math.log(x)
+        evidence[s] = logz
+        _log_pass(out, s)  # pass 3
+
+
+@_piece
+def _backward_prob(trans, e, t, bp, w, r):
+    """``r = A @ (e[t + 1] * bp)``; returns ``max r``, or 0 when some entry is at most ``TINY``."""
+    K = bp.shape[0]
+    for j in range(K):
+        w[j] = e[t + 1, j] * bp[j]
+    rmax = 0.0
+    small = False
+    for i in range(K):
+        x = 0.0
+        for j in range(K):
+            x += trans[i, j] * w[j]
+        r[i] = x
+        if x > rmax:
+            rmax = x
+        if not x > TINY:
+            small = True
+    return 0.0 if small else rmax
+
+
+@_piece
+def _lse_from(log_trans, i, w):
+    """``log sum_j exp(log_trans[i, j] + w[j])`` (``-inf`` when every term is)."""
+    K = w.shape[0]
+    mx = -np.inf
+    for j in range(K):
+        y = log_trans[i, j] + w[j]
+        if y > mx:
+            mx = y
+    if mx == -np.inf:
+        return -np.inf
+    tot = 0.0
+    for j in range(K):
+        tot += math.exp(log_trans[i, j] + w[j] - mx)
+    return mx + math.log(tot)
+
+
+@_piece
+def _backward_log(ll, log_trans, mlls, t, r, lb, bp, w, g, out, s, lb_ok):
+    """One backward period exactly in log space (``r`` from :func:`_backward_prob`)."""
+    K = bp.shape[0]
+    if not lb_ok:
+        for j in range(K):
+            lb[j] = math.log(bp[j])
+    for j in range(K):  # w: the exact log of the backward message
+        w[j] = ll[s, t + 1, j] - mlls[t + 1] + lb[j]
+    mb = -np.inf
+    for i in range(K):
+        x = math.log(r[i]) if r[i] > TINY else _lse_from(log_trans, i, w)
+        g[i] = x
+        if x > mb:
+            mb = x
+    for i in range(K):
+        x = g[i] - mb
+        lb[i] = x
+        bp[i] = math.exp(x)
+        out[s, t, i] = x if x < 0.0 else -0.0
+
+
+@_piece
+def _combine(out, log_filt, s, g):
+    """``out[s] = log_filt[s] + log beta``, normalised over types in every period."""
+    T, K = out.shape[1], out.shape[2]
+    for t in range(T):
+        mg = -np.inf
+        for k in range(K):
+            x = out[s, t, k]
+            y = log_filt[s, t, k] + (math.log(x) if x > 0.0 else x)
+            g[k] = y
+            if y > mg:
+                mg = y
+        tot = 0.0
+        for k in range(K):
+            x = g[k] - mg
+            if x == 0.0:
+                tot += 1.0
+            elif x > NEGLIGIBLE:
+                tot += math.exp(x)
+        lse = mg + math.log(tot)
+        for k in range(K):
+            out[s, t, k] = g[k] - lse
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -249,38 +400,16 @@ def smooth_switching(ll, log_filt, trans, log_trans, out):
     g = np.empty(K)
     e = np.empty((T, K))
     mlls = np.empty(T)
-    inf = np.inf
     for s in range(S):
-        for t in range(1, T):
-            mll = -inf
-            for k in range(K):
-                v = ll[s, t, k]
-                if v > mll:
-                    mll = v
-            mlls[t] = mll
-            for k in range(K):
-                v = ll[s, t, k]
-                e[t, k] = 1.0 if v == mll else math.exp(v - mll)
+        _ratios(ll, s, 1, e, mlls)
         for k in range(K):
             bp[k] = 1.0
             lb[k] = 0.0
             out[s, T - 1, k] = 1.0
         lb_ok = True
         for t in range(T - 2, -1, -1):
-            for j in range(K):
-                w[j] = e[t + 1, j] * bp[j]
-            rmax = 0.0
-            ok = True
-            for i in range(K):
-                x = 0.0
-                for j in range(K):
-                    x += trans[i, j] * w[j]
-                r[i] = x
-                if x > rmax:
-                    rmax = x
-                if not x > TINY:
-                    ok = False
-            if ok:
+            rmax = _backward_prob(trans, e, t, bp, w, r)
+            if rmax > 0.0:
                 inv = 1.0 / rmax
                 for i in range(K):
                     x = r[i] * inv
@@ -288,53 +417,6 @@ def smooth_switching(ll, log_filt, trans, log_trans, out):
                     out[s, t, i] = x
                 lb_ok = False
                 continue
-            if not lb_ok:
-                for j in range(K):
-                    lb[j] = math.log(bp[j])
-            for j in range(K):  # w: the exact log of the backward message
-                w[j] = ll[s, t + 1, j] - mlls[t + 1] + lb[j]
-            mb = -inf
-            for i in range(K):
-                if r[i] > TINY:
-                    x = math.log(r[i])
-                else:
-                    mx = -inf
-                    for j in range(K):
-                        y = log_trans[i, j] + w[j]
-                        if y > mx:
-                            mx = y
-                    if mx == -inf:
-                        x = -inf
-                    else:
-                        tot = 0.0
-                        for j in range(K):
-                            tot += math.exp(log_trans[i, j] + w[j] - mx)
-                        x = mx + math.log(tot)
-                g[i] = x
-                if x > mb:
-                    mb = x
-            for i in range(K):
-                x = g[i] - mb
-                lb[i] = x
-                bp[i] = math.exp(x)
-                out[s, t, i] = x if x < 0.0 else -0.0
+            _backward_log(ll, log_trans, mlls, t, r, lb, bp, w, g, out, s, lb_ok)
             lb_ok = True
-        # combine: log gamma = log_filt + log beta, normalised
-        for t in range(T):
-            mg = -inf
-            for k in range(K):
-                x = out[s, t, k]
-                y = log_filt[s, t, k] + (math.log(x) if x > 0.0 else x)
-                g[k] = y
-                if y > mg:
-                    mg = y
-            tot = 0.0
-            for k in range(K):
-                x = g[k] - mg
-                if x == 0.0:
-                    tot += 1.0
-                elif x > NEGLIGIBLE:
-                    tot += math.exp(x)
-            lse = mg + math.log(tot)
-            for k in range(K):
-                out[s, t, k] = g[k] - lse
+        _combine(out, log_filt, s, g)

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from secdilemma.data.cases import CASES
-from secdilemma.data.events import SIGNAL_CHANNELS
+from secdilemma.data import SIGNAL_CHANNELS
+from secdilemma.data.catalog import CASES
 from secdilemma.decision.losses import Losses
 from secdilemma.errors import ParameterError, SpecError
 from secdilemma.model.equations import DEFAULT_DELTA, DEFAULT_OMEGA

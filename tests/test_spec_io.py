@@ -64,6 +64,11 @@ RICH: dict[str, dict[str, Any]] = {
         },
     },
     "decision_named_actions": {"decision": {"actions": ["deter", "reassure"]}},
+    "gaussian_noise_no_pooling": {
+        "priors": {"nu": False, "hierarchical": []},
+        "world": {"delta": {1900: 1}},
+        "meta": {"description": "Z\u00fcrich \u2013 tab\there"},
+    },
 }
 
 

@@ -207,7 +207,9 @@ def case_spec(name: str) -> CaseSpec:
     argument 'name': unknown case 'us_chna'. Did you mean 'us_china', 'russia_nato'
     """
     if not isinstance(name, str) or name not in CASES:
-        close = difflib.get_close_matches(str(name).strip().lower(), list(CASES), n=3, cutoff=0.5)
+        query = str(name).strip().lower()
+        close = difflib.get_close_matches(query, list(CASES), n=3, cutoff=0.5)
+        close += [c for c in CASES if query and query in c and c not in close]
         raise DataError(
             f"argument 'name': unknown case {name!r}."
             + (f" Did you mean {', '.join(map(repr, close))}?" if close else "")

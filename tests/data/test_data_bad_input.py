@@ -454,3 +454,20 @@ def test_property_to_moves_periods(periods: list[object]) -> None:
         assert "coordinate 'period'" in err
         return
     assert np.all(np.diff(mv["period"].values) == 1)
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda: make_dyad("USA", "China", source="sipri", variable=["milex"]), "variable"),
+        (lambda: make_dyad("USA", "China", variable={"milex"}), "variable"),
+        (lambda: make_dyad(["USA"], "China"), "observer"),
+        (lambda: sources.read_sipri(["constant"]), "measure"),
+        (lambda: load_case(["us_ussr"]), "name"),
+        (lambda: load_case("us_ussr", observer=["usa"]), "observer"),
+        (lambda: to_moves(load_case("us_ussr"), variable=["milex"]), "variable"),
+    ],
+)
+def test_unhashable_arguments_are_typed_errors(call: Callable[[], Any], argument: str) -> None:
+    with pytest.raises(DataError, match=f"argument '{argument}'"):
+        call()

@@ -490,7 +490,7 @@ def _sipri_dyad(
     obs: Country, riv: Country, start: int | None, end: int | None, variable: str | None
 ) -> xr.Dataset:
     var = "milex" if variable is None else variable
-    if var not in _SIPRI_VARIABLES:
+    if not isinstance(var, str) or var not in _SIPRI_VARIABLES:
         raise DataError(
             f"argument 'variable': {variable!r} is not a SIPRI variable; use one of "
             f"{list(_SIPRI_VARIABLES)} (or source='nmc' for 'milper')."

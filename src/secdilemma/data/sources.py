@@ -354,7 +354,7 @@ def read_sipri(
     >>> round(float(s.query("country == 'China' and year == 2023")["value"].iloc[0]))
     309484
     """
-    if measure not in SIPRI_SHEETS:
+    if not isinstance(measure, str) or measure not in SIPRI_SHEETS:
         raise DataError(f"argument 'measure': {measure!r} is not one of {sorted(SIPRI_SHEETS)}.")
     p = _resolve(path, SIPRI_RELPATH)
     st = p.stat()

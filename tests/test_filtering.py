@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.special import logsumexp
 
-from secdilemma.engines.exact.filtering import forward_backward, type_posterior
+from secdilemma.engines.exact.filtering import forward_backward, static_update, type_posterior
 from secdilemma.errors import ParameterError
 from secdilemma.model import transition_matrix
 
@@ -239,6 +239,25 @@ def test_switching_type_that_was_ruled_out_comes_back(engine):
     np.testing.assert_allclose(res.log_filtered, static.log_filtered, atol=1e-9)
     assert np.exp(res.log_filtered[1, 1]) == pytest.approx(1.0)
     np.testing.assert_allclose(res.log_evidence, static.log_evidence, rtol=1e-14)
+
+
+def test_static_update_is_one_period_of_the_filter():
+    """The one-observation update the decision model uses: Bayes' rule, broadcast."""
+    rng = np.random.default_rng(8)
+    lp = np.log(rng.dirichlet(np.ones(3), size=(4, 5)))
+    ll = rng.normal(scale=5, size=(4, 5, 3))
+    got = static_update(lp, ll)
+    post = np.exp(lp + ll)
+    np.testing.assert_allclose(np.exp(got), post / post.sum(-1, keepdims=True), rtol=1e-12)
+    one = forward_backward(ll[..., None, :], lp, smooth=False, engine="numpy").log_filtered
+    np.testing.assert_allclose(got, one[..., 0, :], atol=1e-13)
+    # broadcasting a shared prior, and a type ruled out by the prior
+    got = static_update([-np.inf, np.log(0.5), np.log(0.5)], ll)
+    assert np.all(got[..., 0] == -np.inf)
+    with pytest.raises(ParameterError, match="impossible"):
+        static_update(np.log([0.5, 0.5]), [[-np.inf, -np.inf]])
+    with pytest.raises(ParameterError, match="NaN"):
+        static_update(np.log([0.5, 0.5]), [[np.nan, 0.0]])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from secdilemma.model import (
     SignalParams,
     as_type_prior,
     loglik_components,
+    noise_logpdf,
     reaction_mean,
     response_slopes,
     threat_multiplier,
@@ -109,6 +110,20 @@ def test_buildup_loglik_matches_scipy(nu):
         ref = stats.t.logpdf(dx[:, None], df=nu, loc=means, scale=0.05)
     np.testing.assert_allclose(ll_b[1:], ref[1:], rtol=1e-12)
     assert np.all(ll_b[0] == 0.0)  # no previous move in period 0
+
+
+@pytest.mark.parametrize("nu", [None, 0.7, 4.0, 30.0])
+def test_noise_logpdf_is_the_normal_or_student_t_density(nu):
+    """The one noise density (the likelihood and the decision's update both call it)."""
+    rng = np.random.default_rng(4)
+    resid = rng.normal(0, 1, 200) * 10.0 ** rng.uniform(-3, 3, 200)
+    sigma = 10.0 ** rng.uniform(-2, 1, 200)
+    ref = (
+        stats.norm.logpdf(resid, scale=sigma)
+        if nu is None
+        else stats.t.logpdf(resid, df=nu, scale=sigma)
+    )
+    np.testing.assert_allclose(noise_logpdf(resid, sigma, nu), ref, rtol=1e-12, atol=1e-12)
 
 
 def test_signal_loglik_matches_hand_written_logistic():

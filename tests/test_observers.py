@@ -15,6 +15,7 @@ from secdilemma.model import ModelParams, SignalParams, loglik_components, trans
 from secdilemma.model.simulate import simulate
 from secdilemma.model.types import TypeSpace
 from secdilemma.observers import (
+    FITTABLE_KINDS,
     OBSERVER_KINDS,
     AwareObserver,
     BiasedObserver,
@@ -454,3 +455,12 @@ def test_swap_roles_bookkeeping():
         swap_roles(case.x)  # type: ignore[arg-type]
     with pytest.raises(ParameterError, match="actor"):
         swap_roles(case.assign_coords(actor=["us", "them"]))
+
+
+def test_fittable_kinds_come_from_the_registry():
+    """Every kind states whether the full fit can express it; the fit knows aware and naive."""
+    assert FITTABLE_KINDS == ("aware", "naive")
+    assert all(isinstance(c.__dict__.get("fittable"), bool) for c in OBSERVER_KINDS.values())
+    assert tuple(k for k, c in OBSERVER_KINDS.items() if c.fittable) == FITTABLE_KINDS
+    assert AwareObserver.fittable
+    assert NaiveObserver.fittable

@@ -16,12 +16,14 @@ from secdilemma.decision import (
     utility_table,
 )
 from secdilemma.decision.problem import bayes_update, reaction_means
-from secdilemma.model import ModelParams, loglik_components
+from secdilemma.model import DEFAULT_DELTA, DEFAULT_OMEGA, ModelParams, loglik_components
 
 QUIET = 1e-9  # sigma for noise-free reference checks
 
 
-@pytest.mark.parametrize(("omega", "delta"), [(0.5, 0.5), (1.0, 0.0), (0.0, 1.0), (0.2, 0.7)])
+@pytest.mark.parametrize(
+    ("omega", "delta"), [(DEFAULT_OMEGA, DEFAULT_DELTA), (1.0, 0.0), (0.0, 1.0), (0.2, 0.7)]
+)
 def test_utility_table_matches_noise_free_hand_formula(three_types, hand_loss, omega, delta):
     p = ModelParams(sigma=QUIET, omega=omega, delta=delta)
     losses = Losses()

@@ -19,7 +19,7 @@ from secdilemma.decision import (
     decide,
 )
 from secdilemma.errors import ParameterError
-from secdilemma.model import ModelParams
+from secdilemma.model import DEFAULT_DELTA, DEFAULT_OMEGA, ModelParams
 from secdilemma.model.types import TypeSpace
 
 ACTIONS = ("deter", "reassure")
@@ -221,7 +221,7 @@ def all_rules(model_types, p_star):
 def test_bayes_optimal_beats_every_fixed_rule_two_types():
     two = TypeSpace.from_names(["greedy", "insecure"])
     p_star = float(decide(types=two, n_sims=500, seed=0).threshold)
-    for prior, omega in [((0.5, 0.5), 0.5), ((0.3, 0.7), 0.9)]:
+    for prior, omega in [((0.5, 0.5), DEFAULT_OMEGA), ((0.3, 0.7), 0.9)]:
         params = ModelParams(omega=omega)
         pols = [*all_rules(two, p_star), BayesOptimal(types=two, params=params)]
         ds = compare_policies(pols, types=two, params=params, prior=prior, n_sims=600, seed=7)
@@ -229,7 +229,12 @@ def test_bayes_optimal_beats_every_fixed_rule_two_types():
 
 
 def _three_type_check(
-    n_sims: int, grid: int, horizon: int, omega: float = 0.5, delta: float = 0.5, prior=None
+    n_sims: int,
+    grid: int,
+    horizon: int,
+    omega: float = DEFAULT_OMEGA,
+    delta: float = DEFAULT_DELTA,
+    prior=None,
 ) -> None:
     params = ModelParams(omega=omega, delta=delta)
     ps = float(decide(params=params, n_sims=300, seed=0, horizon=horizon).threshold)

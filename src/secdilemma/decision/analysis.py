@@ -38,6 +38,7 @@ from secdilemma.decision.problem import (
 )
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams, SignalParams
+from secdilemma.model.simulate import SeedLike
 from secdilemma.model.types import TypeSpace
 
 __all__ = ["decide", "value_of_information"]
@@ -131,7 +132,7 @@ def _states(
     actions: Any,
     horizon: int | None,
     n_sims: int,
-    seed: Any,
+    seed: SeedLike,
 ) -> _States:
     if payoffs is not None:
         given = [
@@ -205,7 +206,7 @@ def decide(
     horizon: int | None = None,
     n_sims: int = 2000,
     ci_prob: float = 0.94,
-    seed: Any = None,
+    seed: SeedLike = None,
 ) -> xr.Dataset:
     """Deter or reassure? Expected utilities, P(best), the threshold p* and EVPI.
 
@@ -283,34 +284,10 @@ def decide(
     )
     U, w = st.utility, st.weights
     eu = static.expected_utility(U, w)
-    s = st.belief.shape[0]
-    eu_draw = np.einsum("sak,sk->sa", st.per_draw_utility, st.belief)  # (S, A)
-    if st.se is not None:
-        mcse = np.sqrt(np.einsum("ak,k->a", st.se**2, st.belief.mean(axis=0) ** 2))
-    else:
-        mcse = np.full(len(st.actions), np.nan if st.mode == "dynamic" else 0.0)
-    tail = (1.0 - ci_prob) / 2.0
-    if s > 1:
-        lo, hi = np.quantile(eu_draw, [tail, 1.0 - tail], axis=0)
-    else:
-        from scipy import stats  # here, not at import: about 1 s
-
-        z = float(stats.norm.ppf(1.0 - tail))
-        pad = np.nan_to_num(z * mcse)
-        lo, hi = eu - pad, eu + pad
+    mcse, lo, hi = _eu_interval(st, eu, ci_prob)
     best = int(np.argmax(eu))
     p, b_g, b_n = static.greed_axis(w, st.greed)
-    i, j = _pair(st.actions, eu)
-    if i != j:
-        p_star, i_above = static.threshold_on_axis(U, b_g, b_n, i, j)
-        upper = st.actions[i] if i_above else st.actions[j]
-        if np.isnan(p_star):
-            dominant = st.actions[i] if float((U[i] - U[j]) @ b_g) > 0 else st.actions[j]
-            note = f"{dominant} is better on the whole greed axis; the choice does not flip"
-        else:
-            note = f"{upper} is better above p*"
-    else:
-        p_star, upper, note = float("nan"), st.actions[0], "only one action"
+    i, j, p_star, upper, note = _threshold(st.actions, U, eu, b_g, b_n)
     grid = np.linspace(0.0, 1.0, _N_CURVE)
     w_line = grid[:, None] * b_g[None, :] + (1.0 - grid[:, None]) * b_n[None, :]  # (G, N)
     eu_curve = U @ w_line.T  # (A, G)
@@ -343,7 +320,7 @@ def decide(
             "threshold_note": note,
             "threshold_axis": "P(greed motive) = sum of belief x greed loading",
             "ci_prob": ci_prob,
-            "n_belief_draws": s,
+            "n_belief_draws": st.belief.shape[0],
             "secdilemma_version": __version__,
             **st.attrs,
         },
@@ -353,6 +330,48 @@ def decide(
     ds["threshold"].attrs["long_name"] = "belief threshold p* on the greed axis"
     ds["evpi"].attrs["long_name"] = "expected value of perfect information"
     return ds
+
+
+def _eu_interval(
+    st: _States, eu: FloatArray, ci_prob: float
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Monte Carlo s.e. of each action's EU and its central ``ci_prob`` interval.
+
+    Over belief draws when there are several; otherwise ±z·MC s.e. (a point in static mode).
+    """
+    s = st.belief.shape[0]
+    eu_draw = np.einsum("sak,sk->sa", st.per_draw_utility, st.belief)  # (S, A)
+    if st.se is not None:
+        mcse = np.sqrt(np.einsum("ak,k->a", st.se**2, st.belief.mean(axis=0) ** 2))
+    else:
+        mcse = np.full(len(st.actions), np.nan if st.mode == "dynamic" else 0.0)
+    tail = (1.0 - ci_prob) / 2.0
+    if s > 1:
+        lo, hi = np.quantile(eu_draw, [tail, 1.0 - tail], axis=0)
+    else:
+        from scipy import stats  # here, not at import: about 1 s
+
+        z = float(stats.norm.ppf(1.0 - tail))
+        pad = np.nan_to_num(z * mcse)
+        lo, hi = eu - pad, eu + pad
+    return mcse, lo, hi
+
+
+def _threshold(
+    actions: tuple[str, ...], U: FloatArray, eu: FloatArray, b_g: FloatArray, b_n: FloatArray
+) -> tuple[int, int, float, str, str]:
+    """The compared pair ``(i, j)``, p*, the better action above p* and a note."""
+    i, j = _pair(actions, eu)
+    if i == j:
+        return i, j, float("nan"), actions[0], "only one action"
+    p_star, i_above = static.threshold_on_axis(U, b_g, b_n, i, j)
+    upper = actions[i] if i_above else actions[j]
+    if np.isnan(p_star):
+        dominant = actions[i] if float((U[i] - U[j]) @ b_g) > 0 else actions[j]
+        note = f"{dominant} is better on the whole greed axis; the choice does not flip"
+    else:
+        note = f"{upper} is better above p*"
+    return i, j, p_star, upper, note
 
 
 def _channel_table(channel: Any, types: TypeSpace, threat: float) -> tuple[FloatArray, list[str]]:
@@ -411,7 +430,7 @@ def value_of_information(
     cost: float = 0.0,
     threat: float = 0.0,
     n_sims: int = 2000,
-    seed: Any = None,
+    seed: SeedLike = None,
 ) -> xr.Dataset:
     """EVPI, and EVSI of a signal channel (what a costly test of intentions is worth).
 

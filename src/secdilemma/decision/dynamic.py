@@ -36,6 +36,7 @@ from secdilemma.decision.problem import (
 )
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams
+from secdilemma.model.simulate import SeedLike, as_generator, draw_noise
 from secdilemma.model.types import TypeSpace
 
 __all__ = ["compare_policies", "rollout", "utility_table"]
@@ -57,9 +58,9 @@ class Rollout:
     final_belief: FloatArray  # (n, K)
 
 
-def standard_noise(rng: np.random.Generator, nu: float | None, size: tuple[int, ...]) -> FloatArray:
-    """Standardised reaction noise (Normal or Student-t), scaled by sigma in the rollout."""
-    return rng.standard_normal(size) if nu is None else rng.standard_t(nu, size)
+def standard_noise(seed: SeedLike, nu: float | None, size: tuple[int, ...]) -> FloatArray:
+    """Standardised reaction noise (the model's, with ``sigma = 1``), scaled in the rollout."""
+    return draw_noise(seed, 1.0, nu, size)
 
 
 def rollout(
@@ -188,14 +189,16 @@ class UtilityTable:
     n_reps: int
 
 
-def utility_table(model: DynamicModel, *, n_sims: int = 2000, seed: Any = None) -> UtilityTable:
+def utility_table(
+    model: DynamicModel, *, n_sims: int = 2000, seed: SeedLike = None
+) -> UtilityTable:
     """``U[a, k]`` by simulation: each action played throughout, each type, common noise.
 
     With parameter draws (``S`` of them) each draw gets ``max(1, n_sims // S)`` futures per
     type, so ``U`` is ``(S, A, K)``.
     """
     n_sims = check_positive_int("n_sims", n_sims)
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     k = model.type_space.n_types
     s = model.n_draws or 1
     reps = n_sims if model.n_draws is None else max(1, n_sims // s)
@@ -227,7 +230,7 @@ def compare_policies(
     horizon: int | None = None,
     prior: Any = None,
     n_sims: int = 1000,
-    seed: Any = None,
+    seed: SeedLike = None,
 ) -> xr.Dataset:
     """Evaluate policies on the same simulated futures (common random numbers).
 
@@ -261,6 +264,37 @@ def compare_policies(
         actions=actions,
         horizon=DEFAULT_HORIZON if horizon is None else horizon,
     )
+    named = _named_policies(policies)
+    ts = model.type_space
+    b0, _ = parse_belief(prior, ts)
+    if b0.shape[0] != 1:
+        raise ParameterError("compare_policies: `prior` must be one probability vector.")
+    prior_v = b0[0]
+    n_sims = check_positive_int("n_sims", n_sims)
+    if model.n_draws is not None and n_sims != model.n_draws:
+        raise ParameterError(
+            f"compare_policies: with {model.n_draws} parameter draws, `n_sims` must equal "
+            f"{model.n_draws} (one future per draw); got {n_sims}."
+        )
+    k = ts.n_types
+    rng = as_generator(seed)
+    base = standard_noise(rng, model.model_params.nu, (n_sims, model.horizon))
+    noise = np.tile(base, (k, 1))
+    true_type = np.repeat(np.arange(k), n_sims)
+    draw = np.tile(np.arange(n_sims), k) if model.n_draws is not None else None
+    belief = np.tile(prior_v, (k * n_sims, 1))
+    results = {
+        key: rollout(model, pol, true_type=true_type, belief=belief, noise=noise, draw_index=draw)
+        for key, pol in named.items()
+    }
+    ds = _policy_summary(results, model, prior_v, n_sims)
+    ds.attrs["seed"] = "none" if seed is None else str(seed)
+    ds.attrs.update(model.describe())
+    return ds
+
+
+def _named_policies(policies: Mapping[str, Policy] | Sequence[Policy]) -> dict[str, Policy]:
+    """Policies by name (a sequence is named by ``Policy.name``, ``_2``, ``_3`` … for repeats)."""
     if isinstance(policies, Mapping):
         named = {str(k): v for k, v in policies.items()}
     else:
@@ -278,31 +312,16 @@ def compare_policies(
             raise ParameterError(
                 f"compare_policies: `policies[{key!r}]` is a {type(pol).__name__}, not a Policy."
             )
-    ts = model.type_space
-    b0, _ = parse_belief(prior, ts)
-    if b0.shape[0] != 1:
-        raise ParameterError("compare_policies: `prior` must be one probability vector.")
-    prior_v = b0[0]
-    n_sims = check_positive_int("n_sims", n_sims)
-    if model.n_draws is not None and n_sims != model.n_draws:
-        raise ParameterError(
-            f"compare_policies: with {model.n_draws} parameter draws, `n_sims` must equal "
-            f"{model.n_draws} (one future per draw); got {n_sims}."
-        )
-    k = ts.n_types
-    rng = np.random.default_rng(seed)
-    base = standard_noise(rng, model.model_params.nu, (n_sims, model.horizon))
-    noise = np.tile(base, (k, 1))
-    true_type = np.repeat(np.arange(k), n_sims)
-    draw = np.tile(np.arange(n_sims), k) if model.n_draws is not None else None
-    belief = np.tile(prior_v, (k * n_sims, 1))
-    deter = model.action_names.index("deter") if "deter" in model.action_names else -1
+    return named
 
-    results = {
-        key: rollout(model, pol, true_type=true_type, belief=belief, noise=noise, draw_index=draw)
-        for key, pol in named.items()
-    }
+
+def _policy_summary(
+    results: Mapping[str, Rollout], model: DynamicModel, prior_v: FloatArray, n_sims: int
+) -> xr.Dataset:
+    """The Dataset of :func:`compare_policies` from each policy's rollouts."""
     names = list(results)
+    k = model.type_space.n_types
+    deter = model.action_names.index("deter") if "deter" in model.action_names else -1
     scen = np.stack([results[p].loss.reshape(k, n_sims) for p in names])  # (P, K, n)
 
     def by_type(attr: str) -> FloatArray:
@@ -325,7 +344,7 @@ def compare_policies(
         ]
     )
     pt = ("policy", "rival_type")
-    ds = xr.Dataset(
+    return xr.Dataset(
         {
             "expected_loss": ("policy", exp_loss),
             "expected_utility": ("policy", -exp_loss),
@@ -342,14 +361,16 @@ def compare_policies(
             "prior": ("rival_type", prior_v),
             "scenario_loss": (("policy", "rival_type", "sim"), scen),
         },
-        coords={"policy": names, "rival_type": list(ts.names), "sim": np.arange(n_sims)},
+        coords={
+            "policy": names,
+            "rival_type": list(model.type_space.names),
+            "sim": np.arange(n_sims),
+        },
         attrs={
             "best_policy": names[best],
             "n_sims": n_sims,
-            "seed": "none" if seed is None else str(seed),
+            "seed": "none",
             "common_random_numbers": 1,
             "secdilemma_version": __version__,
-            **model.describe(),
         },
     )
-    return ds

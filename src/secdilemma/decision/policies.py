@@ -31,9 +31,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from secdilemma.decision.problem import DynamicModel, noise_logpdf
+from secdilemma.decision.problem import DynamicModel
+from secdilemma.engines.exact.filtering import static_update
 from secdilemma.errors import ParameterError
-from secdilemma.model import reaction_mean, threat_multiplier
+from secdilemma.model import noise_logpdf, reaction_mean, threat_multiplier
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
@@ -396,9 +397,7 @@ class BayesOptimal(Policy):
         cont = losses.discount * (1.0 - haz)  # (A, K, Q)
         # posterior at every grid node after every (action, true type, quantile)
         log_grid = np.log(np.maximum(grid, 1e-300))
-        post = log_grid[:, None, None, None, :] + ll[None]  # (G, A, K, Q, K)
-        post = np.exp(post - post.max(axis=-1, keepdims=True))
-        post /= post.sum(axis=-1, keepdims=True)
+        post = np.exp(static_update(log_grid[:, None, None, None, :], ll[None]))  # (G,A,K,Q,K)
         g_n = grid.shape[0]
         wmat = self._weights(post.reshape(-1, k))  # (G*A*K*Q, G)
         q = np.empty((horizon, g_n, a_n))

@@ -17,8 +17,15 @@ import numpy.typing as npt
 import xarray as xr
 
 from secdilemma.decision.losses import Losses
+from secdilemma.engines.exact.filtering import static_update
 from secdilemma.errors import ParameterError
-from secdilemma.model import ModelParams, reaction_mean, threat_multiplier, validate_probabilities
+from secdilemma.model import (
+    ModelParams,
+    noise_logpdf,
+    reaction_mean,
+    threat_multiplier,
+    validate_probabilities,
+)
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
@@ -275,29 +282,19 @@ def reaction_means(
     )
 
 
-def noise_logpdf(resid: npt.ArrayLike, sigma: npt.ArrayLike, nu: float | None) -> FloatArray:
-    """Log density of the reaction noise (Normal or Student-t), as in the model's likelihood."""
-    from scipy import stats  # here, not at import: scipy.stats takes about 1 s to import
-
-    if nu is None:
-        return np.asarray(stats.norm.logpdf(resid, scale=sigma), dtype=float)
-    return np.asarray(stats.t.logpdf(resid, df=nu, scale=sigma), dtype=float)
-
-
 def bayes_update(
     log_belief: FloatArray, y: FloatArray, means: FloatArray, sigma: FloatArray, nu: float | None
 ) -> FloatArray:
     """Exact static-type Bayes update in log space.
 
     ``log_belief`` ``(n, K)``, the rival's reaction ``y`` ``(n,)``, the expected reaction of
-    each type ``means`` ``(n, K)``; returns the normalised log posterior ``(n, K)``.
+    each type ``means`` ``(n, K)``; returns the normalised log posterior ``(n, K)``. The
+    likelihood is the model's noise density (:func:`secdilemma.model.noise_logpdf`), the update
+    one period of the exact engine's static filter
+    (:func:`secdilemma.engines.exact.static_update`).
     """
     ll = noise_logpdf(y[:, None] - means, np.asarray(sigma)[:, None], nu)
-    post = log_belief + ll
-    m = np.max(post, axis=1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    norm = m + np.log(np.sum(np.exp(post - m), axis=1, keepdims=True))
-    return np.asarray(post - norm, dtype=float)
+    return static_update(log_belief, ll)
 
 
 def parse_belief(belief: Any, types: TypeSpace | None) -> tuple[FloatArray, TypeSpace]:

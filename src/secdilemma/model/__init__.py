@@ -1,9 +1,10 @@
 """The generative model: rival types, the equations, and the simulator.
 
 This floor is the single source of the model's equations (``equations``): the reaction
-function, the signal logits, the noise density, the per-type log-likelihood and the type
-transition. Every engine (the exact observer, the PyMC fit) and the decision model call
-these functions; none writes its own copy.
+function, the signal logits, the noise density (``noise_logpdf``), the per-type
+log-likelihood and the type transition; ``params`` holds the parameter containers they take.
+Every engine (the exact observer, the PyMC fit) and the decision model call these functions;
+none writes its own copy.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from secdilemma.model.equations import (
     SignalParams,
     as_type_prior,
     loglik_components,
+    noise_logpdf,
     reaction_mean,
     response_slopes,
     threat_multiplier,
@@ -32,6 +34,7 @@ __all__ = [
     "TypeSpace",
     "as_type_prior",
     "loglik_components",
+    "noise_logpdf",
     "reaction_mean",
     "response_slopes",
     "threat_multiplier",

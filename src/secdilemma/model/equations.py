@@ -46,12 +46,15 @@ send it than another) and *cheap talk* when it is near zero.
 
 Missing data: a term whose inputs are missing (NaN) contributes nothing to the likelihood,
 for every type at once (never a zero, never a partial term).
+
+The parameter containers :class:`ModelParams` and :class:`SignalParams` (and the defaults
+``DEFAULT_OMEGA``, ``DEFAULT_DELTA``) are defined in :mod:`secdilemma.model.params` and
+re-exported here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -59,6 +62,13 @@ import numpy.typing as npt
 from scipy.special import gammaln
 
 from secdilemma.errors import ParameterError
+from secdilemma.model.params import (
+    DEFAULT_DELTA,
+    DEFAULT_OMEGA,
+    ModelParams,
+    SignalParams,
+    short_repr,
+)
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
@@ -67,6 +77,7 @@ __all__ = [
     "ModelParams",
     "SignalParams",
     "loglik_components",
+    "noise_logpdf",
     "reaction_mean",
     "response_slopes",
     "threat_multiplier",
@@ -77,199 +88,7 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
 
-#: The neutral world when nothing says otherwise: offense advantage and distinguishability
-#: both 0.5 (the threat multiplier is then 1). The one place these defaults are written.
-DEFAULT_OMEGA = 0.5
-DEFAULT_DELTA = 0.5
-
 _LOG_2PI = float(np.log(2.0 * np.pi))
-
-
-# ---------------------------------------------------------------------------------------------
-# Parameters
-# ---------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SignalParams:
-    """Signal channels and their logistic coefficients.
-
-    Parameters
-    ----------
-    names
-        Channel names (coordinates of the ``signal`` dimension).
-    eta0, eta_g, eta_f
-        Intercept, greed loading and fear-times-threat loading per channel.
-
-    Examples
-    --------
-    >>> sp = SignalParams(("arms_control_refused",), eta0=[-2.0], eta_g=[2.5], eta_f=[0.0])
-    >>> sp.n_channels
-    1
-    """
-
-    names: tuple[str, ...]
-    eta0: FloatArray = field(repr=False)
-    eta_g: FloatArray = field(repr=False)
-    eta_f: FloatArray = field(repr=False)
-
-    def __post_init__(self) -> None:
-        names = tuple(str(n) for n in self.names)
-        if len(set(names)) != len(names):
-            raise ParameterError(f"SignalParams: channel names have duplicates: {list(names)}.")
-        for arg in ("eta0", "eta_g", "eta_f"):
-            arr = np.asarray(getattr(self, arg), dtype=float).reshape(-1)
-            if arr.shape != (len(names),):
-                raise ParameterError(
-                    f"SignalParams: `{arg}` has {arr.size} values for {len(names)} channels "
-                    f"{list(names)}; give one value per channel."
-                )
-            if not np.all(np.isfinite(arr)):
-                raise ParameterError(f"SignalParams: `{arg}` must be finite; got {arr.tolist()}.")
-            arr.setflags(write=False)
-            object.__setattr__(self, arg, arr)
-        object.__setattr__(self, "names", names)
-
-    @property
-    def n_channels(self) -> int:
-        """Number of channels ``J``."""
-        return len(self.names)
-
-    def likelihood_ratio(self, types: TypeSpace, *, threat: float = 0.0) -> FloatArray:
-        """``P(s=1 | type)`` per channel and type, shape ``(J, K)``: how costly each signal is."""
-        logit = (
-            self.eta0[:, None]
-            + self.eta_g[:, None] * types.greed[None, :]
-            + self.eta_f[:, None] * types.fear[None, :] * threat
-        )
-        return np.asarray(1.0 / (1.0 + np.exp(-logit)), dtype=float)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (for specs and NetCDF attrs)."""
-        return {
-            "names": list(self.names),
-            "eta0": self.eta0.tolist(),
-            "eta_g": self.eta_g.tolist(),
-            "eta_f": self.eta_f.tolist(),
-        }
-
-
-@dataclass(frozen=True)
-class ModelParams:
-    """Parameters of the reaction function (see the module docstring for the equation).
-
-    Scalars apply to every scenario; any of ``mu … delta`` may instead be an array that
-    broadcasts against the leading (scenario) axes of the data, and ``omega``/``delta`` may
-    vary by period (last axis). Defaults are a moderate dilemma in growth-rate units
-    (log points per period): a greedy rival grows 5 % a year on its own; an insecure one
-    answers a 10 % buildup with 6 %.
-
-    Parameters
-    ----------
-    mu
-        Common drift of the rival's buildup (all types).
-    alpha
-        Autonomous growth from greed (> 0 for identification).
-    beta
-        Fear response: spiral slope on the observer's increases (times ``h``) and
-        reciprocation slope on its cuts.
-    gamma
-        Greed's exploitation of the observer's cuts (restraint is exploited).
-    kappa
-        Deterrence: how much a purely greedy rival holds back when the observer arms.
-    lam
-        Mean reversion of the rival's level towards ``anchor`` (0 = none).
-    sigma
-        Noise scale (> 0).
-    nu
-        Student-t degrees of freedom; ``None`` for Gaussian noise.
-    omega, delta
-        Offense advantage and offense-defense distinguishability, each in ``[0, 1]``. Unlike
-        the other parameters they broadcast against ``(..., T)``: a scalar, a per-period
-        series ``(T,)``, or per scenario ``(S, 1)``.
-    anchor
-        Level the rival reverts to when ``lam > 0`` (same units as ``x``).
-    signals
-        Signal channels, or ``None`` for buildups only.
-
-    Examples
-    --------
-    >>> p = ModelParams(beta=0.8, omega=0.9, delta=0.1)
-    >>> round(float(threat_multiplier(p.omega, p.delta)), 6)
-    1.8
-    """
-
-    mu: ArrayLike = 0.0
-    alpha: ArrayLike = 0.05
-    beta: ArrayLike = 0.6
-    gamma: ArrayLike = 0.6
-    kappa: ArrayLike = 0.3
-    lam: ArrayLike = 0.0
-    sigma: ArrayLike = 0.05
-    nu: float | None = None
-    omega: ArrayLike = DEFAULT_OMEGA
-    delta: ArrayLike = DEFAULT_DELTA
-    anchor: ArrayLike = 0.0
-    signals: SignalParams | None = None
-
-    _NONNEG = ("alpha", "beta", "gamma", "kappa", "lam")
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            name = f.name
-            if name in ("nu", "signals"):
-                continue
-            arr = np.asarray(getattr(self, name), dtype=float)
-            if not np.all(np.isfinite(arr)):
-                raise ParameterError(
-                    f"ModelParams: `{name}` must be finite (no NaN or inf); got {_short(arr)}."
-                )
-            if name in self._NONNEG and np.any(arr < 0):
-                raise ParameterError(
-                    f"ModelParams: `{name}` is a magnitude and must be >= 0 (the sign is fixed "
-                    f"by the type's loadings); got {_short(arr)}."
-                )
-            if name == "sigma" and np.any(arr <= 0):
-                raise ParameterError(f"ModelParams: `sigma` must be > 0; got {_short(arr)}.")
-            if name in ("omega", "delta") and np.any((arr < 0) | (arr > 1)):
-                raise ParameterError(
-                    f"ModelParams: `{name}` must lie in [0, 1] (0 = none, 1 = full); "
-                    f"got {_short(arr)}."
-                )
-        if self.nu is not None and (not np.isfinite(self.nu) or self.nu <= 0):
-            raise ParameterError(
-                f"ModelParams: `nu` (Student-t degrees of freedom) must be > 0 or None for "
-                f"Gaussian noise; got {self.nu}."
-            )
-        if self.signals is not None and not isinstance(self.signals, SignalParams):
-            raise ParameterError("ModelParams: `signals` must be a SignalParams or None.")
-
-    def replace(self, **changes: Any) -> ModelParams:
-        """A copy with some fields changed (validated again)."""
-        unknown = set(changes) - {f.name for f in fields(self)}
-        if unknown:
-            raise ParameterError(
-                f"ModelParams.replace: unknown field(s) {sorted(unknown)}; fields are "
-                f"{[f.name for f in fields(self)]}."
-            )
-        return replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain-data form (for specs and NetCDF attrs); arrays become lists."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            v = getattr(self, f.name)
-            if f.name == "signals":
-                out[f.name] = None if v is None else v.to_dict()
-            elif v is None or isinstance(v, (int, float)):
-                out[f.name] = v
-            else:
-                arr = np.asarray(v, dtype=float)
-                out[f.name] = arr.item() if arr.ndim == 0 else arr.tolist()
-        return out
-
-
-def _short(arr: npt.NDArray[Any]) -> str:
-    flat = np.ravel(arr)
-    return repr(flat[:6].tolist()) + (" ..." if flat.size > 6 else "")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,12 +163,26 @@ def reaction_mean(
 # ---------------------------------------------------------------------------------------------
 # Likelihood
 # ---------------------------------------------------------------------------------------------
-def _noise_logpdf(resid: FloatArray, sigma: FloatArray, nu: float | None) -> FloatArray:
-    z = resid / sigma
+def noise_logpdf(resid: ArrayLike, sigma: ArrayLike, nu: float | None) -> FloatArray:
+    """Log density of the reaction noise ``eps``: Normal(0, sigma), or Student-t(nu, 0, sigma).
+
+    The one definition of the noise density: the likelihood (:func:`loglik_components`), the
+    decision model's belief update and the fit all evaluate it. Arguments broadcast.
+
+    Examples
+    --------
+    >>> round(float(noise_logpdf(0.0, 1.0, None)), 6)  # -log(sqrt(2 pi))
+    -0.918939
+    >>> round(float(noise_logpdf(0.0, 1.0, 1.0)), 6)  # Cauchy: -log(pi)
+    -1.14473
+    """
+    r = np.asarray(resid, dtype=float)
+    sd = np.asarray(sigma, dtype=float)
+    z = r / sd
     if nu is None:
-        return np.asarray(-0.5 * (_LOG_2PI + z * z) - np.log(sigma))
+        return np.asarray(-0.5 * (_LOG_2PI + z * z) - np.log(sd))
     const = gammaln(0.5 * (nu + 1.0)) - gammaln(0.5 * nu) - 0.5 * np.log(nu * np.pi)
-    return np.asarray(const - np.log(sigma) - 0.5 * (nu + 1.0) * np.log1p(z * z / nu))
+    return np.asarray(const - np.log(sd) - 0.5 * (nu + 1.0) * np.log1p(z * z / nu))
 
 
 def _lagged(a: FloatArray) -> FloatArray:
@@ -409,80 +242,96 @@ def loglik_components(
         )
     if dx_a.ndim < 1 or dx_a.shape[-1] < 1:
         raise ParameterError("loglik: `dx` must have at least one period on its last axis.")
+    h_prev = _threat_prev(params, dx_a.shape, threat_blind)
+    u_prev = _lagged(u_a)
+    ll_b = _buildup_loglik(dx_a, u_prev, h_prev, params, types, x)
+    ll_s: FloatArray | None = None
+    if signals is not None:
+        ll_s = _signal_loglik(signals, dx_a.shape, u_prev, h_prev, params, types)
+    return ll_b, ll_s
+
+
+def _threat_prev(params: ModelParams, shape: tuple[int, ...], threat_blind: bool) -> FloatArray:
+    """The threat multiplier of period ``t - 1`` over ``(..., T)`` (0 for a blind observer)."""
     # omega/delta broadcast against (..., T): scalar, per period (T,), per scenario (S, 1) ...
     h = threat_multiplier(params.omega, params.delta)
     try:
-        h_full = np.broadcast_to(h, np.broadcast_shapes(h.shape, dx_a.shape)).copy()
+        h_full = np.broadcast_to(h, np.broadcast_shapes(h.shape, shape)).copy()
     except ValueError:
         raise ParameterError(
             f"loglik: `omega`/`delta` of shape {h.shape} do not broadcast against the data's "
-            f"(..., T) = {dx_a.shape}; give a scalar, a (T,) series or (S, 1) per scenario."
+            f"(..., T) = {shape}; give a scalar, a (T,) series or (S, 1) per scenario."
         ) from None
     h_prev = _lagged(h_full)
-    if threat_blind:
-        h_prev = np.zeros_like(h_prev)
-    u_prev = _lagged(u_a)
+    return np.zeros_like(h_prev) if threat_blind else h_prev
 
-    g = types.greed
-    f = types.fear
 
-    def pk(a: ArrayLike) -> FloatArray:
-        """Scenario parameter broadcast to (..., 1, 1) against (..., T, K)."""
-        arr = np.asarray(a, dtype=float)
-        return arr[..., None, None] if arr.ndim else arr
+def _per_type(a: ArrayLike) -> FloatArray:
+    """Scenario parameter broadcast to (..., 1, 1) against (..., T, K)."""
+    arr = np.asarray(a, dtype=float)
+    return arr[..., None, None] if arr.ndim else arr
 
-    p_k = ModelParams(
-        mu=pk(params.mu),
-        alpha=pk(params.alpha),
-        beta=pk(params.beta),
-        gamma=pk(params.gamma),
-        kappa=pk(params.kappa),
-        lam=pk(params.lam),
-        sigma=params.sigma,
-        nu=params.nu,
-        anchor=pk(params.anchor),
-    )
-    hk = np.asarray(h_prev, dtype=float)[..., None]
+
+def _buildup_loglik(
+    dx: FloatArray,
+    u_prev: FloatArray,
+    h_prev: FloatArray,
+    params: ModelParams,
+    types: TypeSpace,
+    x: ArrayLike | None,
+) -> FloatArray:
+    """``(..., T, K)`` log density of each rival change under each type (0 where missing)."""
+    scenario = ("mu", "alpha", "beta", "gamma", "kappa", "lam", "anchor")
+    per_type: dict[str, Any] = {n: _per_type(getattr(params, n)) for n in scenario}
+    p_k = ModelParams(**per_type, sigma=params.sigma, nu=params.nu)
     mean = reaction_mean(
-        g,
-        f,
+        types.greed,
+        types.fear,
         u_prev[..., None],
         p_k,
-        h_prev=hk,
+        h_prev=np.asarray(h_prev, dtype=float)[..., None],
         x_prev=None if x is None else _lagged(np.asarray(x, dtype=float))[..., None],
     )
-    ll_b = _noise_logpdf(dx_a[..., None] - mean, pk(params.sigma), params.nu)
-    ll_b = _drop_missing(ll_b, axis=-1)
+    ll_b = noise_logpdf(dx[..., None] - mean, _per_type(params.sigma), params.nu)
+    return _drop_missing(ll_b, axis=-1)
 
-    ll_s: FloatArray | None = None
-    if signals is not None:
-        if params.signals is None:
-            raise ParameterError(
-                "loglik: `signals` were given but `params.signals` is None; give SignalParams "
-                "naming the channels."
-            )
-        s = np.asarray(signals, dtype=float)
-        J = params.signals.n_channels
-        if s.shape != (*dx_a.shape, J):
-            raise ParameterError(
-                f"loglik: `signals` has shape {s.shape}; expected {(*dx_a.shape, J)} "
-                f"(..., T, J) for channels {list(params.signals.names)}."
-            )
-        bad = np.isfinite(s) & (s != 0) & (s != 1)
-        if np.any(bad):
-            raise ParameterError("loglik: `signals` must be 0, 1 or NaN (unobserved).")
-        sp = params.signals
-        threat = (hk * np.maximum(u_prev, 0.0)[..., None])[..., None]  # (..., T, 1, 1)
-        eta_f_term = sp.eta_f * f[:, None] * threat  # (..., T, K, J)
-        # A channel without a fear term does not need the observer's move.
-        eta_f_term = np.where(sp.eta_f == 0.0, 0.0, eta_f_term)
-        logit = sp.eta0 + sp.eta_g * g[:, None] + eta_f_term
-        s_b = s[..., None, :]
-        # log p(s) = s*log(sigmoid(l)) + (1-s)*log(sigmoid(-l)), stably
-        with np.errstate(invalid="ignore"):  # NaN inputs become NaN terms, dropped below
-            ll = -(s_b * np.logaddexp(0.0, -logit) + (1.0 - s_b) * np.logaddexp(0.0, logit))
-        ll_s = _drop_missing(np.broadcast_to(ll, (*dx_a.shape, types.n_types, J)).copy(), axis=-2)
-    return ll_b, ll_s
+
+def _signal_loglik(
+    signals: ArrayLike,
+    shape: tuple[int, ...],
+    u_prev: FloatArray,
+    h_prev: FloatArray,
+    params: ModelParams,
+    types: TypeSpace,
+) -> FloatArray:
+    """``(..., T, K, J)`` log probability of each signal under each type (0 where missing)."""
+    if params.signals is None:
+        raise ParameterError(
+            "loglik: `signals` were given but `params.signals` is None; give SignalParams "
+            "naming the channels."
+        )
+    s = np.asarray(signals, dtype=float)
+    J = params.signals.n_channels
+    if s.shape != (*shape, J):
+        raise ParameterError(
+            f"loglik: `signals` has shape {s.shape}; expected {(*shape, J)} "
+            f"(..., T, J) for channels {list(params.signals.names)}."
+        )
+    bad = np.isfinite(s) & (s != 0) & (s != 1)
+    if np.any(bad):
+        raise ParameterError("loglik: `signals` must be 0, 1 or NaN (unobserved).")
+    sp = params.signals
+    hk = np.asarray(h_prev, dtype=float)[..., None]
+    threat = (hk * np.maximum(u_prev, 0.0)[..., None])[..., None]  # (..., T, 1, 1)
+    eta_f_term = sp.eta_f * types.fear[:, None] * threat  # (..., T, K, J)
+    # A channel without a fear term does not need the observer's move.
+    eta_f_term = np.where(sp.eta_f == 0.0, 0.0, eta_f_term)
+    logit = sp.eta0 + sp.eta_g * types.greed[:, None] + eta_f_term
+    s_b = s[..., None, :]
+    # log p(s) = s*log(sigmoid(l)) + (1-s)*log(sigmoid(-l)), stably
+    with np.errstate(invalid="ignore"):  # NaN inputs become NaN terms, dropped below
+        ll = -(s_b * np.logaddexp(0.0, -logit) + (1.0 - s_b) * np.logaddexp(0.0, logit))
+    return _drop_missing(np.broadcast_to(ll, (*shape, types.n_types, J)).copy(), axis=-2)
 
 
 def _drop_missing(ll: FloatArray, *, axis: int) -> FloatArray:
@@ -507,11 +356,11 @@ def validate_probabilities(p: ArrayLike, *, name: str, n: int, atol: float = 1e-
             f"{arr.shape}."
         )
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ParameterError(f"`{name}` must be finite and non-negative; got {_short(arr)}.")
+        raise ParameterError(f"`{name}` must be finite and non-negative; got {short_repr(arr)}.")
     sums = arr.sum(axis=-1)
     if not np.allclose(sums, 1.0, atol=atol, rtol=0):
         raise ParameterError(
-            f"`{name}` must sum to 1 over rival types; got sums {_short(np.asarray(sums))}."
+            f"`{name}` must sum to 1 over rival types; got sums {short_repr(np.asarray(sums))}."
         )
     return arr
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -29,21 +30,53 @@ from secdilemma.model import (
 )
 from secdilemma.model.types import TypeSpace
 
-__all__ = ["draw_noise", "draw_signals", "rival_step", "simulate"]
+__all__ = ["SeedLike", "as_generator", "draw_noise", "draw_signals", "rival_step", "simulate"]
 
 FloatArray = npt.NDArray[np.float64]
 
 
-def _rng(seed: int | np.random.Generator | None) -> np.random.Generator:
+#: What a ``seed`` argument may be: an integer >= 0, a numpy Generator, or ``None`` (fresh
+#: entropy). A SeedSequence or BitGenerator is accepted too, as by numpy.
+SeedLike = int | np.random.Generator | np.random.SeedSequence | np.random.BitGenerator | None
+
+
+def as_generator(seed: SeedLike, *, name: str = "seed") -> np.random.Generator:
+    """The random generator of a ``seed`` argument (every random step spells it ``seed``).
+
+    A Generator is used as it is (so the caller's stream advances); anything else seeds a new
+    one. Raises :class:`ParameterError` naming ``name`` for anything numpy would not take
+    (a negative number, a string, a float, a bool).
+
+    Examples
+    --------
+    >>> float(as_generator(1).random()) == float(np.random.default_rng(1).random())
+    True
+    >>> as_generator(-1)
+    Traceback (most recent call last):
+    ...
+    secdilemma.errors.ParameterError: `seed` must be a non-negative integer or a numpy ...
+    """
     if isinstance(seed, np.random.Generator):
         return seed
-    return np.random.default_rng(seed)
+    bad = isinstance(seed, (bool, np.bool_, str, bytes, float, np.floating))
+    if not bad:
+        try:
+            return np.random.default_rng(seed)
+        except (TypeError, ValueError):
+            pass
+    raise ParameterError(
+        f"`{name}` must be a non-negative integer or a numpy Generator; got {seed!r}."
+    )
 
 
 def draw_noise(
-    rng: np.random.Generator, sigma: npt.ArrayLike, nu: float | None, size: tuple[int, ...]
+    seed: SeedLike, sigma: npt.ArrayLike, nu: float | None, size: tuple[int, ...]
 ) -> FloatArray:
-    """Draw the reaction noise: Normal(0, sigma) or sigma * Student-t(nu)."""
+    """Draw the reaction noise: Normal(0, sigma) or sigma * Student-t(nu).
+
+    ``seed`` is usually the simulation's Generator (see :func:`as_generator`).
+    """
+    rng = as_generator(seed)
     z = rng.standard_normal(size) if nu is None else rng.standard_t(nu, size)
     return np.asarray(np.asarray(sigma, dtype=float) * z)
 
@@ -53,7 +86,7 @@ def rival_step(
     fear: npt.ArrayLike,
     u_prev: npt.ArrayLike,
     params: ModelParams,
-    rng: np.random.Generator,
+    seed: SeedLike,
     *,
     h_prev: npt.ArrayLike | None = None,
     x_prev: npt.ArrayLike | None = None,
@@ -64,7 +97,7 @@ def rival_step(
     are ``(S,)``.
     """
     mean = reaction_mean(greed, fear, u_prev, params, h_prev=h_prev, x_prev=x_prev)
-    return mean + draw_noise(rng, params.sigma, params.nu, mean.shape)
+    return mean + draw_noise(seed, params.sigma, params.nu, mean.shape)
 
 
 def draw_signals(
@@ -72,7 +105,7 @@ def draw_signals(
     fear: npt.ArrayLike,
     threat_prev: npt.ArrayLike,
     params: ModelParams,
-    rng: np.random.Generator,
+    seed: SeedLike,
 ) -> FloatArray:
     """Signal events ``(S, J)`` in {0, 1} given loadings ``(S,)`` and ``h*u⁺`` of ``t-1``."""
     sp = params.signals
@@ -83,7 +116,7 @@ def draw_signals(
     thr = np.asarray(threat_prev, dtype=float)[..., None]
     logit = sp.eta0 + sp.eta_g * g + sp.eta_f * f * thr
     p = 1.0 / (1.0 + np.exp(-logit))
-    return (rng.random(p.shape) < p).astype(float)
+    return (as_generator(seed).random(p.shape) < p).astype(float)
 
 
 def _check_int(name: str, value: int, minimum: int) -> int:
@@ -107,7 +140,7 @@ def simulate(
     observer_sd: float = 0.05,
     x0: float = 0.0,
     y0: float = 0.0,
-    seed: int | np.random.Generator | None = None,
+    seed: SeedLike = None,
 ) -> xr.Dataset:
     """Simulate ``n_scenarios`` dyads of ``n_periods`` periods from the generative model.
 
@@ -161,39 +194,50 @@ def simulate(
     S = _check_int("n_scenarios", n_scenarios, 1)
     if not np.isfinite(observer_sd) or observer_sd < 0:
         raise ParameterError(f"simulate: `observer_sd` must be >= 0; got {observer_sd}.")
-    rng = _rng(seed)
-    K = types.n_types
-
+    rng = as_generator(seed)
     switching = persistence is not None or transition is not None
-    trans = transition_matrix(K, persistence=persistence, matrix=transition) if switching else None
-
-    # initial types
-    if true_type is None:
-        p0 = as_type_prior(prior, types)  # type: ignore[arg-type]
-        z0 = rng.choice(K, size=S, p=p0)
-    elif isinstance(true_type, str):
-        z0 = np.full(S, types.index(true_type), dtype=np.intp)
-    else:
-        names = list(true_type)
-        if len(names) != S:
-            raise ParameterError(
-                f"simulate: `true_type` has {len(names)} names for {S} scenarios; give one "
-                "name, or one per scenario."
-            )
-        z0 = types.indices(names)
-
-    # observer moves
+    trans = (
+        transition_matrix(types.n_types, persistence=persistence, matrix=transition)
+        if switching
+        else None
+    )
+    z0 = _initial_types(types, true_type, prior, S, rng)
     if observer_moves is None:
         u = observer_drift + observer_sd * rng.standard_normal((S, T))
     else:
         u = np.broadcast_to(np.asarray(observer_moves, dtype=float), (S, T)).copy()
         if not np.all(np.isfinite(u)):
             raise ParameterError("simulate: `observer_moves` must be finite.")
-
-    # threat multiplier per (S, T)
     h = np.broadcast_to(threat_multiplier(params.omega, params.delta), (S, T))
+    path = _run(types, _scenario_params(params, S), trans, z0, u, h, x0, rng)
+    return _dataset(types, params, path, u, y0, switching)
 
-    # per-scenario parameter view (S,) for the step
+
+def _initial_types(
+    types: TypeSpace,
+    true_type: str | Sequence[str] | None,
+    prior: npt.ArrayLike | dict[str, float] | None,
+    S: int,
+    rng: np.random.Generator,
+) -> npt.NDArray[np.intp]:
+    """The type of each scenario in period 0: given, or drawn from ``prior``."""
+    if true_type is None:
+        p0 = as_type_prior(prior, types)  # type: ignore[arg-type]
+        return np.asarray(rng.choice(types.n_types, size=S, p=p0))
+    if isinstance(true_type, str):
+        return np.full(S, types.index(true_type), dtype=np.intp)
+    names = list(true_type)
+    if len(names) != S:
+        raise ParameterError(
+            f"simulate: `true_type` has {len(names)} names for {S} scenarios; give one "
+            "name, or one per scenario."
+        )
+    return types.indices(names)
+
+
+def _scenario_params(params: ModelParams, S: int) -> ModelParams:
+    """The parameters as one value per scenario ``(S,)`` (what :func:`rival_step` takes)."""
+
     def ps(a: npt.ArrayLike) -> FloatArray:
         arr = np.asarray(a, dtype=float)
         try:
@@ -203,7 +247,7 @@ def simulate(
                 f"simulate: a parameter of shape {arr.shape} does not broadcast to {S} scenarios."
             ) from None
 
-    step_params = ModelParams(
+    return ModelParams(
         mu=ps(params.mu),
         alpha=ps(params.alpha),
         beta=ps(params.beta),
@@ -216,19 +260,41 @@ def simulate(
         signals=params.signals,
     )
 
+
+@dataclass
+class _Path:
+    """The simulated truth and the rival's series, ``(S, T)`` (signals ``(S, T, J)``)."""
+
+    z: npt.NDArray[np.intp]
+    x: FloatArray
+    dx: FloatArray
+    signals: FloatArray
+
+
+def _run(
+    types: TypeSpace,
+    step_params: ModelParams,
+    trans: FloatArray | None,
+    z0: npt.NDArray[np.intp],
+    u: FloatArray,
+    h: FloatArray,
+    x0: float,
+    rng: np.random.Generator,
+) -> _Path:
+    """The period loop: the type moves (when it switches), then the rival reacts and signals."""
+    S, T = u.shape
+    K = types.n_types
     z = np.empty((S, T), dtype=np.intp)
     x = np.empty((S, T))
     dx = np.full((S, T), np.nan)
-    y = y0 + np.cumsum(u, axis=1)  # y0 is the observer's pre-sample level
-    J = params.signals.n_channels if params.signals is not None else 0
+    J = step_params.signals.n_channels if step_params.signals is not None else 0
     sig = np.full((S, T, J), np.nan)
-
     z[:, 0] = z0
     x[:, 0] = x0
     cum = np.cumsum(trans, axis=1) if trans is not None else None
     for t in range(T):
         if t > 0 and cum is not None:
-            r = rng.random(S)
+            r = np.asarray(rng.random(S))
             z[:, t] = np.minimum((r[:, None] > cum[z[:, t - 1]]).sum(axis=1), K - 1)
         elif t > 0:
             z[:, t] = z[:, t - 1]
@@ -243,12 +309,26 @@ def simulate(
         if J:
             threat_prev = h[:, t - 1] * np.maximum(u[:, t - 1], 0.0) if t > 0 else np.zeros(S)
             sig[:, t, :] = draw_signals(g, f, threat_prev, step_params, rng)
+    return _Path(z, x, dx, sig)
 
+
+def _dataset(
+    types: TypeSpace,
+    params: ModelParams,
+    path: _Path,
+    u: FloatArray,
+    y0: float,
+    switching: bool,
+) -> xr.Dataset:
+    """The simulated dyads as the Dataset :func:`simulate` returns."""
+    S, T = u.shape
+    y = y0 + np.cumsum(u, axis=1)  # y0 is the observer's pre-sample level
+    z = path.z
     ds = xr.Dataset(
         {
-            "x": (("scenario", "period"), x, {"long_name": "rival level"}),
+            "x": (("scenario", "period"), path.x, {"long_name": "rival level"}),
             "y": (("scenario", "period"), y, {"long_name": "observer level"}),
-            "dx": (("scenario", "period"), dx, {"long_name": "rival change"}),
+            "dx": (("scenario", "period"), path.dx, {"long_name": "rival change"}),
             "u": (("scenario", "period"), u, {"long_name": "observer change"}),
             "true_type_index": (("scenario", "period"), z),
             "true_type": (("scenario", "period"), np.asarray(types.names, dtype=object)[z]),
@@ -262,8 +342,7 @@ def simulate(
             "secdilemma_version": __version__,
         },
     )
-    if J:
-        assert params.signals is not None
-        ds["signals"] = (("scenario", "period", "signal"), sig)
+    if params.signals is not None:
+        ds["signals"] = (("scenario", "period", "signal"), path.signals)
         ds = ds.assign_coords(signal=list(params.signals.names))
     return ds

@@ -9,6 +9,7 @@ from secdilemma.engines.exact.filtering import (
     FilterResult,
     forward_backward,
     numba_available,
+    static_update,
     type_posterior,
 )
 
@@ -18,5 +19,6 @@ __all__ = [
     "estimate_params",
     "forward_backward",
     "numba_available",
+    "static_update",
     "type_posterior",
 ]

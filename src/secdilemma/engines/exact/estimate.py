@@ -27,6 +27,7 @@ from scipy.special import logsumexp
 
 from secdilemma.errors import DataError, ParameterError
 from secdilemma.model import ModelParams, as_type_prior, loglik_components
+from secdilemma.model.simulate import SeedLike, as_generator
 from secdilemma.model.types import TypeSpace
 
 __all__ = ["ParamEstimate", "estimate_params"]
@@ -89,7 +90,7 @@ def estimate_params(
     estimate: Sequence[str] = ("mu", "alpha", "beta", "gamma", "kappa", "sigma"),
     threat_blind: bool = False,
     n_starts: int = 4,
-    seed: int = 0,
+    seed: SeedLike = 0,
 ) -> ParamEstimate:
     """Type-II maximum-likelihood estimate of the reaction-function parameters.
 
@@ -110,7 +111,8 @@ def estimate_params(
     threat_blind
         Estimate under the naive observer's model (it does not see its own threat).
     n_starts, seed
-        Deterministic multi-start: the base point plus ``n_starts - 1`` jittered starts.
+        Deterministic multi-start: the base point plus ``n_starts - 1`` jittered starts drawn
+        with ``seed`` (an integer >= 0 or a numpy Generator).
 
     Returns
     -------
@@ -173,7 +175,7 @@ def estimate_params(
     if "sigma" in names and finite.size > 2:
         mad = 1.4826 * float(np.median(np.abs(finite - np.median(finite))))
         start[names.index("sigma")] = np.log(max(mad, 1e-3))
-    rng = np.random.default_rng(seed)
+    rng = as_generator(seed)
     best = None
     for i in range(n_starts):
         x0 = start if i == 0 else start + rng.normal(0.0, 0.5, size=start.shape)

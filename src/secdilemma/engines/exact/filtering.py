@@ -43,7 +43,13 @@ import xarray as xr
 from secdilemma.errors import ParameterError
 from secdilemma.model import validate_probabilities
 
-__all__ = ["FilterResult", "forward_backward", "numba_available", "type_posterior"]
+__all__ = [
+    "FilterResult",
+    "forward_backward",
+    "numba_available",
+    "static_update",
+    "type_posterior",
+]
 
 FloatArray = npt.NDArray[np.float64]
 Engine = Literal["auto", "numba", "numpy"]
@@ -375,6 +381,39 @@ def forward_backward(
             smoothed = _smooth_numpy(ll3, filt, trans, log_trans)
         smoothed = smoothed.reshape(*lead, T, K)
     return FilterResult(filt.reshape(*lead, T, K), smoothed, evidence.reshape(lead))
+
+
+def static_update(log_prior: npt.ArrayLike, log_lik: npt.ArrayLike) -> FloatArray:
+    """One period of the static filter: ``log_prior + log_lik``, normalised over types.
+
+    The update :func:`forward_backward` applies each period, for callers that update a
+    belief one observation at a time (the decision model's forward simulations): arrays
+    ``(..., K)`` that broadcast, no validation of the prior beyond the result's. The
+    log-likelihoods are re-centred on each row's best type first, so huge magnitudes keep
+    the prior's information.
+
+    Raises
+    ------
+    ParameterError
+        A row with NaN or ``+inf``, or with every type impossible (``-inf``).
+
+    Examples
+    --------
+    >>> np.exp(static_update(np.log([0.5, 0.5]), np.log([0.3, 0.1]))).round(3).tolist()
+    [0.75, 0.25]
+    """
+    ll = np.asarray(log_lik, dtype=float)
+    m = np.max(ll, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        c = np.asarray(log_prior, dtype=float) + (ll - m)
+        lse = _lse(c)
+    if not np.all(np.isfinite(lse)):
+        raise ParameterError(
+            "static_update: the log-likelihood holds NaN or +inf, or makes every type "
+            "impossible (-inf) where the prior allows it; log-likelihoods must be finite or "
+            "-inf, and some type with prior probability must stay possible."
+        )
+    return np.asarray(c - lse)
 
 
 # ---------------------------------------------------------------------------------------------

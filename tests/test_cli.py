@@ -16,7 +16,8 @@ import secdilemma as sd
 from secdilemma._paths import models_dir
 from secdilemma.data import list_cases, load_case
 from secdilemma.errors import ParameterError
-from secdilemma.interfaces.cli import app, parse_prior
+from secdilemma.interfaces.cli import app
+from secdilemma.interfaces.options import parse_prior
 from secdilemma.io import load_dataset
 from secdilemma.spec import ModelSpec, load_spec
 from secdilemma.study import Study

@@ -10,12 +10,8 @@ exit status 2 (``--debug`` shows the traceback instead).
 
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
 import json
-import re
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,11 +19,38 @@ import typer
 
 from secdilemma._version import __version__
 from secdilemma.data import list_cases, load_case
-from secdilemma.errors import ParameterError, SecdilemmaError
+from secdilemma.errors import ParameterError
 from secdilemma.interfaces import console as out
+from secdilemma.interfaces.options import (
+    STATE,
+    CaseObserver,
+    Chains,
+    Delta,
+    Draws,
+    Dyad,
+    End,
+    Horizon,
+    NSims,
+    ObserverKind,
+    Omega,
+    Overwrite,
+    Params,
+    Prior,
+    Sampler,
+    Seed,
+    Source,
+    Start,
+    Target,
+    Tune,
+    Variable,
+    make_study,
+    out_option,
+    output_folder,
+    save_figure,
+    user_errors,
+)
 from secdilemma.io import OutputRun, save_dataset
-from secdilemma.observers import OBSERVER_KINDS
-from secdilemma.study import PARAM_SOURCES, VARIANTS, Study
+from secdilemma.study import VARIANTS, Study
 
 __all__ = ["app", "main"]
 
@@ -45,98 +68,6 @@ cases_app = typer.Typer(help="List the bundled cases, or show one.", no_args_is_
 spec_app = typer.Typer(help="Write model specs.", no_args_is_help=True)
 app.add_typer(cases_app, name="cases")
 app.add_typer(spec_app, name="spec")
-
-_STATE = {"debug": False}
-
-# ---------------------------------------------------------------------------------------------
-# options shared by several commands
-# ---------------------------------------------------------------------------------------------
-Target = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="[CASE_OR_SPEC]",
-        help="A bundled case (its spec in models/, see `secdilemma cases`) or a model spec "
-        "file (.toml). Leave out with --dyad.",
-    ),
-]
-Dyad = Annotated[
-    str | None,
-    typer.Option(
-        metavar="OBSERVER:RIVAL",
-        help="Any pair of states instead of a case: COW codes, abbreviations or names, "
-        "e.g. IND:PAK or 'United States:China'.",
-    ),
-]
-Source = Annotated[str, typer.Option(help="With --dyad: spending source, nmc or sipri.")]
-Start = Annotated[int | None, typer.Option(help="First year (default: the spec's or data's).")]
-End = Annotated[int | None, typer.Option(help="Last year (default: the spec's or data's).")]
-Omega = Annotated[
-    float | None,
-    typer.Option(help="Offense advantage in [0, 1] (default: the spec's, else 0.5)."),
-]
-Delta = Annotated[
-    float | None,
-    typer.Option(help="Distinguishability in [0, 1] (default: the spec's, else 0.5)."),
-]
-Prior = Annotated[
-    str | None,
-    typer.Option(
-        metavar="TYPE=P,...",
-        help="The observer's prior over types, e.g. greedy=0.6,insecure=0.2,mixed=0.2, or "
-        "'uniform' (default: the spec's, else uniform). Types left out get 0.",
-    ),
-]
-ObserverKind = Annotated[
-    str | None,
-    typer.Option(help=f"Observer kind: {', '.join(OBSERVER_KINDS)} (default: spec's, aware)."),
-]
-Params = Annotated[
-    str,
-    typer.Option(
-        help=f"The exact observer's parameters, one of {', '.join(PARAM_SOURCES)}: the pooled "
-        "reference over other rivalries (models/reference_params.toml), an estimate from this "
-        "dyad alone, or the package defaults."
-    ),
-]
-Horizon = Annotated[
-    int | None, typer.Option(help="Periods simulated per action (default: spec's, else 10).")
-]
-Seed = Annotated[
-    int | None,
-    typer.Option(help="Seed of every random step: sampling, draws, futures (default: spec's)."),
-]
-Variable = Annotated[str | None, typer.Option(help="Capability series (default: spec's, milex).")]
-CaseObserver = Annotated[
-    str | None, typer.Option(help="Alternative observer state where the case has several.")
-]
-Overwrite = Annotated[bool, typer.Option(help="Replace existing output files.")]
-Sampler = Annotated[
-    str | None, typer.Option(help="NUTS backend: nutpie or pymc (default: the spec's).")
-]
-Chains = Annotated[int | None, typer.Option(help="Chains (default: the spec's, else 4).")]
-Draws = Annotated[int | None, typer.Option(help="Draws per chain (default: spec's, 1000).")]
-Tune = Annotated[int | None, typer.Option(help="Tuning steps per chain (default: 1000).")]
-NSims = Annotated[int, typer.Option(help="Simulated futures per type.")]
-
-
-def _out_option(verb: str) -> Any:
-    return Annotated[
-        Path | None,
-        typer.Option("--out", help=f"Output folder (default results/{verb}-NAME-TIME)."),
-    ]
-
-
-@contextlib.contextmanager
-def _user_errors() -> Iterator[None]:
-    """Print a SecdilemmaError verbatim on one line of stderr and exit with status 2."""
-    try:
-        yield
-    except SecdilemmaError as exc:
-        if _STATE["debug"]:
-            raise
-        msg = " ".join(str(exc).split())
-        sys.stderr.write(f"error ({type(exc).__name__}): {msg}\n")
-        raise typer.Exit(code=2) from None
 
 
 def _version(value: bool) -> None:
@@ -156,84 +87,7 @@ def _root(
     debug: Annotated[bool, typer.Option(help="Show the traceback of an error.")] = False,
 ) -> None:
     """Bayesian perception inference in the security dilemma."""
-    _STATE["debug"] = debug
-
-
-# ---------------------------------------------------------------------------------------------
-# building the study from the arguments
-# ---------------------------------------------------------------------------------------------
-def parse_prior(text: str | None) -> dict[str, float] | str | None:
-    """``"greedy=0.6,insecure=0.4"`` → ``{"greedy": 0.6, "insecure": 0.4}``; ``"uniform"``."""
-    if text is None or text.strip() == "uniform":
-        return None if text is None else "uniform"
-    prior: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        try:
-            if not sep:
-                raise ValueError
-            prior[name.strip()] = float(value)
-        except ValueError:
-            raise ParameterError(
-                f"--prior: {part.strip()!r} is not TYPE=PROBABILITY; write e.g. "
-                "--prior greedy=0.6,insecure=0.2,mixed=0.2 or --prior uniform."
-            ) from None
-    return prior
-
-
-def parse_dyad(text: str) -> tuple[str, str]:
-    """``"IND:PAK"`` → ``("IND", "PAK")``."""
-    observer, sep, rival = text.partition(":")
-    if not sep or not observer.strip() or not rival.strip():
-        raise ParameterError(
-            f"--dyad: {text!r} is not OBSERVER:RIVAL; write e.g. --dyad IND:PAK or "
-            "--dyad 'United States:China'."
-        )
-    return observer.strip(), rival.strip()
-
-
-def make_study(
-    target: str | None,
-    *,
-    dyad: str | None = None,
-    source: str = "nmc",
-    prior: str | None = None,
-    persistence: float | None = None,
-    **overrides: Any,
-) -> Study:
-    """The study a verb's arguments describe (one of CASE_OR_SPEC or --dyad)."""
-    if (target is None) == (dyad is None):
-        raise ParameterError(
-            "give a case or a spec (e.g. anglo_german_naval, models/us_china.toml), or a pair "
-            "of states with --dyad OBSERVER:RIVAL, but not both."
-        )
-    given = {k: v for k, v in overrides.items() if v is not None}
-    if prior is not None:
-        given["prior"] = parse_prior(prior)
-    if persistence is not None:
-        given["persistence"] = persistence
-    if dyad is not None:
-        observer_state, rival_state = parse_dyad(dyad)
-        return Study.from_dyad(observer_state, rival_state, source=source, **given)
-    assert target is not None
-    return Study(target, **given)
-
-
-def _out_dir(path: Path | None, verb: str, name: str) -> Path:
-    if path is not None:
-        return path
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "study"
-    return Path("results") / f"{verb}-{safe}-{stamp}"
-
-
-def _save_figure(fig: Any, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    try:
-        fig.savefig(path, format="png", dpi=120)
-    finally:
-        plt.close(fig)
+    STATE["debug"] = debug
 
 
 # ---------------------------------------------------------------------------------------------
@@ -246,7 +100,7 @@ def cases(ctx: typer.Context) -> None:
         return
     from rich.table import Table
 
-    with _user_errors():
+    with user_errors():
         table = Table(title="Bundled cases")
         table.add_column("name", no_wrap=True)
         for col in ("observer", "rival", "years", "variables", "events"):
@@ -277,7 +131,7 @@ def cases_show(
     ] = None,
 ) -> None:
     """Print a case's coverage, units, series and events."""
-    with _user_errors():
+    with user_errors():
         out.print_case(load_case(name, observer=observer))
 
 
@@ -306,7 +160,7 @@ def spec_new(
 
     The spec loads back to the same study: `secdilemma fit my.toml`.
     """
-    with _user_errors():
+    with user_errors():
         study = make_study(
             target, dyad=dyad, source=source, start=start, end=end, omega=omega,
             delta=delta, prior=prior, observer=observer, horizon=horizon, seed=seed,
@@ -329,7 +183,7 @@ def write_belief(study: Study, run: OutputRun, prefix: str = "", kind: str | Non
     save_dataset(post, run.path(f"{prefix}posterior.nc"), overwrite=True)
     title = study.setting.title(f"{post.attrs['study_observer']} observer, exact engine")
     fig = plot_type_posterior(post["filtered"], events=study.data_and_moves()[0], title=title)
-    _save_figure(fig, run.path(f"{prefix}posterior.png"))
+    save_figure(fig, run.path(f"{prefix}posterior.png"))
     return post
 
 
@@ -350,7 +204,7 @@ def filter_cmd(
     ] = None,
     variable: Variable = None,
     case_observer: CaseObserver = None,
-    out_dir: _out_option("filter") = None,
+    out_dir: out_option("filter") = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Exact Bayesian updating over rival types, with the model's parameters fixed.
@@ -358,13 +212,13 @@ def filter_cmd(
     Prints P(type | data up to t) per period and writes posterior.nc and posterior.png.
     A bare case name means its spec (models/CASE.toml): its years, world and observer.
     """
-    with _user_errors():
+    with user_errors():
         study = make_study(
             target, dyad=dyad, source=source, start=start, end=end, observer=observer,
             params=params, omega=omega, delta=delta, prior=prior, persistence=persistence,
             variable=variable, case_observer=case_observer,
         )  # fmt: skip
-        folder = _out_dir(out_dir, "filter", study.setting.name)
+        folder = output_folder(out_dir, "filter", study.setting.name)
         with OutputRun(folder, ["posterior.nc", "posterior.png"], overwrite=overwrite) as run:
             out.print_setting(study.setting)
             post = write_belief(study, run)
@@ -384,7 +238,7 @@ def write_decision(study: Study, run: OutputRun, engine: str, n_sims: int) -> An
     res = study.decide(engine, n_sims=n_sims)  # type: ignore[arg-type]
     save_dataset(res, run.path("decision.nc"), overwrite=True)
     title = study.setting.title(f"decision, {engine} engine")
-    _save_figure(plot_decision(res, title=title), run.path("decision.png"))
+    save_figure(plot_decision(res, title=title), run.path("decision.png"))
     return res
 
 
@@ -420,7 +274,7 @@ def decide_cmd(
             "(the belief stays the one fitted under the fit's world; the output says so)."
         ),
     ] = False,
-    out_dir: _out_option("decide") = None,
+    out_dir: out_option("decide") = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Deter or reassure? The decision fed by the observer's posterior.
@@ -429,7 +283,7 @@ def decide_cmd(
     (--engine fit fits first); from a saved fit it is the fit's posterior, and the decision
     integrates over the fit's parameter draws. Writes decision.nc and decision.png.
     """
-    with _user_errors():
+    with user_errors():
         if target is not None and target.endswith(".nc"):
             if observer is not None or prior is not None or dyad is not None:
                 raise ParameterError(
@@ -452,7 +306,7 @@ def decide_cmd(
         files = ["decision.nc", "decision.png"]
         if engine == "exact":
             files = ["posterior.nc", "posterior.png", *files]
-        folder = _out_dir(out_dir, "decide", study.setting.name)
+        folder = output_folder(out_dir, "decide", study.setting.name)
         with OutputRun(folder, files, overwrite=overwrite) as run:
             out.print_setting(study.setting)
             if engine == "exact":
@@ -491,7 +345,7 @@ def write_fit(study: Study, run: OutputRun, prefix: str = "", **sampler: Any) ->
     from secdilemma.interfaces.plots.fit import plot_fit
 
     fig = plot_fit(model, title=study.setting.title("full Bayesian fit"))
-    _save_figure(fig, run.path(f"{prefix}fit.png"))
+    save_figure(fig, run.path(f"{prefix}fit.png"))
     return model
 
 
@@ -511,7 +365,7 @@ def fit_cmd(
     chains: Chains = None,
     draws: Draws = None,
     tune: Tune = None,
-    out_dir: _out_option("fit") = None,
+    out_dir: out_option("fit") = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Fit the full Bayesian model (PyMC): the type posterior integrating over parameters.
@@ -521,12 +375,12 @@ def fit_cmd(
     belief comes from the prior; writes fit.nc (reload with secdilemma.load),
     summary.json and fit.png.
     """
-    with _user_errors():
+    with user_errors():
         study = make_study(
             target, dyad=dyad, source=source, start=start, end=end, omega=omega,
             delta=delta, prior=prior, observer=observer, seed=seed,
         )  # fmt: skip
-        folder = _out_dir(out_dir, "fit", study.setting.name)
+        folder = output_folder(out_dir, "fit", study.setting.name)
         with OutputRun(folder, FIT_FILES, overwrite=overwrite) as run:
             out.print_setting(study.setting)
             _announce_fit(study)
@@ -568,7 +422,7 @@ def compare_cmd(
     chains: Chains = None,
     draws: Draws = None,
     tune: Tune = None,
-    out_dir: _out_option("compare") = None,
+    out_dir: out_option("compare") = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Model comparison by PSIS-LOO (ArviZ): fits the spec and its variants on the same data.
@@ -576,12 +430,12 @@ def compare_cmd(
     Prints ArviZ's comparison table (best first; elpd_diff and its standard error dse) and
     writes comparison.nc, with each variant's fit and summary in a subfolder.
     """
-    with _user_errors():
+    with user_errors():
         study = make_study(target, dyad=dyad, source=source, start=start, end=end, seed=seed)
         which = [v.strip() for v in variants.split(",") if v.strip()]
         names = list(study.variants(which))
         files = [f"{n}/{f}" for n in names for f in ("fit.nc", "summary.json")]
-        folder = _out_dir(out_dir, "compare", study.setting.name)
+        folder = output_folder(out_dir, "compare", study.setting.name)
         given = {
             k: v
             for k, v in {"backend": sampler, "chains": chains, "draws": draws, "tune": tune}.items()
@@ -622,16 +476,16 @@ def main_cmd(
             "exact observer's belief with the reference parameters instead."
         ),
     ] = True,
-    out_dir: _out_option("main") = None,
+    out_dir: out_option("main") = None,
     overwrite: Overwrite = False,
 ) -> None:
     """The whole chain on a bundled case (its spec) or a pair of states: data -> belief ->
     choice."""
-    with _user_errors():
+    with user_errors():
         if case is None and dyad is None:
             case = "anglo_german_naval"
         study = make_study(case, dyad=dyad, source=source, start=start, end=end)
-        folder = _out_dir(out_dir, "main", study.setting.name)
+        folder = output_folder(out_dir, "main", study.setting.name)
         files = ["exact/posterior.nc", "exact/posterior.png"]
         files += ["exact/naive/posterior.nc", "exact/naive/posterior.png"]
         files += [f"fit/{f}" for f in FIT_FILES] if fit else []

@@ -26,206 +26,38 @@ Examples
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import xarray as xr
 
-from secdilemma._version import __version__
-from secdilemma.data import list_cases
 from secdilemma.decision import decide as _decide
 from secdilemma.engines.exact import estimate_params
-from secdilemma.errors import ParameterError, SpecError
+from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams
 from secdilemma.observers import OBSERVER_KINDS
-from secdilemma.spec import ModelSpec, load_reference_params, load_spec, spec_data
+from secdilemma.spec import ModelSpec, load_reference_params, spec_data
+from secdilemma.study.setting import (
+    DEFAULT_N_SIMS,
+    ENGINES,
+    PARAM_SOURCES,
+    SWITCHING_PERSISTENCE,
+    VARIANTS,
+    Engine,
+    Setting,
+    apply_overrides,
+    check_choice,
+    overrides,
+    spec_of,
+)
 
 if TYPE_CHECKING:
     from secdilemma.engines.pymc import PerceptionModel
 
-__all__ = ["ENGINES", "PARAM_SOURCES", "Setting", "Study"]
-
-#: Where the exact observer's parameters come from: the pooled reference over other
-#: rivalries (``models/reference_params.toml``), a type-II ML estimate from this dyad alone,
-#: or the package's illustrative defaults (:class:`~secdilemma.model.ModelParams`).
-PARAM_SOURCES = ("reference", "estimate", "default")
-#: The engines a belief or a decision can come from.
-ENGINES = ("exact", "fit")
-#: Simulated futures per type in a decision, unless given.
-DEFAULT_N_SIMS = 2000
-#: Model-comparison variants (:meth:`Study.compare`).
-VARIANTS = ("types", "observer", "switching")
-#: Persistence of the switching variant when the spec's types are static: a type expected to
-#: last ten periods (a leadership or regime change about once a decade in annual data).
-SWITCHING_PERSISTENCE = 0.9
-
-Engine = Literal["exact", "fit"]
-
-
-@dataclass(frozen=True)
-class Setting:
-    """The resolved setting of a study: everything a result depends on, as plain data."""
-
-    name: str
-    source: str  # "case", "spec", "dyad" or "fit"
-    observer_state: str
-    rival_state: str
-    start: int
-    end: int
-    omega: float | dict[str, float]
-    delta: float | dict[str, float]
-    prior: dict[str, float] | str
-    observer: str
-    params: str
-    horizon: int
-    seed: int | None
-    losses: dict[str, float]
-    spec_path: str
-    version: str = __version__
-
-    @property
-    def years(self) -> str:
-        """``"1898-1913"``."""
-        return f"{self.start}-{self.end}"
-
-    def world(self) -> str:
-        """``"ω 0.70, δ 0.25"`` (by-period values are named as such)."""
-
-        def fmt(v: float | dict[str, float]) -> str:
-            return f"{v:.2f}" if isinstance(v, float) else "by period"
-
-        return f"ω {fmt(self.omega)}, δ {fmt(self.delta)}"
-
-    def title(self, what: str = "") -> str:
-        """A figure title: the case or dyad, the years and the world."""
-        head = f"{self.name} ({self.observer_state} observes {self.rival_state})"
-        tail = f"{self.years}; {self.world()}"
-        return f"{head}: {what}\n{tail}" if what else f"{head}\n{tail}"
-
-    def lines(self) -> list[str]:
-        """The setting in a few lines, for the top of every command's output."""
-        prior = self.prior if isinstance(self.prior, str) else json.dumps(self.prior)
-        return [
-            f"study: {self.name} ({self.source}; {self.spec_path or 'no spec file'})",
-            f"dyad: {self.observer_state} observes {self.rival_state}, {self.years}",
-            f"world: offense advantage omega = {_fmt_world(self.omega)}, "
-            f"distinguishability delta = {_fmt_world(self.delta)}",
-            f"observer: {self.observer}; type prior: {prior}; exact-observer parameters: "
-            f"{self.params}",
-            f"decision: horizon {self.horizon} periods; seed {self.seed}; "
-            f"secdilemma {self.version}",
-        ]
-
-    def attrs(self) -> dict[str, str]:
-        """Flat ``study_*`` attrs for a result (NetCDF-safe strings)."""
-        d = asdict(self)
-        out = {f"study_{k}": _attr(v) for k, v in d.items() if k != "version"}
-        out["study_years"] = self.years
-        out["study_setting"] = json.dumps(d, sort_keys=True)
-        return out
-
-
-def _fmt_world(v: float | dict[str, float]) -> str:
-    if isinstance(v, float):
-        return f"{v:g}"
-    return ", ".join(f"{k}: {x:g}" for k, x in v.items()) + " (each from that year on)"
-
-
-def _attr(v: Any) -> str:
-    if isinstance(v, str):
-        return v
-    if isinstance(v, float | int) and not isinstance(v, bool):
-        return f"{v:g}" if isinstance(v, float) else str(v)
-    return json.dumps(v, sort_keys=True)
-
-
-def _check_choice(name: str, value: str, choices: Sequence[str]) -> str:
-    if value not in choices:
-        near = difflib.get_close_matches(str(value), list(choices), n=1)
-        hint = f" Did you mean {near[0]!r}?" if near else ""
-        raise ParameterError(f"{name} must be one of {list(choices)}; got {value!r}.{hint}")
-    return value
-
-
-def _spec_of(target: ModelSpec | str | os.PathLike[str]) -> tuple[ModelSpec, str]:
-    """A spec and what it came from ("case" or "spec")."""
-    if isinstance(target, ModelSpec):
-        return target, "spec"
-    text = os.fspath(target)
-    path = Path(text)
-    if path.suffix == ".toml" or path.is_file() or os.sep in text:
-        return load_spec(path), "spec"
-    cases = list_cases()
-    if text not in cases:
-        near = difflib.get_close_matches(text, cases, n=3)
-        hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
-        raise SpecError(
-            f"{text!r} is neither a bundled case ({', '.join(cases)}) nor a model spec file "
-            f"(a .toml path, e.g. models/{cases[0]}.toml).{hint}"
-        )
-    return load_spec(text), "case"
-
-
-def _overrides(
-    *,
-    start: int | None,
-    end: int | None,
-    omega: Any,
-    delta: Any,
-    prior: Mapping[str, float] | str | None,
-    observer: str | None,
-    losses: Mapping[str, float] | None,
-    horizon: int | None,
-    seed: int | None,
-    variable: str | None,
-    case_observer: str | None,
-    persistence: float | None,
-) -> dict[str, tuple[str, dict[str, Any]]]:
-    """Call arguments as spec changes: ``{argument: (section, {key: value})}``."""
-    given: dict[str, tuple[str, dict[str, Any]]] = {}
-    for arg, section, key, value in (
-        ("start", "data", "start", start),
-        ("end", "data", "end", end),
-        ("variable", "data", "variable", variable),
-        ("case_observer", "data", "case_observer", case_observer),
-        ("omega", "world", "omega", omega),
-        ("delta", "world", "delta", delta),
-        ("prior", "observer", "prior", prior),
-        ("observer", "observer", "kind", observer),
-        ("horizon", "decision", "horizon", horizon),
-        ("seed", "sampler", "seed", seed),
-        (
-            "persistence",
-            "types",
-            "switching",
-            None if persistence is None else {"persistence": persistence},
-        ),
-    ):
-        if value is not None:
-            if isinstance(value, Mapping):
-                value = {str(k): v for k, v in value.items()}
-            given[arg] = (section, {key: value})
-    if losses is not None:
-        given["losses"] = ("decision", {"losses": dict(losses)})
-    return given
-
-
-def _apply(spec: ModelSpec, given: dict[str, tuple[str, dict[str, Any]]]) -> ModelSpec:
-    """Apply each override in turn, so that an error names the argument that caused it."""
-    for arg, (section, change) in given.items():
-        if section == "decision" and "losses" in change:
-            change = {"losses": {**dict(spec.decision.losses), **change["losses"]}}
-        try:
-            spec = spec.replace(**{section: change})
-        except SpecError as exc:
-            raise ParameterError(f"argument {arg!r}: {exc}") from None
-    return spec
+__all__ = ["Study"]
 
 
 class Study:
@@ -282,16 +114,16 @@ class Study:
         case_observer: str | None = None,
         persistence: float | None = None,
     ) -> None:
-        base, source = _spec_of(target)
+        base, source = spec_of(target)
         if observer is not None:
-            _check_choice("observer", observer, tuple(OBSERVER_KINDS))
-        given = _overrides(
+            check_choice("observer", observer, tuple(OBSERVER_KINDS))
+        given = overrides(
             start=start, end=end, omega=omega, delta=delta, prior=prior, observer=observer,
             losses=losses, horizon=horizon, seed=seed, variable=variable,
             case_observer=case_observer, persistence=persistence,
         )  # fmt: skip
-        self.spec: ModelSpec = _apply(base, given)
-        self.params: str = _check_choice("params", params, PARAM_SOURCES)
+        self.spec: ModelSpec = apply_overrides(base, given)
+        self.params: str = check_choice("params", params, PARAM_SOURCES)
         self.source: str = source
         self.overridden: tuple[str, ...] = tuple(given)
         self.model_: PerceptionModel | None = None
@@ -325,7 +157,7 @@ class Study:
         >>> s.setting.name, s.setting.years
         ('IND-PAK', '1960-2000')
         """
-        _check_choice("source", source, ("nmc", "sipri"))
+        check_choice("source", source, ("nmc", "sipri"))
         spec = ModelSpec.for_dyad(
             observer_state, rival_state, source=source, start=start, end=end, name=name
         )
@@ -454,7 +286,7 @@ class Study:
 
     def observer_model(self, kind: str | None = None) -> Any:
         """The exact observer of this study (or of another ``kind`` on the same setting)."""
-        k = _check_choice("observer", kind or self.spec.observer.kind, tuple(OBSERVER_KINDS))
+        k = check_choice("observer", kind or self.spec.observer.kind, tuple(OBSERVER_KINDS))
         return OBSERVER_KINDS[k](
             self.spec.types.type_space(),
             self.exact_params(),
@@ -470,7 +302,7 @@ class Study:
         carry no signal coefficients. ``engine="fit"``: the full Bayesian fit's type
         posterior (fits first if needed), integrating over the parameters.
         """
-        _check_choice("engine", engine, ENGINES)
+        check_choice("engine", engine, ENGINES)
         if engine == "fit":
             if observer is not None:
                 raise ParameterError(
@@ -524,7 +356,7 @@ class Study:
         ``fit``: the fit's posterior draws (at most ``max_draws``), so the decision
         integrates over parameter uncertainty. The attrs name the engine and the belief.
         """
-        _check_choice("engine", engine, ENGINES)
+        check_choice("engine", engine, ENGINES)
         seed = self.spec.sampler.seed
         if engine == "fit":
             if self.model_ is None:

@@ -1,0 +1,24 @@
+"""The study floor: :class:`Study` runs the chain data → belief → decision for one resolved
+:class:`Setting`; every interface (CLI, notebooks, README) goes through it."""
+
+from __future__ import annotations
+
+from secdilemma.study.setting import (
+    DEFAULT_N_SIMS,
+    ENGINES,
+    PARAM_SOURCES,
+    SWITCHING_PERSISTENCE,
+    VARIANTS,
+    Setting,
+)
+from secdilemma.study.study import Study
+
+__all__ = [
+    "DEFAULT_N_SIMS",
+    "ENGINES",
+    "PARAM_SOURCES",
+    "SWITCHING_PERSISTENCE",
+    "VARIANTS",
+    "Setting",
+    "Study",
+]

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from secdilemma.errors import ParameterError, SecdilemmaError
-from secdilemma.observers import OBSERVER_KINDS
+from secdilemma.observers import FITTABLE_KINDS
 from secdilemma.study import PARAM_SOURCES, Study
 
 #: Process-wide CLI state set by the root callback (``--debug``).
@@ -63,7 +63,7 @@ Prior = Annotated[
 ]
 ObserverKind = Annotated[
     str | None,
-    typer.Option(help=f"Observer kind: {', '.join(OBSERVER_KINDS)} (default: spec's, aware)."),
+    typer.Option(help=f"Observer kind: {', '.join(FITTABLE_KINDS)} (default: spec's, aware)."),
 ]
 Params = Annotated[
     str,

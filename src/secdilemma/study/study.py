@@ -38,7 +38,7 @@ from secdilemma.decision import decide as _decide
 from secdilemma.engines.exact import estimate_params
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams
-from secdilemma.observers import OBSERVER_KINDS
+from secdilemma.observers import FITTABLE_KINDS, OBSERVER_KINDS
 from secdilemma.spec import ModelSpec, load_reference_params, spec_data
 from secdilemma.study.setting import (
     DEFAULT_N_SIMS,
@@ -77,8 +77,9 @@ class Study:
         The observer's prior over types: ``{type: p}`` or ``"uniform"`` (default: the
         spec's, else uniform).
     observer
-        Observer kind (default: the spec's, else ``"aware"``); see
-        :data:`secdilemma.observers.OBSERVER_KINDS`.
+        Observer kind (default: the spec's, else ``"aware"``): one the fit can express too,
+        :data:`secdilemma.observers.FITTABLE_KINDS`. Any kind of
+        :data:`~secdilemma.observers.OBSERVER_KINDS` can be asked of :meth:`belief`.
     params
         The exact observer's parameters: ``"reference"`` (default), ``"estimate"`` or
         ``"default"`` (:data:`PARAM_SOURCES`).
@@ -116,7 +117,7 @@ class Study:
     ) -> None:
         base, source = spec_of(target)
         if observer is not None:
-            check_choice("observer", observer, tuple(OBSERVER_KINDS))
+            check_choice("observer", observer, FITTABLE_KINDS)
         given = overrides(
             start=start, end=end, omega=omega, delta=delta, prior=prior, observer=observer,
             losses=losses, horizon=horizon, seed=seed, variable=variable,

@@ -193,24 +193,20 @@ def _import(path: Path, name: str) -> Any:
     return module
 
 
-def compile_cached(model: Any) -> Any:
-    """``nutpie.compile_pymc_model(model)`` (numba backend), with the sampler-facing wrapper
-    cached on disk so that a later process loads instead of compiling it.
-
-    Returns a ``nutpie.compile_pymc.CompiledPyMCModel``; ``with_data`` updates ``pm.Data``
-    values as usual.
-    """
-    import nutpie
-    import nutpie.compile_pymc as cp
-    from pymc.initial_point import make_initial_point_fn
-    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
-
-    if not nutpie.__version__.startswith(_NUTPIE_CHECKED):
+def _check_version(version: str) -> None:
+    if not version.startswith(_NUTPIE_CHECKED):
         # the wrapper reads nutpie's private user_data layout: another version may change it
         raise RuntimeError(
-            f"nutpie {nutpie.__version__}: the cached wrapper is checked against nutpie "
+            f"nutpie {version}: the cached wrapper is checked against nutpie "
             f"{_NUTPIE_CHECKED}x only"
         )
+
+
+def _functions(model: Any) -> tuple[Any, ...]:
+    """nutpie's PyTensor functions of ``model`` (numba mode): ``(n_dim, n_expanded, logp_fn,
+    expand_fn, initial_point_fn, shape_info, reparameterized_names)``."""
+    import nutpie.compile_pymc as cp
+    from pymc.initial_point import make_initial_point_fn
 
     ip = make_initial_point_fn(
         model=model,
@@ -218,27 +214,22 @@ def compile_cached(model: Any) -> Any:
         jitter_rvs=set(model.free_RVs),
         return_transformed=True,
     )
-    (
-        n_dim,
-        n_expanded,
-        logp_fn_pt,
-        expand_fn_pt,
-        initial_point_fn,
-        shape_info,
-        reparameterized_names,
-    ) = cp._make_functions(
+    out: tuple[Any, ...] = cp._make_functions(
         model,
         mode="NUMBA",
         compute_grad=True,
         join_expanded=True,
         pymc_initial_point_fn=cp._wrap_with_lock(ip),
     )
-    logp_jit = logp_fn_pt.vm.jit_fn
-    expand_jit = expand_fn_pt.vm.jit_fn
-    graph_keys = [CACHED_SRC_FUNCTIONS.get(f.py_func) for f in (logp_jit, expand_jit)]
-    if None in graph_keys:
-        raise RuntimeError("PyTensor did not give the compiled graph a cache key")
+    return out
 
+
+def _shared_slots(
+    logp_fn_pt: Any, expand_fn_pt: Any
+) -> tuple[dict[str, Any], dict[Any, str], list[tuple[str, int, str]], list[int], list[int]]:
+    """The shared variables both functions read: their values (read-only copies) by slot
+    key, the slot key of each variable, ``(name, ndim, dtype)`` per slot, and the slots each
+    function takes, in its order."""
     shared: list[Any] = []
     for var in [*logp_fn_pt.get_shared(), *expand_fn_pt.get_shared()]:
         if var not in shared:
@@ -253,26 +244,14 @@ def compile_cached(model: Any) -> Any:
         shared_data[key] = value
         shared_var_keys[var] = key
         slots.append((var.name, value.ndim, value.dtype.name))
-    user_data = cp.make_user_data(shared_var_keys, shared_data)
     logp_args = [shared.index(v) for v in logp_fn_pt.get_shared()]
     expand_args = [shared.index(v) for v in expand_fn_pt.get_shared()]
+    return shared_data, shared_var_keys, slots, logp_args, expand_args
 
-    digest = hashlib.sha256(
-        repr(
-            (
-                _FORMAT,
-                nutpie.__version__,
-                graph_keys,
-                n_dim,
-                n_expanded,
-                slots,
-                logp_args,
-                expand_args,
-            )
-        ).encode()
-    ).hexdigest()[:32]
-    _INNER[digest] = (logp_jit, expand_jit)
-    text = _render(digest, n_dim, n_expanded, slots, logp_args, expand_args)
+
+def _load_wrapper(digest: str, text: str) -> Any:
+    """The generated module of ``digest``: its file rewritten unless it holds exactly
+    ``text``, then imported (numba loads the machine code it cached, or compiles)."""
     path = cache_dir() / f"sdnutpie_{digest}.py"
     try:
         current = path.read_text(encoding="utf-8")
@@ -282,8 +261,45 @@ def compile_cached(model: Any) -> Any:
         _write_atomic(path, text)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=_numba_warning())
-        module = _import(path, f"secdilemma_nutpie_{digest}")
+        return _import(path, f"secdilemma_nutpie_{digest}")
 
+
+def compile_cached(model: Any) -> Any:
+    """``nutpie.compile_pymc_model(model)`` (numba backend), with the sampler-facing wrapper
+    cached on disk so that a later process loads instead of compiling it.
+
+    Returns a ``nutpie.compile_pymc.CompiledPyMCModel``; ``with_data`` updates ``pm.Data``
+    values as usual.
+    """
+    import nutpie
+    import nutpie.compile_pymc as cp
+    from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
+
+    _check_version(nutpie.__version__)
+    (
+        n_dim,
+        n_expanded,
+        logp_fn_pt,
+        expand_fn_pt,
+        initial_point_fn,
+        shape_info,
+        reparameterized_names,
+    ) = _functions(model)
+    logp_jit = logp_fn_pt.vm.jit_fn
+    expand_jit = expand_fn_pt.vm.jit_fn
+    graph_keys = [CACHED_SRC_FUNCTIONS.get(f.py_func) for f in (logp_jit, expand_jit)]
+    if None in graph_keys:
+        raise RuntimeError("PyTensor did not give the compiled graph a cache key")
+    shared_data, shared_var_keys, slots, logp_args, expand_args = _shared_slots(
+        logp_fn_pt, expand_fn_pt
+    )
+    user_data = cp.make_user_data(shared_var_keys, shared_data)
+    ident = (_FORMAT, nutpie.__version__, graph_keys, n_dim, n_expanded, slots, logp_args,
+             expand_args)  # fmt: skip
+    digest = hashlib.sha256(repr(ident).encode()).hexdigest()[:32]
+    _INNER[digest] = (logp_jit, expand_jit)
+    text = _render(digest, n_dim, n_expanded, slots, logp_args, expand_args)
+    module = _load_wrapper(digest, text)
     dims, coords = cp._prepare_dims_and_coords(model, shape_info, reparameterized_names)
     return cp.CompiledPyMCModel(
         _n_dim=n_dim,

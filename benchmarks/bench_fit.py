@@ -29,7 +29,7 @@ import time
 CHILD = r"""
 import json, sys, time, warnings
 t0 = time.perf_counter()
-from secdilemma.engines.pymc.fit import PerceptionModel, ConvergenceWarning
+from secdilemma.engines.pymc import PerceptionModel, ConvergenceWarning
 from secdilemma.spec import load_spec, ModelSpec
 from secdilemma.model.simulate import simulate
 backend, which, chains, draws = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
@@ -45,8 +45,8 @@ for run in runs:
     m = make()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        tree = m.fit(sampler=backend, chains=chains, draws=draws, tune=draws, random_seed=1,
-                     progressbar=False)
+        tree = m.fit(sampler=backend, chains=chains, draws=draws, tune=draws, seed=1,
+                     progressbar=False).idata_
     wall = time.perf_counter() - t + (t - t0 if run == "first" else 0.0)
     d = m.diagnostics_
     out[run] = {"wall_s": wall, "sampling_s": tree.attrs["sampling_time_s"],

@@ -45,8 +45,8 @@ Tolerances (stated once, used by all tests):
 A regression test checks that a cached compiled model follows the ``priors.tau`` of the
 spec it is reused for (it did not: see the test).
 
-The compiled nutpie model is cached by structure in :mod:`secdilemma.engines.pymc.fit` and only the
-``pm.Data`` values change between fits, so every fit here after the first (about 40 s of
+The compiled nutpie model is cached by structure in :mod:`secdilemma.engines.pymc.sampling` and
+only the ``pm.Data`` values change between fits, so every fit here after the first (about 40 s of
 numba compilation) takes a few seconds. Recovery and SBC use the same structure (same
 distributions, hierarchy and data shape), so they share one compilation.
 
@@ -68,7 +68,7 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from secdilemma.engines.pymc.fit import ConvergenceWarning, PerceptionModel, diagnostics
+from secdilemma.engines.pymc import ConvergenceWarning, PerceptionModel, diagnostics
 from secdilemma.model import ModelParams, loglik_components
 from secdilemma.model.simulate import simulate
 from secdilemma.model.types import TypeSpace
@@ -133,7 +133,8 @@ def _fit(spec: ModelSpec, data: xr.Dataset, seed: int) -> tuple[xr.DataTree, dic
     m = PerceptionModel(spec, data=data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        tree = m.fit(chains=CHAINS, draws=DRAWS, tune=TUNE, random_seed=seed, progressbar=False)
+        tree = m.fit(chains=CHAINS, draws=DRAWS, tune=TUNE, seed=seed, progressbar=False).idata_
+    assert tree is not None
     return tree, m.diagnostics_ or diagnostics(tree)
 
 

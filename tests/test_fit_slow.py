@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from secdilemma.engines.pymc.fit import ConvergenceWarning, PerceptionModel
+from secdilemma.engines.pymc import ConvergenceWarning, PerceptionModel
 from secdilemma.model import ModelParams
 from secdilemma.model.simulate import simulate
 from secdilemma.observers import Observer
@@ -37,7 +37,7 @@ def test_pinned_fit_matches_the_exact_observer() -> None:
     m = PerceptionModel(_pinned_spec(), data=data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        m.fit(sampler="pymc", chains=2, draws=300, tune=300, random_seed=2, cores=1,
+        m.fit(sampler="pymc", chains=2, draws=300, tune=300, seed=2, cores=1,
               progressbar=False)  # fmt: skip
     got = m.type_posterior()["mean"].values
     exact = Observer(params=TRUTH, prior={"greedy": 0.2, "insecure": 0.5, "mixed": 0.3}).filter(
@@ -63,7 +63,7 @@ def test_pinned_switching_fit_matches_the_exact_observer() -> None:
     m = PerceptionModel(ModelSpec.from_dict(d), data=data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        m.fit(sampler="pymc", chains=2, draws=300, tune=300, random_seed=3, cores=1,
+        m.fit(sampler="pymc", chains=2, draws=300, tune=300, seed=3, cores=1,
               progressbar=False)  # fmt: skip
     exact = Observer(
         params=TRUTH, persistence=0.8, prior={"greedy": 0.2, "insecure": 0.5, "mixed": 0.3}
@@ -89,7 +89,7 @@ def test_recovery_on_pooled_simulated_dyads(seed: int) -> None:
     types = rng.choice(["greedy", "insecure", "mixed"], size=20).tolist()
     data = simulate(params=TRUTH, n_periods=50, n_scenarios=20, true_type=types, seed=seed)
     m = PerceptionModel(ModelSpec.from_dict({"priors": {"hierarchical": []}}), data=data)
-    m.fit(sampler="pymc", chains=2, draws=1000, tune=1000, random_seed=seed, progressbar=False)
+    m.fit(sampler="pymc", chains=2, draws=1000, tune=1000, seed=seed, progressbar=False)
     s = m.summary()
     assert s["diagnostics"]["ok"], s["diagnostics"]
     for k in ("alpha", "beta", "gamma", "kappa", "sigma"):
@@ -108,7 +108,7 @@ def test_nutpie_backend_agrees_with_pymc() -> None:
     means = {}
     for backend in ("pymc", "nutpie"):
         m = PerceptionModel(load_spec("anglo_german_naval"))
-        m.fit(sampler=backend, chains=2, draws=1000, tune=1000, random_seed=3, progressbar=False)
+        m.fit(sampler=backend, chains=2, draws=1000, tune=1000, seed=3, progressbar=False)
         assert m.diagnostics_ is not None
         assert m.diagnostics_["divergences"] == 0
         means[backend] = m.type_posterior()["mean"].values

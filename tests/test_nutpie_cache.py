@@ -21,7 +21,7 @@ pm = pytest.importorskip("pymc")
 nutpie = pytest.importorskip("nutpie")
 
 from secdilemma.engines.pymc import _nutpie_cache  # noqa: E402
-from secdilemma.engines.pymc.fit import _compile_nutpie  # noqa: E402
+from secdilemma.engines.pymc.sampling import compile_nutpie  # noqa: E402
 
 Y = np.array([0.3, -0.2, 1.1, 0.4, 0.9, -0.5, 0.2, 0.8])
 X = np.column_stack([np.ones(8), np.linspace(-1, 1, 8)])
@@ -49,7 +49,7 @@ def _draws(compiled: object) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, object, Path, Path]:
-    """Our wrapper (cache in ``cache``), and nutpie's own through ``_compile_nutpie`` with
+    """Our wrapper (cache in ``cache``), and nutpie's own through ``compile_nutpie`` with
     the cache switched off (its cache directory ``off`` must stay empty)."""
     cache = tmp_path_factory.mktemp("nutpie-cache")
     off = tmp_path_factory.mktemp("nutpie-cache-off")
@@ -60,7 +60,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, object, 
         mp.setenv("SECDILEMMA_NUTPIE_CACHE", "0")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            theirs = _compile_nutpie(_model())
+            theirs = compile_nutpie(_model())
     return ours, theirs, cache, off
 
 
@@ -107,7 +107,7 @@ def test_a_failing_cache_falls_back_to_nutpie_with_a_warning(
     monkeypatch.setattr(_nutpie_cache, "compile_cached", broken)
     monkeypatch.setattr(nutpie, "compile_pymc_model", lambda model: sentinel)
     with pytest.warns(RuntimeWarning, match="read-only file system.*SECDILEMMA_NUTPIE_CACHE=0"):
-        assert _compile_nutpie(_model()) is sentinel
+        assert compile_nutpie(_model()) is sentinel
 
 
 def test_switching_the_cache_off_gives_nutpies_own_wrapper_and_writes_nothing(

@@ -1,0 +1,133 @@
+"""The data a fit reads, as arrays: moves per (dyad, period), lagged inputs and masks.
+
+The rule for missing data is the generative model's: a term whose input is missing (the first
+period, a gap in either side's series, a missing signal) contributes nothing. The threat
+multiplier is :func:`secdilemma.model.threat_multiplier`, and whether the observer sees it
+at all is its kind's ``threat_blind`` (:data:`secdilemma.observers.OBSERVER_KINDS`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+
+from secdilemma.errors import DataError, SpecError
+from secdilemma.model import threat_multiplier
+from secdilemma.observers import OBSERVER_KINDS
+from secdilemma.spec.model_spec import ModelSpec
+
+__all__ = ["FitArrays", "FloatArray", "as_dyads", "lagged", "threat_blind"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def as_dyads(moves: xr.Dataset, name: str) -> xr.Dataset:
+    """Moves normalised to dims ``(dyad, period[, signal])``.
+
+    A ``scenario`` dim (from :func:`secdilemma.model.simulate`) becomes ``dyad``; data of
+    one dyad get a ``dyad`` dim named ``name``; signals over ``actor`` keep the rival's.
+    """
+    missing = [v for v in ("dx", "u") if v not in moves]
+    if missing:
+        raise DataError(
+            f"PerceptionModel: the data lack {missing}; give `dx` (rival change) and `u` "
+            "(observer change) over `period` (secdilemma.data.to_moves or simulate)."
+        )
+    ds = moves
+    if "scenario" in ds.dims and "dyad" not in ds.dims:
+        ds = ds.rename({"scenario": "dyad"})
+    if "dyad" not in ds["dx"].dims:
+        ds = ds.expand_dims(dyad=[name])
+    extra = set(ds["dx"].dims) - {"dyad", "period"}
+    if extra:
+        raise DataError(
+            f"PerceptionModel: `dx` has dims {ds['dx'].dims}; expected (dyad, period) - "
+            f"stack or select {sorted(map(str, extra))} first."
+        )
+    keep = [v for v in ("dx", "u", "signals") if v in ds]
+    out = ds[keep].transpose("dyad", "period", ...)
+    if "signals" in out and "actor" in out["signals"].dims:
+        out["signals"] = (out["signals"].sel(actor="rival") > 0).astype(float)
+    return out
+
+
+def lagged(a: FloatArray) -> FloatArray:
+    """``a`` moved one period later along the last axis (NaN in the first period)."""
+    out = np.full_like(a, np.nan)
+    out[..., 1:] = a[..., :-1]
+    return out
+
+
+def threat_blind(spec: ModelSpec) -> bool:
+    """Whether the spec's observer kind ignores the threat multiplier (the observers
+    registry's ``threat_blind``)."""
+    kind = spec.observer.kind
+    if kind not in OBSERVER_KINDS:
+        raise SpecError(
+            f"observer.kind {kind!r} is not one of {sorted(OBSERVER_KINDS)}; fix the spec."
+        )
+    return bool(OBSERVER_KINDS[kind].threat_blind)
+
+
+class FitArrays:
+    """The data of a fit as arrays: lagged moves, threat multiplier, masks.
+
+    Parameters
+    ----------
+    data
+        Moves over ``(dyad, period[, signal])`` (see :func:`as_dyads`).
+    spec
+        The model spec (world, observer kind, signal channels).
+    eta_f_fixed_zero
+        The threat term of the signals is fixed at 0: a missing threat then leaves the
+        signal's term in.
+    """
+
+    def __init__(self, data: xr.Dataset, spec: ModelSpec, eta_f_fixed_zero: bool) -> None:
+        self.data = data
+        self.dyads = [str(v) if not isinstance(v, (int, np.integer)) else int(v)
+                      for v in data["dyad"].values]  # fmt: skip
+        self.periods = data["period"].values
+        self.dx = data["dx"].values.astype(float)
+        self.u = data["u"].values.astype(float)
+        D, T = self.dx.shape
+        self.omega = np.broadcast_to(spec.world.series("omega", self.periods), (D, T)).copy()
+        self.delta = np.broadcast_to(spec.world.series("delta", self.periods), (D, T)).copy()
+        #: the threat multiplier of each period (not lagged)
+        self.h = threat_multiplier(self.omega, self.delta)
+        self.threat_blind = threat_blind(spec)
+        h_prev = lagged(self.h)
+        if self.threat_blind:
+            h_prev = np.where(np.isnan(h_prev), np.nan, 0.0)
+        u_prev = lagged(self.u)
+        self.mask = np.isfinite(self.dx) & np.isfinite(u_prev) & np.isfinite(h_prev)
+        self.dx0 = np.where(self.mask, self.dx, 0.0)
+        self.up = np.where(self.mask, np.maximum(u_prev, 0.0), 0.0)
+        self.dn = np.where(self.mask, np.minimum(u_prev, 0.0), 0.0)
+        self.h_prev = np.where(self.mask, h_prev, 0.0)
+        self.channels = tuple(spec.signals.channels)
+        self.signals = self._signals(data, (D, T))
+        threat = h_prev * np.maximum(u_prev, 0.0)
+        smask = np.isfinite(self.signals)
+        if not eta_f_fixed_zero:
+            smask &= np.isfinite(threat)[..., None]
+        self.smask = smask
+        self.s0 = np.where(smask, self.signals, 0.0)
+        self.threat = np.where(np.isfinite(threat), threat, 0.0)
+
+    def _signals(self, data: xr.Dataset, shape: tuple[int, int]) -> FloatArray:
+        if not self.channels:
+            return np.zeros((*shape, 0))
+        if "signals" not in data:
+            raise DataError(
+                f"PerceptionModel: the spec reads signal channels {list(self.channels)} "
+                "but the data have no `signals` variable."
+            )
+        s = data["signals"].sel(signal=list(self.channels)).transpose("dyad", "period", "signal")
+        return np.asarray(s.values, dtype=float)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """``(dyads, periods, signal channels)``."""
+        return (self.dx.shape[0], self.dx.shape[1], len(self.channels))

@@ -14,14 +14,11 @@ import xarray as xr
 from pymc.testing import mock_sample
 from scipy.special import logsumexp
 
-from secdilemma.engines.pymc.fit import (
-    ConvergenceWarning,
-    PerceptionModel,
-    compare_models,
-    load,
-    plot_fit,
-)
-from secdilemma.errors import NotFittedError, OutputExistsError, SpecError
+from secdilemma.engines.pymc import ConvergenceWarning, PerceptionModel, compare_models, load
+from secdilemma.engines.pymc.checks import DEFAULT_SEED
+from secdilemma.engines.pymc.posterior import draw_params, per_type_loglik
+from secdilemma.errors import NotFittedError, OutputExistsError, ParameterError, SpecError
+from secdilemma.interfaces.plots.fit import plot_fit
 from secdilemma.model import ModelParams, SignalParams, loglik_components, transition_matrix
 from secdilemma.model.simulate import simulate
 from secdilemma.model.types import TypeSpace
@@ -128,9 +125,9 @@ def test_per_draw_loglik_with_signals_equals_one_call_per_draw(sim: xr.Dataset) 
         },
         coords={"chain": [0], "draw": np.arange(S), "signal": ["crisis_initiation"]},
     )  # fmt: skip
-    vals, etas = m._draw_params(post)
+    vals, etas = draw_params(m.problem, post)
     assert etas is not None
-    got = m._per_type_loglik(vals, etas, slice(0, D))
+    got = per_type_loglik(m.problem, vals, etas, slice(0, D))
     for s in range(S):
         p = ModelParams(
             **{k: v[s] for k, v in vals.items()}, omega=0.7, delta=0.2,
@@ -231,7 +228,7 @@ def test_switching_with_persistence_one_is_the_static_model(sim: xr.Dataset) -> 
 def test_switching_structure_key_and_persistence_as_data(sim: xr.Dataset) -> None:
     a, b, c = (PerceptionModel(_switching_spec(p), data=sim) for p in (0.9, 0.7, None))
     # a new persistence reuses the compiled model (it is data); static vs switching does not
-    assert a._structure_key() == b._structure_key() != c._structure_key()
+    assert a.problem.structure_key() == b.problem.structure_key() != c.problem.structure_key()
     logt = a.build_model()["log_transition"].get_value()
     np.testing.assert_allclose(np.exp(logt), transition_matrix(3, persistence=0.9))
     np.testing.assert_allclose(
@@ -249,7 +246,8 @@ def test_mock_switching_fit_matches_the_exact_filter(
 
     m = PerceptionModel(_switching_spec(0.8), data=sim)
     with pytest.warns(ConvergenceWarning):
-        tree = m.fit(sampler="pymc", chains=2, draws=10, random_seed=3)
+        tree = m.fit(sampler="pymc", chains=2, draws=10, seed=3).idata_
+    assert tree is not None
     tp = tree["type_probabilities"]
     assert tp.attrs["switching"] == 1
     assert tp.attrs["persistence"] == 0.8
@@ -308,20 +306,58 @@ def test_mock_switching_fit_matches_the_exact_filter(
     assert back.spec.types.persistence == 0.8
     xr.testing.assert_allclose(back.idata_["type_probabilities"].to_dataset(), tp.to_dataset())
     assert back.summary()["type_probabilities"] == s["type_probabilities"]
-    pp = back.posterior_predictive(random_seed=1)["posterior_predictive"]
+    pp = back.posterior_predictive(seed=1)["posterior_predictive"]
     assert pp["dx"].shape == (2, 10, 3, 12)
     assert pp["type"].dims == ("chain", "draw", "dyad", "period")
-    prior = m.prior_predictive(draws=400, random_seed=2)["prior_predictive"]["type"].values
+    prior = m.prior_predictive(draws=400, seed=2)["prior_predictive"]["type"].values
     switches = (prior[..., 1:] != prior[..., :-1]).mean()
     assert switches == pytest.approx(0.2, abs=0.02)
-    assert len(plot_fit(back).axes) >= 3
+    fig = plot_fit(back, dyad=1, events={3: "a treaty", 7: "a crisis"})
+    _check_fit_figure(fig, title=("dyad 1", "0–11", "ω = 0.7", "δ = 0.2"), n_events=2)
+
+
+def _check_fit_figure(fig: Any, *, title: tuple[str, ...], n_events: int) -> None:
+    """Structure of plot_fit's figure: a panel per type, trace and rank plots per parameter
+    (with their labels and a chain legend), the title, the numbered events and their key."""
+    import matplotlib.pyplot as plt
+
+    try:
+        by_ylabel = {ax.get_ylabel(): ax for ax in fig.axes}
+        panels = [by_ylabel.get(f"P({t})") for t in ("greedy", "insecure", "mixed")]
+        assert all(p is not None for p in panels)
+        assert sum(ax.get_ylabel().startswith("P(") for ax in fig.axes) == 3
+        assert panels[-1].get_xlabel() == "period"  # simulated data: no years
+        for ax in panels:  # filtered and smoothed means, each with its band
+            assert len(ax.collections) >= 2
+            assert ax.get_ylim() == (0.0, 1.0)
+        for name in ("mu", "alpha", "beta", "gamma", "kappa", "sigma"):
+            trace = by_ylabel[name]
+            assert trace.get_xlabel() == "Draw"
+            assert len(trace.lines) >= 2
+            ranks = [ax for ax in fig.axes if ax.get_title() == name and ax is not trace]
+            assert len(ranks) == 1
+            assert ranks[0].get_xlabel()
+        assert any(lg.get_title().get_text() == "chain" for lg in fig.legends)
+        text = fig.get_suptitle()
+        assert all(part in text for part in title), text
+        assert "NOT CONVERGED" in text  # mock draws fail the gate
+        texts = [t for ax in fig.axes for t in ax.texts]
+        markers = [t for t in texts if t.get_gid() == "event-marker"]
+        keys = [t for t in texts if t.get_gid() == "event-key"]
+        assert [t.get_text() for t in markers] == [str(i + 1) for i in range(n_events)]
+        assert len(keys) == n_events
+        fig.canvas.draw()  # lays out and draws without error
+    finally:
+        plt.close(fig)
 
 
 def test_mock_fit_plumbing_summary_save_load(sim: xr.Dataset, mocked: None, tmp_path) -> None:
     m = PerceptionModel(_spec(sampler={"seed": 5}), data=sim)
     with pytest.warns(ConvergenceWarning, match="Do NOT trust"):
-        tree = m.fit(sampler="pymc", chains=2, draws=10)
-    assert tree is m.idata_
+        fitted = m.fit(sampler="pymc", chains=2, draws=10)
+    assert fitted is m  # scikit-learn style: fit returns the model
+    tree = m.idata_
+    assert tree is not None
     assert {"posterior", "sample_stats", "log_likelihood", "observed_data", "constant_data",
             "type_probabilities"} <= set(tree.children)  # fmt: skip
     tp = tree["type_probabilities"]["type_probability"]
@@ -363,10 +399,27 @@ def test_mock_fit_plumbing_summary_save_load(sim: xr.Dataset, mocked: None, tmp_
     for g in ("posterior", "type_probabilities", "log_likelihood", "observed_data"):
         xr.testing.assert_allclose(back.idata_[g].to_dataset(), tree[g].to_dataset())
     assert back.summary()["type_probabilities"] == s["type_probabilities"]
-    pp = back.posterior_predictive(random_seed=1)
+    pp = back.posterior_predictive(seed=1)
     assert pp["posterior_predictive"]["dx"].shape == (2, 10, 3, 12)
-    fig = plot_fit(back)
-    assert len(fig.axes) >= 3
+    assert pp.attrs["seed"] == 1
+    assert back.posterior_predictive().attrs["seed"] == 6  # the fit's seed + 1
+
+    # every random step is seeded: belief_draws by default with the fit's seed
+    belief, _ = back.belief_draws(dyad=0, max_draws=5)
+    assert belief.attrs["seed"] == 5
+    keep = np.sort(np.random.default_rng(5).choice(20, size=5, replace=False))
+    want = tp.sel(dyad=0).stack(sample=("chain", "draw")).transpose("sample", ...).values
+    np.testing.assert_array_equal(belief.values, want[keep])
+    other, _ = back.belief_draws(dyad=0, max_draws=5, seed=0)
+    assert other.attrs["seed"] == 0
+    assert not np.array_equal(other.values, belief.values)
+    # the prior predictive takes the spec's seed
+    assert m.prior_predictive(draws=10).attrs["seed"] == 5
+    _check_fit_figure(
+        plot_fit(back, title="a fit of three dyads"), title=("a fit of three dyads",), n_events=0
+    )
+    with pytest.raises(ParameterError, match="dyad 9 is not in the fit"):
+        plot_fit(back, dyad=9)
 
 
 def test_load_refuses_another_version(sim: xr.Dataset, mocked: None, tmp_path) -> None:
@@ -395,9 +448,18 @@ def test_compare_models_and_prior_predictive(sim: xr.Dataset, mocked: None) -> N
     assert set(table.index) == {"full", "greedy_only"}
     with pytest.raises(SpecError, match="at least two"):
         compare_models({"full": fits["full"]})
-    prior = fits["full"].prior_predictive(draws=30, random_seed=3)
+    prior = fits["full"].prior_predictive(draws=30, seed=3)
     assert prior["prior_predictive"]["dx"].shape == (1, 30, 3, 12)
     assert np.isnan(prior["prior_predictive"]["dx"].isel(period=0)).all()
+    assert prior.attrs["seed"] == 3
+    # no seed given: the prior predictive is still seeded, with the spec's seed or, when the
+    # spec has none, DEFAULT_SEED
+    spec_seed = fits["full"].spec.sampler.seed
+    a, b = (fits["full"].prior_predictive(draws=30) for _ in range(2))
+    assert a.attrs["seed"] == b.attrs["seed"] == (DEFAULT_SEED if spec_seed is None else spec_seed)
+    for g in ("prior", "prior_predictive"):
+        xr.testing.assert_equal(a[g].to_dataset(), b[g].to_dataset())  # created_at differs
+    assert not np.array_equal(a["prior"]["alpha"].values, prior["prior"]["alpha"].values)
 
 
 def test_tiny_real_fit_finds_the_types() -> None:
@@ -414,7 +476,7 @@ def test_tiny_real_fit_finds_the_types() -> None:
     m = PerceptionModel(ModelSpec.from_dict({"priors": {"hierarchical": []}}), data=data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        m.fit(sampler="pymc", chains=2, draws=200, tune=200, random_seed=4, cores=1,
+        m.fit(sampler="pymc", chains=2, draws=200, tune=200, seed=4, cores=1,
               progressbar=False)  # fmt: skip
     mean = m.type_posterior()["mean"]
     best = mean.idxmax("rival_type").values.tolist()

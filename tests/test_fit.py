@@ -104,6 +104,26 @@ def test_pytensor_likelihood_equals_numpy_model(sim: xr.Dataset) -> None:
         assert float(fn(point)) == pytest.approx(float(logsumexp(tot, axis=-1).sum()), rel=1e-9)
 
 
+@pytest.mark.parametrize("nu", [None, 1.0, 4.0, 30.0])
+def test_pytensor_noise_density_is_scipys(nu: float | None) -> None:
+    """The graph's one copy of the noise density: Normal or Student-t, as scipy has them."""
+    import pytensor.tensor as pt
+    from scipy import stats
+
+    from secdilemma.engines.pymc.build import noise_loglik
+
+    rng = np.random.default_rng(5)
+    resid, sigma = rng.normal(0.0, 0.3, 50), rng.uniform(0.01, 0.5, 50)
+    nu_t = None if nu is None else pt.as_tensor(np.float64(nu))  # float64, as pm.Data holds it
+    got = noise_loglik(pt, pt.as_tensor(resid / sigma), pt.as_tensor(sigma), nu_t).eval()
+    want = (
+        stats.norm.logpdf(resid, scale=sigma)
+        if nu is None
+        else stats.t.logpdf(resid, df=nu, scale=sigma)
+    )
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+
+
 def test_per_draw_loglik_with_signals_equals_one_call_per_draw(sim: xr.Dataset) -> None:
     """The Rao-Blackwellised type posteriors evaluate all draws in one call; the reference is
     secdilemma.model.loglik_components called once per draw with that draw's parameters."""

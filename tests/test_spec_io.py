@@ -12,7 +12,7 @@ import pytest
 from secdilemma._paths import models_dir
 from secdilemma.errors import OutputExistsError, SpecError
 from secdilemma.model.equations import DEFAULT_DELTA, DEFAULT_OMEGA
-from secdilemma.observers import OBSERVER_KINDS, Observer
+from secdilemma.observers import FITTABLE_KINDS, OBSERVER_KINDS, Observer
 from secdilemma.spec import DEFAULT_SEED, ModelSpec, load_spec, spec_data
 from secdilemma.spec.reference import REFERENCE_FILE
 
@@ -278,6 +278,7 @@ def test_observer_kinds_are_those_of_the_registry_the_fit_can_express() -> None:
         if list(inspect.signature(cls.__init__).parameters) == base
     ]
     assert expected == ["aware", "naive"]
+    assert list(FITTABLE_KINDS) == expected
     for kind in expected:
         assert ModelSpec.from_dict({"observer": {"kind": kind}}).observer.kind == kind
     for kind in set(OBSERVER_KINDS) - set(expected):

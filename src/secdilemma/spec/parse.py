@@ -21,12 +21,12 @@ from secdilemma.decision.losses import Losses
 from secdilemma.errors import ParameterError, SpecError
 from secdilemma.model.equations import DEFAULT_DELTA, DEFAULT_OMEGA
 from secdilemma.model.types import DEFAULT_LOADINGS
+from secdilemma.observers import FITTABLE_KINDS
 from secdilemma.spec.sections import (
     BACKENDS,
     DEFAULT_SEED,
     DEFAULT_TYPES,
     DIST_ARGS,
-    FITTABLE_KINDS,
     NAME_PATTERN,
     PARAMETERS,
     POOLABLE,

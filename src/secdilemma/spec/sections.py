@@ -5,15 +5,14 @@ Each section class mirrors one TOML table of a spec (``[data]``, ``[types]``, ..
 an equal section. Validation lives in the parser, not here: build sections through
 :meth:`secdilemma.spec.ModelSpec.from_dict` (or :func:`secdilemma.spec.load_spec`).
 
-Every vocabulary a spec may use is named once here, derived from the layer that owns the
-concept where there is one (observer kinds from :data:`secdilemma.observers.OBSERVER_KINDS`,
-transforms from :data:`secdilemma.data.moves.TRANSFORMS`, the neutral world from
+Every vocabulary a spec may use is named once, here or in the layer that owns the concept
+(observer kinds: :data:`secdilemma.observers.FITTABLE_KINDS`; transforms derived from
+:data:`secdilemma.data.moves.TRANSFORMS`; the neutral world from
 :mod:`secdilemma.model.equations`).
 """
 
 from __future__ import annotations
 
-import inspect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,8 +25,6 @@ from secdilemma.decision.losses import Losses
 from secdilemma.decision.problem import DEFAULT_HORIZON
 from secdilemma.model.equations import DEFAULT_DELTA, DEFAULT_OMEGA
 from secdilemma.model.types import TypeSpace
-from secdilemma.observers import OBSERVER_KINDS as _OBSERVER_CLASSES
-from secdilemma.observers import Observer
 
 __all__ = [
     "BACKENDS",
@@ -37,7 +34,6 @@ __all__ = [
     "DEFAULT_TAU",
     "DEFAULT_TYPES",
     "DIST_ARGS",
-    "FITTABLE_KINDS",
     "NAME_PATTERN",
     "PARAMETERS",
     "POOLABLE",
@@ -143,25 +139,6 @@ SECTIONS: tuple[str, ...] = (
 #: they are restricted to letters, digits, ``_``, ``.`` and ``-``, start with a letter, digit or
 #: ``_`` (so never ``..``) and are at most 100 characters.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
-
-
-def _fittable_kinds() -> tuple[str, ...]:
-    """Observer kinds the full fit can express: a ``threat_blind`` switch and nothing more.
-
-    Those are the kinds whose class takes exactly the constructor arguments of
-    :class:`~secdilemma.observers.Observer` (aware and naive); biased, tempered and selective
-    observers carry settings the PyMC model does not have.
-    """
-    base = list(inspect.signature(Observer.__init__).parameters)
-    return tuple(
-        kind
-        for kind, cls in _OBSERVER_CLASSES.items()
-        if hasattr(cls, "threat_blind") and list(inspect.signature(cls.__init__).parameters) == base
-    )
-
-
-#: Observer kinds a spec may name (``[observer] kind``): those the full fit can express.
-FITTABLE_KINDS: tuple[str, ...] = _fittable_kinds()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from secdilemma._paths import models_dir
 from secdilemma.errors import OutputExistsError, SpecError
-from secdilemma.model.equations import DEFAULT_DELTA, DEFAULT_OMEGA
+from secdilemma.model import DEFAULT_DELTA, DEFAULT_OMEGA
 from secdilemma.observers import FITTABLE_KINDS, OBSERVER_KINDS, Observer
 from secdilemma.spec import DEFAULT_SEED, ModelSpec, load_spec, spec_data
 from secdilemma.spec.reference import REFERENCE_FILE

@@ -19,7 +19,7 @@ from secdilemma.data import SIGNAL_CHANNELS
 from secdilemma.data.catalog import CASES
 from secdilemma.decision.losses import Losses
 from secdilemma.errors import ParameterError, SpecError
-from secdilemma.model.equations import DEFAULT_DELTA, DEFAULT_OMEGA
+from secdilemma.model import DEFAULT_DELTA, DEFAULT_OMEGA
 from secdilemma.model.types import DEFAULT_LOADINGS
 from secdilemma.observers import FITTABLE_KINDS
 from secdilemma.spec.sections import (

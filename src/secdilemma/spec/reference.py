@@ -17,7 +17,7 @@ import numpy as np
 
 from secdilemma._paths import models_dir
 from secdilemma.errors import SpecError
-from secdilemma.model.equations import ModelParams
+from secdilemma.model import ModelParams
 
 __all__ = [
     "REFERENCE_FILE",

@@ -8,7 +8,7 @@ an equal section. Validation lives in the parser, not here: build sections throu
 Every vocabulary a spec may use is named once, here or in the layer that owns the concept
 (observer kinds: :data:`secdilemma.observers.FITTABLE_KINDS`; transforms derived from
 :data:`secdilemma.data.moves.TRANSFORMS`; the neutral world from
-:mod:`secdilemma.model.equations`).
+:mod:`secdilemma.model`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 from secdilemma.data.moves import TRANSFORMS as _MOVE_TRANSFORMS
 from secdilemma.decision.losses import Losses
 from secdilemma.decision.problem import DEFAULT_HORIZON
-from secdilemma.model.equations import DEFAULT_DELTA, DEFAULT_OMEGA
+from secdilemma.model import DEFAULT_DELTA, DEFAULT_OMEGA
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
@@ -288,7 +288,7 @@ class WorldSpec:
 
     A by-period table ``{1898 = 0.7, 1906 = 0.8}`` is a step function: each value holds from
     its period until the next listed one; periods before the first listed one take the first
-    value. Both default to the neutral world of :mod:`secdilemma.model.equations`
+    value. Both default to the neutral world of :mod:`secdilemma.model`
     (``DEFAULT_OMEGA``, ``DEFAULT_DELTA``).
     """
 

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
-from scipy.special import logsumexp
 
 from secdilemma.engines.exact.filtering import forward_backward
 from secdilemma.engines.pymc.arrays import FloatArray
@@ -124,31 +123,28 @@ def draw_posteriors(
     -------
     tuple
         The filtered and smoothed posteriors ``(..., T, K)`` (for a static type the smoothed
-        one is the final filtered one in every period), the one-step predictive log densities
-        ``log p(data_t | data_<t)`` ``(..., T)`` (which sum to the log evidence) and the final
-        filtered posterior under a uniform prior ``(..., K)``.
+        one is the final filtered one in every period, a read-only view), the one-step
+        predictive log densities ``log p(data_t | data_<t)`` ``(..., T)`` (which sum to the
+        log evidence) and the final filtered posterior under a uniform prior ``(..., K)``.
     """
     K = ll.shape[-1]
-    res = forward_backward(ll, log_prior, transition=transition, smooth=True)
-    assert res.log_smoothed is not None
-    log_filt = res.log_filtered
-    # log P(z_t = k | data up to t-1): the prior at t = 0, the filter moved one step after
-    log_pred = np.empty_like(ll)
-    log_pred[..., 0, :] = log_prior
-    if transition is None:
-        log_pred[..., 1:, :] = log_filt[..., :-1, :]
+    res = forward_backward(ll, log_prior, transition=transition, smooth=transition is not None)
+    filt = np.exp(res.log_filtered)
+    if res.log_smoothed is None:  # static: the final filtered posterior in every period
+        smooth = np.broadcast_to(filt[..., -1:, :], filt.shape)
     else:
-        with np.errstate(divide="ignore"):
-            log_trans = np.log(transition)
-        log_pred[..., 1:, :] = logsumexp(log_filt[..., :-1, :, None] + log_trans, axis=-2)
-    point = logsumexp(log_pred + ll, axis=-1)
+        smooth = np.exp(res.log_smoothed)
+    # P(z_t = k | data up to t-1): the prior at t = 0, the filter moved one step after (in
+    # probability space, as the exact filter predicts; no period's likelihood can make every
+    # type's term underflow at once)
+    pred = np.empty_like(ll)
+    pred[..., 0, :] = np.exp(log_prior)
+    pred[..., 1:, :] = filt[..., :-1, :] if transition is None else filt[..., :-1, :] @ transition
+    m = np.max(ll, axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        point = m[..., 0] + np.log(np.sum(pred * np.exp(ll - m), axis=-1))
     unif = forward_backward(ll, np.full(K, -np.log(K)), transition=transition, smooth=False)
-    return (
-        np.exp(log_filt),
-        np.exp(res.log_smoothed),
-        np.asarray(point),
-        np.exp(unif.log_filtered[..., -1, :]),
-    )
+    return filt, smooth, point, np.exp(unif.log_filtered[..., -1, :])
 
 
 def _run_in_chunks(work: Callable[[slice], None], D: int, per_dyad: int) -> None:
@@ -196,7 +192,9 @@ def type_probabilities(problem: FitProblem, post: xr.Dataset) -> tuple[xr.Datase
         pointwise[:, sl] = point
         final[:, sl] = filt[:, :, -1]
         final_unif[:, sl] = unif
-        for tag, p in (("f", filt), ("s", smooth)):
+        # static: the smoothed posterior is the same in every period, summarised once
+        p_smooth = smooth if trans is not None else smooth[:, :, -1:]
+        for tag, p in (("f", filt), ("s", p_smooth)):
             summ[f"{tag}_mean"][sl] = p.mean(axis=0)
             summ[f"{tag}_lo"][sl], summ[f"{tag}_hi"][sl] = np.quantile(p, INTERVAL, axis=0)
 

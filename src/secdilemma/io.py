@@ -33,7 +33,7 @@ def _check_target(path: Path, overwrite: bool) -> None:
             "(--overwrite on the command line) to replace it."
         )
     if path.exists() and path.is_dir():
-        raise OutputExistsError(f"{path} is a folder; give a file path ending in .nc.")
+        raise OutputExistsError(f"{path} is a folder; give a file path.")
 
 
 def atomic_write(path: str | os.PathLike[str], write: Any, *, overwrite: bool = False) -> Path:

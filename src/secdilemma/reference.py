@@ -148,7 +148,9 @@ def reference_posterior(
     model = PerceptionModel(spec, data=moves)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        tree = model.fit(progressbar=False)
+        model.fit(progressbar=False)
+    tree = model.idata_
+    assert tree is not None
     diag = model.diagnostics_
     assert diag is not None  # set by fit()
     if not diag["ok"]:

@@ -33,6 +33,7 @@ from secdilemma.interfaces.options import (
     NSims,
     ObserverKind,
     Omega,
+    Out,
     Overwrite,
     Params,
     Prior,
@@ -44,7 +45,6 @@ from secdilemma.interfaces.options import (
     Tune,
     Variable,
     make_study,
-    out_option,
     output_folder,
     save_figure,
     user_errors,
@@ -204,7 +204,7 @@ def filter_cmd(
     ] = None,
     variable: Variable = None,
     case_observer: CaseObserver = None,
-    out_dir: out_option("filter") = None,
+    out_dir: Out = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Exact Bayesian updating over rival types, with the model's parameters fixed.
@@ -274,7 +274,7 @@ def decide_cmd(
             "(the belief stays the one fitted under the fit's world; the output says so)."
         ),
     ] = False,
-    out_dir: out_option("decide") = None,
+    out_dir: Out = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Deter or reassure? The decision fed by the observer's posterior.
@@ -365,7 +365,7 @@ def fit_cmd(
     chains: Chains = None,
     draws: Draws = None,
     tune: Tune = None,
-    out_dir: out_option("fit") = None,
+    out_dir: Out = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Fit the full Bayesian model (PyMC): the type posterior integrating over parameters.
@@ -422,7 +422,7 @@ def compare_cmd(
     chains: Chains = None,
     draws: Draws = None,
     tune: Tune = None,
-    out_dir: out_option("compare") = None,
+    out_dir: Out = None,
     overwrite: Overwrite = False,
 ) -> None:
     """Model comparison by PSIS-LOO (ArviZ): fits the spec and its variants on the same data.
@@ -476,7 +476,7 @@ def main_cmd(
             "exact observer's belief with the reference parameters instead."
         ),
     ] = True,
-    out_dir: out_option("main") = None,
+    out_dir: Out = None,
     overwrite: Overwrite = False,
 ) -> None:
     """The whole chain on a bundled case (its spec) or a pair of states: data -> belief ->

@@ -94,11 +94,13 @@ Tune = Annotated[int | None, typer.Option(help="Tuning steps per chain (default:
 NSims = Annotated[int, typer.Option(help="Simulated futures per type.")]
 
 
-def out_option(verb: str) -> Any:
-    return Annotated[
-        Path | None,
-        typer.Option("--out", help=f"Output folder (default results/{verb}-NAME-TIME)."),
-    ]
+Out = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Output folder (default results/VERB-NAME-TIME, e.g. results/filter-us_china-…).",
+    ),
+]
 
 
 # ---------------------------------------------------------------------------------------------

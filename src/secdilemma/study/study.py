@@ -40,6 +40,7 @@ from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams
 from secdilemma.observers import FITTABLE_KINDS, OBSERVER_KINDS
 from secdilemma.spec import ModelSpec, load_reference_params, spec_data
+from secdilemma.spec.sections import SOURCES
 from secdilemma.study.setting import (
     DEFAULT_N_SIMS,
     ENGINES,
@@ -158,9 +159,15 @@ class Study:
         >>> s.setting.name, s.setting.years
         ('IND-PAK', '1960-2000')
         """
-        check_choice("source", source, ("nmc", "sipri"))
+        check_choice("source", source, SOURCES)
         spec = ModelSpec.for_dyad(
-            observer_state, rival_state, source=source, start=start, end=end, name=name
+            observer_state,
+            rival_state,
+            source=source,
+            start=start,
+            end=end,
+            name=name,
+            priors={"use_reference": True},
         )
         study = cls(spec, **overrides)
         study.source = "dyad"
@@ -444,7 +451,7 @@ class Study:
             for c in df.columns
         }
         ds = xr.Dataset(data, coords={"model": df.index.to_numpy()})
-        shaky = [n for n, m in models.items() if not m.diagnostics_["ok"]]
+        shaky = [n for n, m in models.items() if not (m.diagnostics_ or {}).get("ok", False)]
         return self._stamp(ds, not_converged=json.dumps(shaky)), models
 
     # ------------------------------------------------------------------ the spec

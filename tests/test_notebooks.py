@@ -1,4 +1,4 @@
-"""The notebooks in notebooks/ run from top to bottom (DESIGN.md section 6).
+"""The notebooks in notebooks/ run from top to bottom (docs/model.md section 6).
 
 Each notebook runs in a fresh kernel (so none depends on another's outputs), in a temporary
 working directory (so none writes into the repository), on the Agg backend. The kernel is

@@ -124,6 +124,32 @@ def test_pytensor_noise_density_is_scipys(nu: float | None) -> None:
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
 
 
+@pytest.mark.parametrize("persistence", [None, 0.9, 1.0])
+@pytest.mark.parametrize("scale", [1.0, 500.0])
+def test_one_step_predictive_densities_are_the_exact_filters_evidence(
+    persistence: float | None, scale: float
+) -> None:
+    """Per period, log p(data_t | data_<t) adds up to the exact filter's log evidence of the
+    data up to t, also for log-likelihoods extreme enough to underflow probabilities."""
+    from secdilemma.engines.exact.filtering import forward_backward
+    from secdilemma.engines.pymc.posterior import draw_posteriors
+
+    rng = np.random.default_rng(7)
+    ll = scale * rng.normal(size=(4, 2, 9, 3))
+    log_prior = np.log([0.5, 0.3, 0.2])
+    trans = None if persistence is None else transition_matrix(3, persistence=persistence)
+    filt, smooth, point, unif = draw_posteriors(ll, log_prior, trans)
+    assert np.all(np.isfinite(point))
+    for t in range(ll.shape[2]):
+        ev = forward_backward(ll[:, :, : t + 1], log_prior, transition=trans).log_evidence
+        np.testing.assert_allclose(point[:, :, : t + 1].sum(-1), ev, rtol=1e-10, atol=1e-9)
+    ref = forward_backward(ll, log_prior, transition=trans)
+    np.testing.assert_array_equal(filt, np.exp(ref.log_filtered))
+    np.testing.assert_array_equal(smooth, np.exp(ref.log_smoothed))
+    flat = forward_backward(ll, np.log(np.full(3, 1 / 3)), transition=trans).log_filtered
+    np.testing.assert_array_equal(unif, np.exp(flat[..., -1, :]))
+
+
 def test_per_draw_loglik_with_signals_equals_one_call_per_draw(sim: xr.Dataset) -> None:
     """The Rao-Blackwellised type posteriors evaluate all draws in one call; the reference is
     secdilemma.model.loglik_components called once per draw with that draw's parameters."""

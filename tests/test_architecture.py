@@ -126,7 +126,7 @@ def test_no_import_circles() -> None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if seen.get(nxt) == 1:
-                cyc = stack[stack.index(nxt) :] + [nxt]
+                cyc = [*stack[stack.index(nxt) :], nxt]
                 if not any(p == "secdilemma" for p in cyc):
                     cycles.append(" -> ".join(cyc))
             elif nxt not in seen:
@@ -193,7 +193,9 @@ def test_architecture_md_lists_every_module() -> None:
         for p in PKG.rglob("*.py")
         if p.name != "__init__.py" or p.parent != PKG
     }
-    actual = {a.removesuffix("/__init__.py") + "/" if a.endswith("__init__.py") else a for a in actual}
+    actual = {
+        a.removesuffix("/__init__.py") + "/" if a.endswith("__init__.py") else a for a in actual
+    }
     missing = sorted(a for a in actual if a not in listed)
     stale = sorted(name for name in listed if name not in actual)
     assert not missing, f"modules missing from ARCHITECTURE.md's module map: {missing}"

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from secdilemma.engines.pymc.fit import resolve_priors
+from secdilemma.engines.pymc import resolve_priors
 from secdilemma.errors import SpecError
 from secdilemma.reference import load_reference_params, load_reference_posterior
 from secdilemma.spec import ModelSpec, load_spec, spec_data

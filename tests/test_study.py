@@ -176,7 +176,7 @@ def test_the_naive_observer_on_the_same_setting():
 @pytest.mark.ci
 def test_the_fit_engine_through_the_study():
     study = Study("anglo_german_naval", seed=11)
-    tree = study.fit(backend="nutpie", chains=2, draws=200, tune=200)
+    tree = study.fit(sampler="nutpie", chains=2, draws=200, tune=200)
     assert tree.attrs["study_name"] == "anglo_german_naval"
     post = study.belief("fit")
     np.testing.assert_allclose(post["filtered_mean"].sum("rival_type"), 1.0, atol=1e-9)

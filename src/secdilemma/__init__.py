@@ -31,7 +31,7 @@ from secdilemma.decision import (
     value_of_information,
 )
 from secdilemma.engines.exact.estimate import estimate_params
-from secdilemma.engines.pymc.fit import ConvergenceWarning, PerceptionModel, compare_models, load
+from secdilemma.engines.pymc import ConvergenceWarning, PerceptionModel, compare_models, load
 from secdilemma.errors import (
     DataError,
     NotFittedError,

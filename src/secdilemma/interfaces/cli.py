@@ -324,7 +324,7 @@ FIT_FILES = ("fit.nc", "summary.json", "fit.png")
 def write_fit(study: Study, run: OutputRun, prefix: str = "", **sampler: Any) -> Any:
     """Fit the study's model (PyMC) and write the fit, its summary and its figure.
 
-    ``sampler`` (backend, chains, draws, tune; ``None`` = the spec's) refits if given.
+    ``sampler`` (sampler, chains, draws, tune; ``None`` = the spec's) refits if given.
     """
     import warnings
 
@@ -384,7 +384,7 @@ def fit_cmd(
         with OutputRun(folder, FIT_FILES, overwrite=overwrite) as run:
             out.print_setting(study.setting)
             _announce_fit(study)
-            write_fit(study, run, backend=sampler, chains=chains, draws=draws, tune=tune)
+            write_fit(study, run, sampler=sampler, chains=chains, draws=draws, tune=tune)
         out.console.print(f"wrote {', '.join(FIT_FILES)} in {folder}", markup=False)
 
 
@@ -438,7 +438,7 @@ def compare_cmd(
         folder = output_folder(out_dir, "compare", study.setting.name)
         given = {
             k: v
-            for k, v in {"backend": sampler, "chains": chains, "draws": draws, "tune": tune}.items()
+            for k, v in {"sampler": sampler, "chains": chains, "draws": draws, "tune": tune}.items()
             if v is not None
         }
         with OutputRun(folder, [*files, "comparison.nc"], overwrite=overwrite) as run:

@@ -338,8 +338,9 @@ class Study:
     def fit(self, *, refit: bool = False, progressbar: bool = False, **sampler: Any) -> xr.DataTree:
         """The full Bayesian fit (PyMC); kept as :attr:`model_` and returned as a DataTree.
 
-        ``sampler`` takes ``backend``, ``chains``, ``draws``, ``tune`` (default: the spec's);
-        the seed is the study's.
+        ``sampler`` takes what :meth:`PerceptionModel.fit` takes: ``sampler`` (the NUTS
+        backend, nutpie or pymc), ``chains``, ``draws``, ``tune`` (default: the spec's); the
+        seed is the study's.
         """
         from secdilemma.engines.pymc import PerceptionModel
 

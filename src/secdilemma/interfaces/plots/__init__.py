@@ -5,6 +5,7 @@ never selects a matplotlib backend."""
 from __future__ import annotations
 
 from secdilemma.interfaces.plots.decision import plot_decision
+from secdilemma.interfaces.plots.fit import plot_fit
 from secdilemma.interfaces.plots.posterior import plot_type_posterior
 
-__all__ = ["plot_decision", "plot_type_posterior"]
+__all__ = ["plot_decision", "plot_fit", "plot_type_posterior"]

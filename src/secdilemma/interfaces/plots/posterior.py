@@ -198,6 +198,53 @@ def plot_type_posterior(
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
+    values, periods, types = _checked(posterior)
+    evs = _events(events)
+    lo, hi = float(np.min(periods)), float(np.max(periods))
+    shown = [i for i, ev in enumerate(evs) if lo <= float(ev.period) <= hi]
+
+    # The key: one or two columns, wrapped to the width they get.
+    n_cols = 2 if len(evs) > 8 else 1
+    entries = _key_entries(evs, 64 if n_cols == 2 else 130, lo, hi)
+    cols = _columns(entries, n_cols) if entries else []
+    key_lines = max((sum(entries[i].count("\n") + 1 for i in c) for c in cols), default=0)
+
+    if ax is None:
+        key_in = (key_lines * _LINE + 2 * len(max(cols, key=len, default=[])) + 36) / 72
+        fig, ax = plt.subplots(
+            figsize=(_FIG_WIDTH, _PLOT_HEIGHT + (key_in if evs else 0.0)),
+            layout="constrained",
+        )
+    else:
+        fig = ax.figure  # type: ignore[assignment]
+    assert fig is not None
+    handles = ax.stackplot(periods, values.T, labels=types, alpha=0.85)
+    ax.set_ylim(0.0, 1.0)
+    if len(periods) > 1:
+        ax.set_xlim(lo, hi)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("year" if isinstance(events, xr.Dataset) else "period")
+    ax.set_ylabel("P(rival type)")
+    n_rows = _draw_markers(fig, ax, evs, shown, max(hi - lo, 1.0))
+    _draw_key(ax, entries, cols, n_cols)
+    # Legend outside on the right, top band first.
+    ax.legend(
+        handles[::-1],
+        types[::-1],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+        fontsize=8,
+        title="rival type",
+        title_fontsize=8,
+    )
+    if title is not None:
+        ax.set_title(title, pad=6 + n_rows * _ROW)
+    return fig
+
+
+def _checked(posterior: Any) -> tuple[Any, Any, list[str]]:
+    """The posterior's values (period, rival_type), periods and type names, checked."""
     if not isinstance(posterior, xr.DataArray):
         raise ParameterError("plot_type_posterior: `posterior` must be an xarray.DataArray.")
     if set(posterior.dims) != {"period", "rival_type"}:
@@ -225,60 +272,37 @@ def plot_type_posterior(
         if "rival_type" in post.coords
         else [f"type {k}" for k in range(post.sizes["rival_type"])]
     )
-    evs = _events(events)
-    lo, hi = float(np.min(periods)), float(np.max(periods))
-    span = max(hi - lo, 1.0)
-    shown = [i for i, ev in enumerate(evs) if lo <= float(ev.period) <= hi]
+    return values, periods, types
 
-    # The key: one or two columns, wrapped to the width they get.
-    n_cols = 2 if len(evs) > 8 else 1
-    chars = 64 if n_cols == 2 else 130
-    entries = _key_entries(evs, chars, lo, hi)
-    cols = _columns(entries, n_cols) if entries else []
-    key_lines = max((sum(entries[i].count("\n") + 1 for i in c) for c in cols), default=0)
 
-    if ax is None:
-        key_in = (key_lines * _LINE + 2 * len(max(cols, key=len, default=[])) + 36) / 72
-        fig, ax = plt.subplots(
-            figsize=(_FIG_WIDTH, _PLOT_HEIGHT + (key_in if evs else 0.0)),
-            layout="constrained",
+def _draw_markers(fig: Any, ax: Any, evs: list[Any], shown: list[int], span: float) -> int:
+    """Numbered markers above the axes, stacked where they would touch; the rows used."""
+    if not shown:
+        return 0
+    fig_w_pt = fig.get_figwidth() * 72 * ax.get_position().width * 0.85
+    gap = 13.0 * span / max(fig_w_pt, 1.0)  # a two-digit marker, in period units
+    rows = _marker_rows([float(evs[i].period) for i in shown], gap)
+    for i, row in zip(shown, rows, strict=True):
+        p = evs[i].period
+        ax.axvline(p, color="black", linewidth=0.7, linestyle=(0, (3, 2)), alpha=0.7)
+        ax.annotate(
+            str(i + 1),
+            xy=(p, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(0, 2 + row * _ROW),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=_FONT - 0.5,
+            gid=MARKER_GID,
+            annotation_clip=False,
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "0.5", "lw": 0.5},
         )
-    else:
-        fig = ax.figure  # type: ignore[assignment]
-    assert fig is not None
-    handles = ax.stackplot(periods, values.T, labels=types, alpha=0.85)
-    ax.set_ylim(0.0, 1.0)
-    if len(periods) > 1:
-        ax.set_xlim(lo, hi)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_xlabel("year" if isinstance(events, xr.Dataset) else "period")
-    ax.set_ylabel("P(rival type)")
+    return max(rows) + 1
 
-    # Numbered markers above the axes, stacked where they would touch.
-    n_rows = 0
-    if shown:
-        fig_w_pt = fig.get_figwidth() * 72 * ax.get_position().width * 0.85
-        gap = 13.0 * span / max(fig_w_pt, 1.0)  # a two-digit marker, in period units
-        rows = _marker_rows([float(evs[i].period) for i in shown], gap)
-        n_rows = max(rows) + 1
-        for i, row in zip(shown, rows, strict=True):
-            p = evs[i].period
-            ax.axvline(p, color="black", linewidth=0.7, linestyle=(0, (3, 2)), alpha=0.7)
-            ax.annotate(
-                str(i + 1),
-                xy=(p, 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(0, 2 + row * _ROW),
-                textcoords="offset points",
-                ha="center",
-                va="bottom",
-                fontsize=_FONT - 0.5,
-                gid=MARKER_GID,
-                annotation_clip=False,
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "0.5", "lw": 0.5},
-            )
 
-    # The numbered key, hanging below the x-axis label (so it follows the layout).
+def _draw_key(ax: Any, entries: list[str], cols: list[list[int]], n_cols: int) -> None:
+    """The numbered key, hanging below the x-axis label (so it follows the layout)."""
     for c, idx in enumerate(cols):
         offset = 0.0
         for i in idx:
@@ -296,18 +320,3 @@ def plot_type_posterior(
                 annotation_clip=False,
             )
             offset += (entries[i].count("\n") + 1) * _LINE + 2
-
-    # Legend outside on the right, top band first.
-    ax.legend(
-        handles[::-1],
-        types[::-1],
-        loc="upper left",
-        bbox_to_anchor=(1.01, 1.0),
-        frameon=False,
-        fontsize=8,
-        title="rival type",
-        title_fontsize=8,
-    )
-    if title is not None:
-        ax.set_title(title, pad=6 + n_rows * _ROW)
-    return fig

@@ -187,9 +187,8 @@ def print_fit_summary(summary: dict[str, Any]) -> None:
     lo, hi = (round(100 * q) for q in summary["interval"])
     for dyad, types in summary["type_probabilities"].items():
         sens = summary["prior_sensitivity"][dyad]
-        table = Table(
-            title=f"{summary['model']} ({dyad}): P(rival type | data), over parameter uncertainty"
-        )
+        name = summary["model"] if dyad == summary["model"] else f"{summary['model']} ({dyad})"
+        table = Table(title=f"{name}: P(rival type | data), over parameter uncertainty")
         for col in ("type", "posterior mean", f"{lo}-{hi} % interval", "prior", "uniform prior"):
             table.add_column(col, justify="right")
         for name, v in types.items():

@@ -63,3 +63,10 @@ def test_bad_requests_are_typed(pooled):
     short = xr.Dataset({"dx": ("period", [np.nan, 0.1, 0.2]), "u": ("period", [0.1, 0.0, 0.1])})
     with pytest.raises(DataError, match="usable periods"):
         estimate_params(short)
+
+
+@pytest.mark.parametrize("seed", [-1, "abc"])
+def test_bad_seed(seed):
+    data = simulate(n_periods=20, n_scenarios=3, seed=0)
+    with pytest.raises(ParameterError, match="`seed` must be a non-negative integer"):
+        estimate_params(data, estimate=("sigma",), seed=seed)

@@ -13,7 +13,7 @@ from scipy.special import logsumexp
 
 from secdilemma.engines.exact.filtering import forward_backward, static_update, type_posterior
 from secdilemma.errors import ParameterError
-from secdilemma.model import transition_matrix
+from secdilemma.model import ModelParams, TypeSpace, loglik_components, transition_matrix
 
 ENGINES = ["numba", "numpy"]
 
@@ -201,6 +201,69 @@ def test_property_engines_agree_and_normalised(seed, T, K, scale, persistence):
 # ---------------------------------------------------------------------------------------------
 # Stability
 # ---------------------------------------------------------------------------------------------
+#: Magnitudes of log-likelihoods for the extreme-value property: up to 1e300, with the ranges
+#: where double precision drops the prior's O(1) part of a sum (beyond ~1e16).
+_MAGNITUDES = [0.0, 1.0, 30.0, 1e3, 1e5, 1e9, 1e12, 1e15, 1e16, 1e20, 1e42, 1e100, 1e300]
+
+
+@st.composite
+def _extreme_problems(draw):
+    """Log-likelihoods from a few extreme values per period (so types tie), any prior, any
+    persistence (0 and 1 included: transition matrices with zeros)."""
+    K, T = draw(st.integers(2, 5)), draw(st.integers(1, 10))
+    ll = np.empty((2, T, K))
+    for s, t in itertools.product(range(2), range(T)):
+        pool = [
+            draw(st.sampled_from([-1.0, -0.5, 0.3, 1.0, -1 + 1e-12]))
+            * draw(st.sampled_from(_MAGNITUDES))
+            for _ in range(3)
+        ]
+        ll[s, t] = [draw(st.sampled_from(pool)) for _ in range(K)]
+    w = np.array([draw(st.sampled_from([1e-300, 1e-20, 1e-6, 0.3, 1.0])) for _ in range(K)])
+    persistence = draw(
+        st.one_of(st.none(), st.sampled_from([0.0, 1.0, 1e-12, 1 - 1e-12]), st.floats(0.0, 1.0))
+    )
+    return ll, np.log(w / w.sum()), persistence
+
+
+@settings(
+    derandomize=True,
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(_extreme_problems())
+def test_property_extreme_log_likelihoods_sum_to_one_and_engines_agree(problem):
+    """Issue 10: ties at |log-likelihood| > 1e16 gave filtered probabilities summing to 2."""
+    ll, lp, persistence = problem
+    trans = (
+        None if persistence is None else transition_matrix(ll.shape[-1], persistence=persistence)
+    )
+    nb = forward_backward(ll, lp, transition=trans, engine="numba")
+    np_ = forward_backward(ll, lp, transition=trans, engine="numpy")
+    for res in (nb, np_):
+        for arr in (res.log_filtered, res.log_smoothed):
+            assert not np.any(np.isnan(arr))
+            np.testing.assert_allclose(np.exp(arr).sum(-1), 1.0, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(np.exp(nb.log_filtered), np.exp(np_.log_filtered), atol=1e-9)
+    np.testing.assert_allclose(np.exp(nb.log_smoothed), np.exp(np_.log_smoothed), atol=1e-9)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(("persistence", "size"), [(1.0, 1e20), (0.0, 1e9), (None, 1e20)])
+def test_tied_types_at_huge_log_likelihoods(engine, persistence, size):
+    """Two types tie at log-likelihoods of -1e42 (moves of 1e20): the prior decides."""
+    dx, u = np.array([0.0, size, size, size]), np.full(4, size)
+    ll, _ = loglik_components(dx, u, ModelParams(), TypeSpace.default())
+    trans = None if persistence is None else transition_matrix(3, persistence=persistence)
+    res = forward_backward(ll, np.log([0.2, 0.3, 0.5]), transition=trans, engine=engine)
+    for arr in (res.log_filtered, res.log_smoothed):
+        np.testing.assert_allclose(np.exp(arr).sum(-1), 1.0, rtol=0, atol=1e-12)
+    if persistence != 0.0:  # insecure and mixed tie exactly: their odds stay the prior's
+        odds = np.exp(res.log_filtered[-1, 1] - res.log_filtered[-1, 2])
+        assert odds == pytest.approx(0.3 / 0.5, rel=1e-12)
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("switching", [False, True])
 def test_long_series_extreme_values(engine, switching):

@@ -19,6 +19,7 @@ from secdilemma.model import (
     transition_matrix,
     validate_probabilities,
 )
+from secdilemma.model.params import check_number
 from secdilemma.model.types import TypeSpace
 
 TYPES4 = TypeSpace.default(secure=True)
@@ -287,3 +288,37 @@ def test_transition_matrix_rows():
     np.testing.assert_allclose(np.diag(a), 0.7)
     np.testing.assert_allclose(a[0, 1:], 0.1)
     assert transition_matrix(1, persistence=0.3).tolist() == [[1.0]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input (issue 10)
+# ---------------------------------------------------------------------------------------------
+def test_check_number_refuses_strings_bools_and_non_finite_values():
+    assert check_number(np.float32(0.5), "p", low=0.0, high=1.0) == 0.5
+    assert check_number(np.array(2), "n", low=0.0) == 2.0
+    for bad in ("0.9", True, None, [0.5], np.nan, np.inf):
+        with pytest.raises(ParameterError, match="`p` must be a"):
+            check_number(bad, "p")
+    with pytest.raises(ParameterError, match=r"f: `p` must be a finite number in \(0.0, 1.0\)"):
+        check_number(1.0, "p", low=0.0, high=1.0, low_open=True, high_open=True, where="f")
+    with pytest.raises(ParameterError, match="persistence"):
+        transition_matrix(3, persistence="0.9")  # type: ignore[arg-type]
+
+
+def test_uniform_prior_by_name():
+    np.testing.assert_allclose(as_type_prior("uniform", TYPES4), 0.25)
+    with pytest.raises(ParameterError, match="got the string 'greedy'"):
+        as_type_prior("greedy", TYPES4)
+
+
+def test_noise_density_overflows_to_minus_inf_quietly():
+    with np.errstate(all="raise"):
+        assert noise_logpdf(1e200, 1e-3, None) == -np.inf
+        assert noise_logpdf(1e200, 1e-3, 3.0) == -np.inf
+
+
+def test_per_scenario_parameters_that_do_not_broadcast():
+    with pytest.raises(ParameterError, match=r"`params.sigma` of shape \(3,\)"):
+        loglik_components(
+            np.zeros((2, 5)), np.zeros((2, 5)), PARAMS.replace(sigma=[0.1] * 3), TYPES4
+        )

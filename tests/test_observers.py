@@ -464,3 +464,60 @@ def test_fittable_kinds_come_from_the_registry():
     assert tuple(k for k, c in OBSERVER_KINDS.items() if c.fittable) == FITTABLE_KINDS
     assert AwareObserver.fittable
     assert NaiveObserver.fittable
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input (issue 10)
+# ---------------------------------------------------------------------------------------------
+def test_length_one_parameter_without_a_scenario_dim():
+    one = simulate(n_periods=5, seed=0).isel(scenario=0)
+    got = Observer(params=ModelParams(sigma=np.array([0.05]))).filter(one)
+    ref = Observer(params=ModelParams(sigma=0.05)).filter(one)
+    assert got.filtered.dims == ("period", "rival_type")
+    xr.testing.assert_identical(got.drop_attrs(), ref.drop_attrs())
+    # (1, 1) per scenario on data with one scenario dim, and omega over (1, T)
+    many = simulate(n_periods=5, n_scenarios=3, seed=0)
+    p = ModelParams(sigma=np.array([[0.05]]), omega=np.full((1, 1, 5), 0.5))
+    xr.testing.assert_identical(
+        Observer(params=p).filter(many).drop_attrs(), Observer().filter(many).drop_attrs()
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("sigma", np.array([0.05, 0.1]), r"`params.sigma` has shape \(2,\).*give a scalar"),
+        ("beta", np.array([0.5, 0.6]), r"`params.beta`.*\['scenario'\] of shape \(3,\)"),
+        ("omega", np.array([0.1, 0.2]), r"`params.omega`.*'period'.*\(S, 1\) per scenario"),
+    ],
+)
+def test_parameter_shapes_that_do_not_fit_the_data(field, value, match):
+    data = simulate(n_periods=5, n_scenarios=3, seed=0)
+    if field == "sigma":
+        data = data.isel(scenario=0)
+    with pytest.raises(ParameterError, match=match):
+        Observer(params=ModelParams(**{field: value})).filter(data)
+
+
+def test_uniform_prior_by_name(data):
+    a = Observer(params=PARAMS, prior="uniform").filter(data)
+    xr.testing.assert_identical(a.drop_attrs(), Observer(params=PARAMS).filter(data).drop_attrs())
+    b = BiasedObserver(params=PARAMS, prior="uniform", confidence=3.0)
+    np.testing.assert_allclose(b._type_prior(TypeSpace.default()), 1 / 3)
+    with pytest.raises(ParameterError, match="'uniform'"):
+        Observer(params=PARAMS, prior="flat").filter(data)
+
+
+@pytest.mark.parametrize(("persistence", "size"), [(1.0, 1e20), (0.0, 1e9)])
+def test_huge_moves_give_posteriors_that_sum_to_one(persistence, size):
+    """Issue 10's examples: the filtered probabilities summed to [1, 1, 2, 2]."""
+    ds = xr.Dataset({"dx": ("period", [0.0, size, size, size]), "u": ("period", [size] * 4)})
+    post = Observer(persistence=persistence).filter(ds)
+    for var in ("filtered", "smoothed"):
+        np.testing.assert_allclose(post[var].sum("rival_type"), 1.0, rtol=0, atol=1e-12)
+
+
+def test_moves_too_large_to_represent_are_a_typed_error():
+    ds = xr.Dataset({"dx": ("period", [0.0, 1e200, 0.0]), "u": ("period", [0.0] * 3)})
+    with pytest.raises(ParameterError, match="too far from every type's prediction"):
+        Observer().filter(ds)

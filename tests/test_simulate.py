@@ -110,3 +110,79 @@ def test_simulate_errors():
         simulate(persistence=-0.5)
     with pytest.raises(ParameterError, match="prior"):
         simulate(prior=[0.5, 0.5, 0.5])
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input (issue 10): shapes, seeds, sizes, non-finite and overflowing inputs
+# ---------------------------------------------------------------------------------------------
+def test_per_scenario_omega_and_delta():
+    """omega as (S,) is per scenario (the documented shape), the same as (S, 1)."""
+    a = simulate(params=ModelParams(omega=np.array([0.2, 0.8])), n_scenarios=2, n_periods=5, seed=0)
+    b = simulate(
+        params=ModelParams(omega=np.array([[0.2], [0.8]])), n_scenarios=2, n_periods=5, seed=0
+    )
+    xr.testing.assert_identical(a.drop_attrs(), b.drop_attrs())
+    # a (T,) series is per period
+    c = simulate(params=ModelParams(delta=np.linspace(0, 1, 5)), n_scenarios=2, n_periods=5)
+    assert c.sizes == {"scenario": 2, "period": 5}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"observer_moves": [0.1] * 4}, r"`observer_moves` has shape \(4,\).*\(T,\) = \(5,\)"),
+        ({"observer_moves": np.zeros((3, 5))}, r"`observer_moves`.*\(S, T\) = \(1, 5\)"),
+        ({"observer_moves": ["a"] * 5}, "`observer_moves` must be numbers"),
+        ({"params": ModelParams(omega=np.array([0.2, 0.8, 0.5]))}, r"`params.omega`.*\(T,\)"),
+        ({"params": ModelParams(beta=np.array([0.2, 0.8]))}, r"`params.beta`.*\(S,\) = \(1,\)"),
+    ],
+)
+def test_shapes_that_do_not_fit_name_the_argument(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        simulate(n_periods=5, **kwargs)
+
+
+@pytest.mark.parametrize("seed", [-1, "abc", 1.5, True, [1, -2]])
+def test_bad_seeds(seed):
+    with pytest.raises(ParameterError, match="`seed` must be a non-negative integer or a numpy"):
+        simulate(n_periods=5, seed=seed)
+
+
+def test_seed_spellings():
+    a = simulate(n_periods=5, seed=np.int64(3))
+    b = simulate(n_periods=5, seed=np.random.SeedSequence(3))
+    xr.testing.assert_identical(a, simulate(n_periods=5, seed=3))
+    assert a.sizes == b.sizes
+
+
+def test_sizes_beyond_memory_are_refused():
+    with pytest.raises(ParameterError, match=r"GiB.*reduce `n_scenarios` or `n_periods`"):
+        simulate(n_periods=10**9, n_scenarios=10)
+
+
+@pytest.mark.parametrize("arg", ["observer_drift", "observer_sd", "x0", "y0"])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, "a"])
+def test_non_finite_starting_values(arg, bad):
+    with pytest.raises(ParameterError, match=f"`{arg}` must be a finite number"):
+        simulate(n_periods=5, **{arg: bad})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"params": ModelParams(alpha=1e308), "true_type": "greedy"}, r"\|params.alpha\|"),
+        ({"observer_moves": [1e308] * 5}, r"\|observer_moves\|"),
+        ({"params": ModelParams(nu=1e-300)}, "`params.nu` = 1e-300"),
+        ({"x0": 1.7e308, "params": ModelParams(alpha=5e306), "true_type": "greedy"}, r"\|x0\|"),
+    ],
+)
+def test_overflowing_inputs_are_refused_not_returned_as_inf(kwargs, match):
+    with pytest.raises(ParameterError, match=f"overflow.*{match}"):
+        simulate(n_periods=5, seed=0, **kwargs)
+
+
+def test_uniform_prior_by_name():
+    a = simulate(n_periods=5, n_scenarios=30, prior="uniform", seed=4)
+    xr.testing.assert_identical(a, simulate(n_periods=5, n_scenarios=30, seed=4))
+    with pytest.raises(ParameterError, match="'uniform', a mapping"):
+        simulate(n_periods=5, prior="flat")

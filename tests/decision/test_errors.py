@@ -6,15 +6,21 @@ import numpy as np
 import pytest
 
 from secdilemma.decision import (
+    GRIT,
+    AlwaysDeter,
+    BayesOptimal,
     BeliefThreshold,
     DynamicModel,
     Losses,
+    TitForTat,
     compare_policies,
     decide,
     kydd_payoffs,
     value_of_information,
 )
 from secdilemma.errors import ParameterError
+from secdilemma.model import ModelParams
+from secdilemma.model.types import TypeSpace
 
 
 @pytest.mark.parametrize(
@@ -79,3 +85,85 @@ def test_model_and_policy_errors():
         compare_policies({"x": object()}, horizon=2, n_sims=2)  # type: ignore[dict-item]
     with pytest.raises(ParameterError, match="must be a number"):
         Losses(war="high")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# Bad input (issue 10)
+# ---------------------------------------------------------------------------------------------
+SEED_MESSAGE = "`seed` must be a non-negative integer or a numpy Generator"
+PERFECT = [[1.0, 0.0], [0.0, 1.0]]
+
+
+@pytest.mark.parametrize("seed", [-1, "abc", 0.5])
+def test_bad_seeds_everywhere(seed):
+    U = kydd_payoffs(0.5, 0.5)
+    with pytest.raises(ParameterError, match=SEED_MESSAGE):
+        decide(n_sims=5, horizon=2, seed=seed)
+    with pytest.raises(ParameterError, match=SEED_MESSAGE):
+        decide(payoffs=U, seed=seed)  # static mode draws nothing, but the seed is still wrong
+    with pytest.raises(ParameterError, match=SEED_MESSAGE):
+        value_of_information(payoffs=U, channel=PERFECT, seed=seed)
+    with pytest.raises(ParameterError, match=SEED_MESSAGE):
+        compare_policies([AlwaysDeter()], horizon=2, n_sims=2, seed=seed)
+
+
+def test_a_generator_is_still_a_seed():
+    a = decide(n_sims=20, horizon=2, seed=np.random.default_rng(3))
+    b = decide(n_sims=20, horizon=2, seed=3)
+    np.testing.assert_array_equal(a.expected_utility, b.expected_utility)
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: decide(payoffs=kydd_payoffs(0.5, 0.5), ci_prob="0.9"), r"`ci_prob` must be a num"),
+        (lambda: value_of_information(payoffs=kydd_payoffs(0.5, 0.5), channel=PERFECT, cost="1"),
+         "`cost` must be a number"),
+        (lambda: value_of_information(payoffs=kydd_payoffs(0.5, 0.5), channel=PERFECT,
+                                      threat="high"), "`threat` must be a number"),
+        (lambda: BeliefThreshold("0.5"), "BeliefThreshold: `threshold` must be a number"),
+        (lambda: TitForTat(tolerance="0"), "TitForTat: `tolerance` must be a number"),
+        (lambda: GRIT(tolerance=np.nan), "GRIT: `tolerance` must be a finite number"),
+    ],
+)  # fmt: skip
+def test_numbers_given_as_strings_are_typed_errors(call, match):
+    with pytest.raises(ParameterError, match=match):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: decide(None, n_sims=50, horizon=10**9),
+        lambda: value_of_information(channel=PERFECT, types=TypeSpace.from_names(["greedy",
+                                     "insecure"]), n_sims=10**7, horizon=10**4),
+        lambda: compare_policies([AlwaysDeter()], n_sims=10**6, horizon=10**4),
+        lambda: BayesOptimal(horizon=10**9),
+        lambda: BayesOptimal(n_quad=10**7),
+    ],
+)  # fmt: skip
+def test_sizes_beyond_memory_are_refused_before_allocating(call):
+    with pytest.raises(ParameterError, match=r"GiB of arrays.*reduce `(n_sims|grid_size)"):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"losses": {"arms": 1e308}, "actions": {"deter": 1e308, "reassure": -0.1}},
+         r"\|losses.arms\| up to 1e\+308, \|actions\['deter'\]\| up to 1e\+308"),
+        ({"params": ModelParams(nu=1e-300)}, "`params.nu` = 1e-300"),
+        ({"losses": {"war": 1e308}, "params": ModelParams(sigma=1.0)}, r"\|losses.war\|"),
+    ],
+)  # fmt: skip
+def test_no_recommendation_from_overflowing_utilities(kwargs, match):
+    with pytest.raises(ParameterError, match=f"overflow.*{match}"):
+        decide(n_sims=20, horizon=20, seed=0, **kwargs)
+    with pytest.raises(ParameterError, match=f"overflow.*{match}"):
+        value_of_information(channel=np.eye(3), n_sims=20, horizon=20, seed=0, **kwargs)
+
+
+def test_huge_but_finite_inputs_still_recommend():
+    ds = decide(n_sims=20, horizon=3, seed=0, losses={"war": 1e300})
+    assert np.all(np.isfinite(ds.expected_utility))
+    assert ds.attrs["recommended"] in ("deter", "reassure")

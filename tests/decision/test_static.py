@@ -186,4 +186,27 @@ def test_evsi_never_exceeds_evpi(n_actions, n_types, n_outcomes, data):
     L /= L.sum(axis=0, keepdims=True)
     vsi = static.evsi(U, w, L).evsi
     vpi = static.evpi(U, w)
-    assert -1e-12 <= vsi <= vpi + 1e-9
+    assert 0.0 <= vsi <= vpi  # exactly: rounding is clipped
+
+
+def test_evsi_of_perfect_information_is_clipped_to_evpi():
+    """A perfect channel whose outcomes split each type: unclipped, rounding put EVSI 6e-14
+    above EVPI here."""
+    U = np.array(
+        [
+            [138.35360236402084, 171.8078529158621, -423.03147529930686],
+            [327.78407498826294, 860.7900780984813, -685.7359448054223],
+        ]
+    )
+    w = np.array([0.00178702290511105, 0.5617097275349934, 0.43650324955989567])
+    L = np.zeros((6, 3))
+    L[[0, 1], 0] = [0.2602751025309225, 0.7397248974690774]
+    L[[2, 3], 1] = [0.7870211803086804, 0.2129788196913197]
+    L[[4, 5], 2] = [0.33839889243649457, 0.6616011075635054]
+    joint = L * w
+    post = joint / joint.sum(1, keepdims=True)
+    unclipped = float(np.sum(joint.sum(1) * np.max(post @ U.T, axis=1)) - np.max(U @ w))
+    assert unclipped > static.evpi(U, w)  # the rounding this test is about
+    assert static.evsi(U, w, L).evsi == static.evpi(U, w)
+    ds = value_of_information(w, payoffs=U, channel=L, actions=["deter", "reassure"])
+    assert float(ds.evsi) <= float(ds.evpi)

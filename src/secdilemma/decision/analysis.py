@@ -34,11 +34,13 @@ from secdilemma.decision.problem import (
     DEFAULT_HORIZON,
     DynamicModel,
     check_positive_int,
+    overflow_causes,
     parse_belief,
 )
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams, SignalParams
-from secdilemma.model.simulate import SeedLike
+from secdilemma.model.params import check_number
+from secdilemma.model.simulate import SeedLike, as_generator
 from secdilemma.model.types import TypeSpace
 
 __all__ = ["decide", "value_of_information"]
@@ -62,6 +64,7 @@ class _States:
     actions: tuple[str, ...]
     mode: str
     attrs: dict[str, Any]
+    causes: str  # what to blame when the expected utilities overflow
 
 
 def _payoff_table(
@@ -134,6 +137,7 @@ def _states(
     n_sims: int,
     seed: SeedLike,
 ) -> _States:
+    as_generator(seed)  # a bad seed is an error in either mode
     if payoffs is not None:
         given = [
             n
@@ -150,6 +154,7 @@ def _states(
         se: FloatArray | None = None
         mode = "static"
         attrs: dict[str, Any] = {"types": json.dumps(types.to_dict())}
+        causes = f"|payoffs| up to {float(np.max(np.abs(table))):.3g}; rescale them"
     else:
         if isinstance(belief, xr.DataArray) and types is None and "rival_type" in belief.coords:
             types = TypeSpace.from_names([str(n) for n in belief["rival_type"].values])
@@ -178,12 +183,25 @@ def _states(
             se = tab.se[0]
         mode = "dynamic"
         attrs = {**model.describe(), "n_sims": n_sims, "n_reps": tab.n_reps}
+        causes = f"{overflow_causes(model)}; give smaller values"
     s, k = b.shape
     utility = per_draw.transpose(1, 0, 2).reshape(len(names), s * k)
     weights = (b / s).reshape(-1)
     greed = np.tile(types.greed, s)
     attrs["seed"] = "none" if seed is None else str(seed)
-    return _States(utility, weights, greed, b, per_draw, se, types, tuple(names), mode, attrs)
+    out = _States(
+        utility, weights, greed, b, per_draw, se, types, tuple(names), mode, attrs, causes
+    )
+    _check_finite(out.utility, out, "utilities")
+    return out
+
+
+def _check_finite(values: FloatArray, st: _States, what: str) -> None:
+    """A recommendation only from finite numbers: else name the inputs that overflowed."""
+    if not np.all(np.isfinite(values)):
+        raise ParameterError(
+            f"decision: the {what} overflow (inf or NaN) in double precision: {st.causes}."
+        )
 
 
 def _pair(actions: tuple[str, ...], eu: FloatArray) -> tuple[int, int]:
@@ -268,8 +286,9 @@ def decide(
     >>> ds.attrs["recommended"], round(float(ds.threshold), 3)  # p* = 3 / (3 + 3)
     ('deter', 0.5)
     """
-    if not np.isfinite(ci_prob) or not 0.0 < ci_prob < 1.0:
-        raise ParameterError(f"`ci_prob` must lie in (0, 1); got {ci_prob}.")
+    ci_prob = check_number(
+        ci_prob, "ci_prob", low=0.0, high=1.0, low_open=True, high_open=True, where="decide"
+    )
     n_sims = check_positive_int("n_sims", n_sims)
     st = _states(
         belief,
@@ -284,6 +303,7 @@ def decide(
     )
     U, w = st.utility, st.weights
     eu = static.expected_utility(U, w)
+    _check_finite(np.append(eu, static.evpi(U, w)), st, "expected utilities")
     mcse, lo, hi = _eu_interval(st, eu, ci_prob)
     best = int(np.argmax(eu))
     p, b_g, b_n = static.greed_axis(w, st.greed)
@@ -352,8 +372,9 @@ def _eu_interval(
         from scipy import stats  # here, not at import: about 1 s
 
         z = float(stats.norm.ppf(1.0 - tail))
-        pad = np.nan_to_num(z * mcse)
-        lo, hi = eu - pad, eu + pad
+        with np.errstate(over="ignore"):  # an infinite s.e. gives an unbounded interval
+            pad = z * mcse
+            lo, hi = eu - np.nan_to_num(pad, posinf=np.inf), eu + np.nan_to_num(pad, posinf=np.inf)
     return mcse, lo, hi
 
 
@@ -472,8 +493,8 @@ def value_of_information(
         raise ParameterError(
             "value_of_information: give a `channel` (likelihood table or SignalParams)."
         )
-    if not np.isfinite(cost) or cost < 0:
-        raise ParameterError(f"`cost` is a magnitude and must be finite and >= 0; got {cost}.")
+    cost = check_number(cost, "cost", low=0.0, where="value_of_information")
+    threat = check_number(threat, "threat", where="value_of_information")
     n_sims = check_positive_int("n_sims", n_sims)
     st = _states(
         belief,
@@ -490,6 +511,7 @@ def value_of_information(
     s = st.belief.shape[0]
     lik = np.tile(table, (1, s))  # (O, S*K), state n = s*K + k
     info = static.evsi(st.utility, st.weights, lik)
+    _check_finite(np.append(info.eu_given_outcome, info.evsi), st, "expected utilities")
     k = st.types.n_types
     post_types = info.state_posterior.reshape(len(labels), s, k).sum(axis=1)
     value_pi = static.evpi(st.utility, st.weights)

@@ -31,12 +31,13 @@ from secdilemma.decision.problem import (
     DynamicModel,
     bayes_update,
     check_positive_int,
+    overflow_causes,
     parse_belief,
     reaction_means,
 )
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams
-from secdilemma.model.simulate import SeedLike, as_generator, draw_noise
+from secdilemma.model.simulate import SeedLike, as_generator, check_memory, draw_noise
 from secdilemma.model.types import TypeSpace
 
 __all__ = ["compare_policies", "rollout", "utility_table"]
@@ -122,17 +123,27 @@ def rollout(
         u = model.moves[a]
         means = reaction_means(model, sp, u, x)  # (n, K)
         y = means[idx, true_type] + sp["sigma"] * noise[:, t]
-        arms, expl, haz = losses.stage(u, y, g_true, sp["h"], sp["omega"])
-        w = losses.discount**t * surv
-        tot["arms"] += w * arms
-        tot["exploitation"] += w * expl
-        tot["war"] += w * losses.war * haz
+        if not np.all(np.isfinite(y)):
+            raise _overflow(model, f"the rival's simulated reactions in period {t}")
+        with np.errstate(over="ignore", invalid="ignore"):  # checked after the loop
+            arms, expl, haz = losses.stage(u, y, g_true, sp["h"], sp["omega"])
+            w = losses.discount**t * surv
+            tot["arms"] += w * arms
+            tot["exploitation"] += w * expl
+            tot["war"] += w * losses.war * haz
         surv = surv * (1.0 - haz)
-        log_b = bayes_update(log_b, y, means, sp["sigma"], nu)
-        x = x + y
+        try:
+            log_b = bayes_update(log_b, y, means, sp["sigma"], nu)
+        except ParameterError:  # every type's likelihood underflows: inputs out of range
+            raise _overflow(model, f"the belief update in period {t}") from None
+        with np.errstate(over="ignore"):  # the level matters only with lam > 0: then y is inf
+            x = x + y
         own[:, t] = a
         riv[:, t] = y
-    loss = tot["arms"] + tot["war"] + tot["exploitation"]
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = tot["arms"] + tot["war"] + tot["exploitation"]
+    if not np.all(np.isfinite(loss)):
+        raise _overflow(model, "the simulated losses")
     return Rollout(
         loss=loss,
         arms=tot["arms"],
@@ -141,6 +152,13 @@ def rollout(
         p_war=1.0 - surv,
         moves=own,
         final_belief=np.exp(log_b),
+    )
+
+
+def _overflow(model: DynamicModel, what: str) -> ParameterError:
+    return ParameterError(
+        f"decision: {what} overflow (inf or NaN): the inputs are too large for double "
+        f"precision ({overflow_causes(model)}). Give smaller values."
     )
 
 
@@ -202,6 +220,12 @@ def utility_table(
     k = model.type_space.n_types
     s = model.n_draws or 1
     reps = n_sims if model.n_draws is None else max(1, n_sims // s)
+    check_memory(
+        8.0 * model.horizon * s * reps * (1 + 3 * k),
+        where="decision",
+        sizes=f"{k} types x {s * reps} futures x horizon {model.horizon}",
+        reduce="`n_sims` or `horizon`",
+    )
     base = standard_noise(rng, model.model_params.nu, (s * reps, model.horizon))
     noise = np.tile(base, (k, 1))  # same noise for every type
     true_type = np.repeat(np.arange(k), s * reps)
@@ -215,8 +239,11 @@ def utility_table(
             model, _Fixed(a), true_type=true_type, belief=belief, noise=noise, draw_index=draw
         )
         u = -r.loss.reshape(k, s, reps)
-        mean[:, a, :] = u.mean(axis=2).T
-        se[:, a, :] = (u.std(axis=2, ddof=1) / np.sqrt(reps)).T if reps > 1 else np.nan
+        with np.errstate(over="ignore"):  # an overflowing mean is refused by the callers
+            mean[:, a, :] = u.mean(axis=2).T
+            se[:, a, :] = (u.std(axis=2, ddof=1) / np.sqrt(reps)).T if reps > 1 else np.nan
+    if not np.all(np.isfinite(mean)):
+        raise _overflow(model, "the mean utilities")
     return UtilityTable(mean=mean, se=se, n_reps=reps)
 
 
@@ -277,6 +304,12 @@ def compare_policies(
             f"{model.n_draws} (one future per draw); got {n_sims}."
         )
     k = ts.n_types
+    check_memory(
+        8.0 * model.horizon * n_sims * (1 + k * (len(named) + 2)),
+        where="compare_policies",
+        sizes=f"{len(named)} policies x {k} types x {n_sims} futures x horizon {model.horizon}",
+        reduce="`n_sims` or `horizon`",
+    )
     rng = as_generator(seed)
     base = standard_noise(rng, model.model_params.nu, (n_sims, model.horizon))
     noise = np.tile(base, (k, 1))

@@ -35,6 +35,8 @@ from secdilemma.decision.problem import DynamicModel
 from secdilemma.engines.exact.filtering import static_update
 from secdilemma.errors import ParameterError
 from secdilemma.model import noise_logpdf, reaction_mean, threat_multiplier
+from secdilemma.model.params import check_number
+from secdilemma.model.simulate import check_memory
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
@@ -170,9 +172,7 @@ class TitForTat(Policy):
     name = "tit_for_tat"
 
     def __init__(self, tolerance: float = 0.0) -> None:
-        if not np.isfinite(tolerance):
-            raise ParameterError(f"TitForTat: `tolerance` must be finite; got {tolerance}.")
-        self.tolerance = float(tolerance)
+        self.tolerance = check_number(tolerance, "tolerance", where="TitForTat")
 
     def act(self, state: PolicyState) -> IntArray:
         deter, reassure = state.index("deter"), state.index("reassure")
@@ -214,11 +214,9 @@ class GRIT(Policy):
             or patience < 1
         ):
             raise ParameterError(f"GRIT: `patience` must be an integer >= 1; got {patience!r}.")
-        if not np.isfinite(tolerance):
-            raise ParameterError(f"GRIT: `tolerance` must be finite; got {tolerance}.")
         self.steps = tuple(str(s) for s in steps)
         self.patience = int(patience)
-        self.tolerance = float(tolerance)
+        self.tolerance = check_number(tolerance, "tolerance", where="GRIT")
 
     def act(self, state: PolicyState) -> IntArray:
         deter = state.index("deter")
@@ -247,11 +245,9 @@ class BeliefThreshold(Policy):
     name = "belief_threshold"
 
     def __init__(self, threshold: float = 0.5) -> None:
-        if not np.isfinite(threshold) or not 0.0 <= threshold <= 1.0:
-            raise ParameterError(
-                f"BeliefThreshold: `threshold` must be a probability in [0, 1]; got {threshold}."
-            )
-        self.threshold = float(threshold)
+        self.threshold = check_number(
+            threshold, "threshold", low=0.0, high=1.0, where="BeliefThreshold"
+        )
 
     def act(self, state: PolicyState) -> IntArray:
         p_greed = state.belief @ np.asarray(state.greed, dtype=float)
@@ -325,6 +321,15 @@ class BayesOptimal(Policy):
                 f"BayesOptimal: a grid of {grid_size}^{k - 1} beliefs is too large; lower "
                 "`grid_size`."
             )
+        g_n, a_n = grid_size ** max(k - 1, 0), len(model.moves)
+        branches = g_n * a_n * k * n_quad  # posterior beliefs (grid x action x type x node)
+        check_memory(
+            8.0 * branches * (6 * k + 3 * 2 ** max(k - 1, 0)) + 8.0 * model.horizon * g_n * a_n,
+            where="BayesOptimal",
+            sizes=f"a grid of {grid_size}^{k - 1} beliefs x {a_n} actions x {k} types x "
+            f"n_quad={n_quad} x horizon {model.horizon}",
+            reduce="`grid_size`, `n_quad` or `horizon`",
+        )
         self.model = model
         self.grid_size = grid_size
         self.n_quad = n_quad

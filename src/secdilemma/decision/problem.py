@@ -26,6 +26,7 @@ from secdilemma.model import (
     threat_multiplier,
     validate_probabilities,
 )
+from secdilemma.model.simulate import largest_inputs
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
@@ -295,6 +296,20 @@ def bayes_update(
     """
     ll = noise_logpdf(y[:, None] - means, np.asarray(sigma)[:, None], nu)
     return static_update(log_belief, ll)
+
+
+def overflow_causes(model: DynamicModel) -> str:
+    """The inputs of a forward simulation most likely to overflow, for error messages."""
+    named: dict[str, Any] = {f"losses.{k}": v for k, v in model.loss_spec.to_dict().items()}
+    named.update(
+        {f"actions[{n!r}]": u for n, u in zip(model.action_names, model.moves, strict=True)}
+    )
+    p = model.model_params
+    named.update({f"params.{k}": getattr(p, k) for k in _DRAW_FIELDS})
+    causes = [largest_inputs(named)]
+    if p.nu is not None and p.nu < 1.0:
+        causes.append(f"`params.nu` = {p.nu:.3g} gives noise draws too heavy-tailed")
+    return "; ".join(c for c in causes if c) or "no single input is large"
 
 
 def parse_belief(belief: Any, types: TypeSpace | None) -> tuple[FloatArray, TypeSpace]:

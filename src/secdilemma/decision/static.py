@@ -76,7 +76,8 @@ class SampleInformation:
 def evsi(utility: FloatArray, weights: FloatArray, likelihood: FloatArray) -> SampleInformation:
     """Expected value of sample information of a channel ``likelihood[o, n] = P(o | state n)``.
 
-    ``EVSI = sum_o P(o) max_a EU(a | o) - max_a EU(a)``; it never exceeds :func:`evpi`.
+    ``EVSI = sum_o P(o) max_a EU(a | o) - max_a EU(a)``; it never exceeds :func:`evpi` (the
+    result is clipped to ``[0, EVPI]``, which rounding could otherwise leave).
     """
     joint = likelihood * weights[None, :]  # (O, N)
     p_o = joint.sum(axis=1)
@@ -84,7 +85,8 @@ def evsi(utility: FloatArray, weights: FloatArray, likelihood: FloatArray) -> Sa
         post = np.where(p_o[:, None] > 0, joint / p_o[:, None], 0.0)
     eu_o = post @ utility.T  # (O, A)
     value = float(np.sum(p_o * np.max(eu_o, axis=1)) - np.max(expected_utility(utility, weights)))
-    return SampleInformation(max(value, 0.0), p_o, eu_o, post)
+    # 0 <= EVSI <= EVPI exactly; the sums above may miss either bound by rounding
+    return SampleInformation(min(max(value, 0.0), evpi(utility, weights)), p_o, eu_o, post)
 
 
 def greed_axis(weights: FloatArray, greed: FloatArray) -> tuple[float, FloatArray, FloatArray]:

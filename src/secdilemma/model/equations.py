@@ -67,6 +67,7 @@ from secdilemma.model.params import (
     DEFAULT_OMEGA,
     ModelParams,
     SignalParams,
+    check_number,
     short_repr,
 )
 from secdilemma.model.types import TypeSpace
@@ -178,11 +179,12 @@ def noise_logpdf(resid: ArrayLike, sigma: ArrayLike, nu: float | None) -> FloatA
     """
     r = np.asarray(resid, dtype=float)
     sd = np.asarray(sigma, dtype=float)
-    z = r / sd
-    if nu is None:
-        return np.asarray(-0.5 * (_LOG_2PI + z * z) - np.log(sd))
-    const = gammaln(0.5 * (nu + 1.0)) - gammaln(0.5 * nu) - 0.5 * np.log(nu * np.pi)
-    return np.asarray(const - np.log(sd) - 0.5 * (nu + 1.0) * np.log1p(z * z / nu))
+    with np.errstate(over="ignore"):  # a residual beyond ~1e154 sigma: -inf, its limit
+        z = r / sd
+        if nu is None:
+            return np.asarray(-0.5 * (_LOG_2PI + z * z) - np.log(sd))
+        const = gammaln(0.5 * (nu + 1.0)) - gammaln(0.5 * nu) - 0.5 * np.log(nu * np.pi)
+        return np.asarray(const - np.log(sd) - 0.5 * (nu + 1.0) * np.log1p(z * z / nu))
 
 
 def _lagged(a: FloatArray) -> FloatArray:
@@ -282,6 +284,15 @@ def _buildup_loglik(
 ) -> FloatArray:
     """``(..., T, K)`` log density of each rival change under each type (0 where missing)."""
     scenario = ("mu", "alpha", "beta", "gamma", "kappa", "lam", "anchor")
+    for name in (*scenario, "sigma"):
+        try:
+            np.broadcast_shapes(np.shape(getattr(params, name)), dx.shape[:-1])
+        except ValueError:
+            raise ParameterError(
+                f"loglik: `params.{name}` of shape {np.shape(getattr(params, name))} does not "
+                f"broadcast against the data's leading axes {dx.shape[:-1]}; give a scalar or "
+                "one value per scenario."
+            ) from None
     per_type: dict[str, Any] = {n: _per_type(getattr(params, n)) for n in scenario}
     p_k = ModelParams(**per_type, sigma=params.sigma, nu=params.nu)
     mean = reaction_mean(
@@ -392,10 +403,9 @@ def transition_matrix(
             )
         return validate_probabilities(m, name="matrix (each row)", n=n_types)
     assert persistence is not None
-    if not np.isfinite(persistence) or not 0.0 <= persistence <= 1.0:
-        raise ParameterError(
-            f"transition_matrix: `persistence` must be a probability in [0, 1]; got {persistence}."
-        )
+    persistence = check_number(
+        persistence, "persistence", low=0.0, high=1.0, where="transition_matrix"
+    )
     if n_types == 1:
         return np.ones((1, 1))
     off = (1.0 - persistence) / (n_types - 1)
@@ -404,10 +414,22 @@ def transition_matrix(
     return m
 
 
-def as_type_prior(prior: ArrayLike | Sequence[float] | None, types: TypeSpace) -> FloatArray:
-    """Uniform when ``None``; otherwise validated (``ParameterError`` names ``prior``)."""
-    if prior is None:
+def as_type_prior(prior: ArrayLike | Sequence[float] | str | None, types: TypeSpace) -> FloatArray:
+    """Uniform when ``None`` or ``"uniform"`` (as in specs); otherwise a mapping ``{type: p}``
+    or a vector in type order, validated (``ParameterError`` names ``prior``).
+
+    Examples
+    --------
+    >>> as_type_prior("uniform", TypeSpace.default()).round(3).tolist()
+    [0.333, 0.333, 0.333]
+    """
+    if prior is None or (isinstance(prior, str) and prior == "uniform"):
         return np.full(types.n_types, 1.0 / types.n_types)
+    if isinstance(prior, str):
+        raise ParameterError(
+            f"`prior` must be 'uniform', a mapping {{type: probability}} or one probability "
+            f"per rival type {list(types.names)}; got the string {prior!r}."
+        )
     if isinstance(prior, dict):
         unknown = set(prior) - set(types.names)
         if unknown:

@@ -7,6 +7,7 @@ names); the neutral-world defaults of ``omega`` and ``delta`` are written here, 
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -16,7 +17,14 @@ import numpy.typing as npt
 from secdilemma.errors import ParameterError
 from secdilemma.model.types import TypeSpace
 
-__all__ = ["DEFAULT_DELTA", "DEFAULT_OMEGA", "ModelParams", "SignalParams", "short_repr"]
+__all__ = [
+    "DEFAULT_DELTA",
+    "DEFAULT_OMEGA",
+    "ModelParams",
+    "SignalParams",
+    "check_number",
+    "short_repr",
+]
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
@@ -210,3 +218,50 @@ class ModelParams:
 def short_repr(arr: npt.NDArray[Any]) -> str:
     flat = np.ravel(arr)
     return repr(flat[:6].tolist()) + (" ..." if flat.size > 6 else "")
+
+
+def check_number(
+    value: Any,
+    name: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    where: str = "",
+) -> float:
+    """``value`` as a finite float within the bounds, else :class:`ParameterError` naming it.
+
+    A string (``"0.9"``), a bool, NaN or an infinity is refused; ``where`` (e.g. the
+    function's name) starts the message.
+
+    Examples
+    --------
+    >>> check_number(0.9, "ci_prob", low=0.0, high=1.0, low_open=True, high_open=True)
+    0.9
+    >>> check_number("0.9", "ci_prob", low=0.0, high=1.0)
+    Traceback (most recent call last):
+    ...
+    secdilemma.errors.ParameterError: `ci_prob` must be a number in [0.0, 1.0]; got '0.9' (str).
+    """
+    prefix = f"{where}: " if where else ""
+    if low is not None and high is not None:
+        span = f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    elif low is not None:
+        span = f" {'>' if low_open else '>='} {low}"
+    elif high is not None:
+        span = f" {'<' if high_open else '<='} {high}"
+    else:
+        span = ""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ParameterError(
+            f"{prefix}`{name}` must be a number{span}; got {value!r} ({type(value).__name__})."
+        )
+    v = float(value)
+    below = low is not None and (v <= low if low_open else v < low)
+    above = high is not None and (v >= high if high_open else v > high)
+    if not np.isfinite(v) or below or above:
+        raise ParameterError(f"{prefix}`{name}` must be a finite number{span}; got {v}.")
+    return v

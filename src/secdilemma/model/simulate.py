@@ -12,8 +12,9 @@ changes, and the change in period 0 is missing (NaN) because the series start th
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +31,17 @@ from secdilemma.model import (
 )
 from secdilemma.model.types import TypeSpace
 
-__all__ = ["SeedLike", "as_generator", "draw_noise", "draw_signals", "rival_step", "simulate"]
+__all__ = [
+    "MAX_ARRAY_BYTES",
+    "SeedLike",
+    "as_generator",
+    "check_memory",
+    "draw_noise",
+    "draw_signals",
+    "largest_inputs",
+    "rival_step",
+    "simulate",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -67,6 +78,48 @@ def as_generator(seed: SeedLike, *, name: str = "seed") -> np.random.Generator:
     raise ParameterError(
         f"`{name}` must be a non-negative integer or a numpy Generator; got {seed!r}."
     )
+
+
+#: The most bytes of arrays one call may allocate (all its arrays together): 2 GiB. A size
+#: argument that would need more is refused with a message saying what to reduce; raise it
+#: when the machine has the memory.
+MAX_ARRAY_BYTES = 2 * 1024**3
+
+
+def check_memory(nbytes: float, *, where: str, sizes: str, reduce: str) -> None:
+    """Refuse a call whose arrays would take more than :data:`MAX_ARRAY_BYTES`.
+
+    ``sizes`` describes the request (e.g. ``"n_scenarios=10 x n_periods=10**9"``), ``reduce``
+    names the arguments to lower.
+
+    Examples
+    --------
+    >>> check_memory(8 * 10**12, where="simulate", sizes="10**12 cells", reduce="`n_periods`")
+    Traceback (most recent call last):
+    ...
+    secdilemma.errors.ParameterError: simulate: 10**12 cells needs about 7450.6 GiB of arrays, ...
+    """
+    if nbytes > MAX_ARRAY_BYTES:
+        raise ParameterError(
+            f"{where}: {sizes} needs about {nbytes / 1024**3:.1f} GiB of arrays, more than the "
+            f"{MAX_ARRAY_BYTES / 1024**3:.1f} GiB allowed; reduce {reduce} (or raise "
+            "secdilemma.model.simulate.MAX_ARRAY_BYTES if the machine has the memory)."
+        )
+
+
+def largest_inputs(named: Mapping[str, Any], n: int = 3, *, floor: float = 1e3) -> str:
+    """The (at most ``n``) inputs of largest magnitude above ``floor``, for overflow messages:
+    ``"|name| up to value, ..."``, or ``""`` when none is that large."""
+    mags = []
+    for key, value in named.items():
+        try:
+            arr = np.abs(np.asarray(value, dtype=float))
+        except (TypeError, ValueError):
+            continue
+        if arr.size and float(np.max(arr)) >= floor:
+            mags.append((float(np.max(arr)), key))
+    mags.sort(reverse=True)
+    return ", ".join(f"|{key}| up to {mag:.3g}" for mag, key in mags[:n])
 
 
 def draw_noise(
@@ -192,8 +245,17 @@ def simulate(
     params = ModelParams() if params is None else params
     T = _check_int("n_periods", n_periods, 2)
     S = _check_int("n_scenarios", n_scenarios, 1)
-    if not np.isfinite(observer_sd) or observer_sd < 0:
-        raise ParameterError(f"simulate: `observer_sd` must be >= 0; got {observer_sd}.")
+    J = params.signals.n_channels if params.signals is not None else 0
+    check_memory(
+        8.0 * S * T * (8 + J),
+        where="simulate",
+        sizes=f"n_scenarios={S} x n_periods={T}" + (f" x {J} signal channels" if J else ""),
+        reduce="`n_scenarios` or `n_periods`",
+    )
+    drift = _finite("observer_drift", observer_drift, (S, T))
+    sd = _finite("observer_sd", observer_sd, (S, T), nonneg=True)
+    x_start = _finite("x0", x0, (S,))
+    y_start = _finite("y0", y0, (S,))
     rng = as_generator(seed)
     switching = persistence is not None or transition is not None
     trans = (
@@ -203,14 +265,69 @@ def simulate(
     )
     z0 = _initial_types(types, true_type, prior, S, rng)
     if observer_moves is None:
-        u = observer_drift + observer_sd * rng.standard_normal((S, T))
+        u = drift + sd * rng.standard_normal((S, T))
     else:
-        u = np.broadcast_to(np.asarray(observer_moves, dtype=float), (S, T)).copy()
-        if not np.all(np.isfinite(u)):
-            raise ParameterError("simulate: `observer_moves` must be finite.")
-    h = np.broadcast_to(threat_multiplier(params.omega, params.delta), (S, T))
-    path = _run(types, _scenario_params(params, S), trans, z0, u, h, x0, rng)
-    return _dataset(types, params, path, u, y0, switching)
+        u = _observer_moves(observer_moves, S, T)
+    h = _threat_path(params, S, T)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is refused just below
+        path = _run(types, _scenario_params(params, S), trans, z0, u, h, x_start, rng)
+        y = y_start[..., None] + np.cumsum(u, axis=1)  # y0: the observer's pre-sample level
+    _check_overflow(path, u, y, params, observer_moves, drift, sd, x_start, y_start)
+    return _dataset(types, params, path, u, y, switching)
+
+
+def _finite(name: str, value: Any, shape: tuple[int, ...], *, nonneg: bool = False) -> FloatArray:
+    """A finite number (or an array that broadcasts to ``shape``), else ParameterError."""
+    try:
+        arr = np.asarray(value, dtype=float)
+        np.broadcast_to(arr, shape)
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"simulate: `{name}` must be a finite number (or an array that broadcasts to "
+            f"{shape}); got {value!r}."
+        ) from None
+    if isinstance(value, (bool, np.bool_)) or not np.all(np.isfinite(arr)):
+        raise ParameterError(f"simulate: `{name}` must be a finite number; got {value!r}.")
+    if nonneg and np.any(arr < 0):
+        raise ParameterError(f"simulate: `{name}` must be >= 0; got {value!r}.")
+    return arr
+
+
+def _observer_moves(moves: npt.ArrayLike, S: int, T: int) -> FloatArray:
+    """The observer's given moves as ``(S, T)``: from ``(T,)``, ``(S, T)`` or ``(S, 1)``."""
+    try:
+        arr = np.asarray(moves, dtype=float)
+    except (TypeError, ValueError):
+        raise ParameterError("simulate: `observer_moves` must be numbers.") from None
+    try:
+        u = np.broadcast_to(arr, (S, T)).copy()
+    except ValueError:
+        raise ParameterError(
+            f"simulate: `observer_moves` has shape {arr.shape}; give one move per period, "
+            f"(T,) = ({T},), or per scenario and period, (S, T) = ({S}, {T})."
+        ) from None
+    if not np.all(np.isfinite(u)):
+        raise ParameterError("simulate: `observer_moves` must be finite.")
+    return u
+
+
+def _threat_path(params: ModelParams, S: int, T: int) -> FloatArray:
+    """The threat multiplier ``(S, T)``: ``omega``/``delta`` per period ``(T,)``, per scenario
+    ``(S,)`` or ``(S, 1)``, or both ``(S, T)`` (a vector of length ``T`` is per period)."""
+
+    def lift(a: npt.ArrayLike) -> FloatArray:
+        arr = np.asarray(a, dtype=float)
+        return arr[:, None] if arr.ndim == 1 and arr.shape[0] == S != T else arr
+
+    try:
+        return np.broadcast_to(threat_multiplier(lift(params.omega), lift(params.delta)), (S, T))
+    except ValueError:
+        shapes = (np.shape(params.omega), np.shape(params.delta))
+        raise ParameterError(
+            f"simulate: `params.omega`/`params.delta` of shapes {shapes} do not fit "
+            f"n_scenarios={S} x n_periods={T}; give scalars, one value per period (T,) = "
+            f"({T},), one per scenario (S,) = ({S},), or (S, T)."
+        ) from None
 
 
 def _initial_types(
@@ -237,28 +354,18 @@ def _initial_types(
 
 def _scenario_params(params: ModelParams, S: int) -> ModelParams:
     """The parameters as one value per scenario ``(S,)`` (what :func:`rival_step` takes)."""
-
-    def ps(a: npt.ArrayLike) -> FloatArray:
-        arr = np.asarray(a, dtype=float)
+    out: dict[str, Any] = {}
+    for name in ("mu", "alpha", "beta", "gamma", "kappa", "lam", "sigma", "anchor"):
+        arr = np.asarray(getattr(params, name), dtype=float)
+        flat = np.squeeze(arr)  # (S, 1), (1,) ... as (S,) or a scalar
         try:
-            return np.broadcast_to(arr, (S,)).copy() if arr.ndim <= 1 else arr
+            out[name] = np.broadcast_to(flat, (S,)).copy()
         except ValueError:
             raise ParameterError(
-                f"simulate: a parameter of shape {arr.shape} does not broadcast to {S} scenarios."
+                f"simulate: `params.{name}` has shape {arr.shape}; give a scalar or one value "
+                f"per scenario, (S,) = ({S},)."
             ) from None
-
-    return ModelParams(
-        mu=ps(params.mu),
-        alpha=ps(params.alpha),
-        beta=ps(params.beta),
-        gamma=ps(params.gamma),
-        kappa=ps(params.kappa),
-        lam=ps(params.lam),
-        sigma=ps(params.sigma),
-        nu=params.nu,
-        anchor=ps(params.anchor),
-        signals=params.signals,
-    )
+    return ModelParams(**out, nu=params.nu, signals=params.signals)
 
 
 @dataclass
@@ -278,7 +385,7 @@ def _run(
     z0: npt.NDArray[np.intp],
     u: FloatArray,
     h: FloatArray,
-    x0: float,
+    x0: FloatArray,
     rng: np.random.Generator,
 ) -> _Path:
     """The period loop: the type moves (when it switches), then the rival reacts and signals."""
@@ -312,17 +419,49 @@ def _run(
     return _Path(z, x, dx, sig)
 
 
+def _check_overflow(
+    path: _Path,
+    u: FloatArray,
+    y: FloatArray,
+    params: ModelParams,
+    moves: Any,
+    drift: FloatArray,
+    sd: FloatArray,
+    x0: FloatArray,
+    y0: FloatArray,
+) -> None:
+    """Refuse series that overflowed (inf or NaN) from finite but huge inputs."""
+    bad = ~(np.isfinite(path.x) & np.isfinite(u) & np.isfinite(y))
+    bad[:, 1:] |= ~np.isfinite(path.dx[:, 1:])
+    if not np.any(bad):
+        return
+    s, t = (int(i) for i in np.argwhere(bad)[0])
+    named: dict[str, Any] = {
+        f"params.{k}": getattr(params, k)
+        for k in ("mu", "alpha", "beta", "gamma", "kappa", "lam", "sigma", "anchor")
+    }
+    named.update({"observer_moves": u if moves is not None else 0.0, "observer_drift": drift})
+    named.update({"observer_sd": sd, "x0": x0, "y0": y0})
+    causes = [largest_inputs(named)]
+    if params.nu is not None and params.nu < 1.0:
+        causes.append(f"`params.nu` = {params.nu:.3g} gives noise draws too heavy-tailed")
+    raise ParameterError(
+        f"simulate: the simulated series overflow (inf or NaN) from scenario {s}, period {t}: "
+        f"the inputs are too large for double precision ({'; '.join(c for c in causes if c)}). "
+        "Give smaller values (changes are growth rates, in log points per period)."
+    )
+
+
 def _dataset(
     types: TypeSpace,
     params: ModelParams,
     path: _Path,
     u: FloatArray,
-    y0: float,
+    y: FloatArray,
     switching: bool,
 ) -> xr.Dataset:
     """The simulated dyads as the Dataset :func:`simulate` returns."""
     S, T = u.shape
-    y = y0 + np.cumsum(u, axis=1)  # y0 is the observer's pre-sample level
     z = path.z
     ds = xr.Dataset(
         {

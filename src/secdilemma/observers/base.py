@@ -213,6 +213,7 @@ class Observer:
     def _loglik(self, data: xr.Dataset) -> tuple[xr.DataArray, TypeSpace, list[str]]:
         types, params = self._resolved()
         prep = self._prepare(data, params)
+        params = _params_for(params, prep, type(self).__name__)
         ll_b, ll_s = loglik_components(
             prep.dx,
             prep.u,
@@ -422,3 +423,43 @@ def _signal_array(
         )
     sig = sig.broadcast_like(template).transpose(*lead, "period", "signal")
     return np.asarray(sig.values, dtype=float)
+
+
+_SCENARIO_FIELDS = ("mu", "alpha", "beta", "gamma", "kappa", "lam", "sigma", "anchor")
+
+
+def _params_for(params: ModelParams, prep: _Prepared, name: str) -> ModelParams:
+    """``params`` with each array field shaped to the data's leading dims (and ``period``).
+
+    A field may carry more axes than the data only when they have length 1 (a length-1 array
+    for data without a scenario dim): those are dropped. Anything else that does not
+    broadcast to the data's shape is a :class:`ParameterError` naming the field.
+    """
+    lead = prep.dx.shape[:-1]
+    changes: dict[str, FloatArray] = {}
+    for field in (*_SCENARIO_FIELDS, "omega", "delta"):
+        arr = np.asarray(getattr(params, field), dtype=float)
+        target = (*lead, prep.dx.shape[-1]) if field in ("omega", "delta") else lead
+        fitted = arr
+        while fitted.ndim > len(target) and fitted.shape[0] == 1:
+            fitted = fitted[0]
+        try:
+            ok = np.broadcast_shapes(fitted.shape, target) == target
+        except ValueError:
+            ok = False
+        if not ok:
+            per_period = len(target) > len(lead)
+            dims = (*prep.lead_dims, "period") if per_period else prep.lead_dims
+            want = (
+                f"a scalar or an array that broadcasts to {target}"
+                + (" (a (T,) series or (S, 1) per scenario)" if per_period else "")
+                if target
+                else "a scalar (the data have no dim besides `period`)"
+            )
+            raise ParameterError(
+                f"{name}: `params.{field}` has shape {arr.shape}, which does not fit the "
+                f"data's dims {list(dims)} of shape {target}; give {want}."
+            )
+        if fitted is not arr:
+            changes[field] = fitted
+    return params.replace(**changes) if changes else params

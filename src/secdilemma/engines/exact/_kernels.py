@@ -34,9 +34,9 @@ NEGLIGIBLE = -50.0
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def filter_static(ll, log_prior, out, evidence, status, bad_t):
-    """Static type: running sum of log-likelihoods, re-centred on the best type each period.
+    """Static type: running sum of log-likelihood ratios, re-centred on the best type each period.
 
-    Two passes per scenario: the sequential one carries only additions and a max; the
+    Two passes per scenario: the sequential one carries only additions and maxima; the
     ``exp``/``log`` of each period's normalisation run in a second, independent pass that the
     CPU pipelines.
     """
@@ -49,7 +49,6 @@ def filter_static(ll, log_prior, out, evidence, status, bad_t):
         logz = 0.0
         st = 0
         for t in range(T):
-            m = -inf
             mll = -inf
             for k in range(K):
                 v = ll[s, t, k]
@@ -57,14 +56,19 @@ def filter_static(ll, log_prior, out, evidence, status, bad_t):
                     st = 1
                 if v > mll:
                     mll = v
-                a = acc[k] + v
-                acc[k] = a
-                if a > m:
-                    m = a
             if st == 0 and mll == -inf:
                 st = 2
-            elif st == 0 and m == -inf:
-                st = 3
+            m = -inf
+            if st == 0:
+                # add the ratio to the period's best type: exact, and small next to the prior
+                # even when the log-likelihoods themselves are huge
+                for k in range(K):
+                    a = acc[k] + (ll[s, t, k] - mll)
+                    acc[k] = a
+                    if a > m:
+                        m = a
+                if m == -inf:
+                    st = 3
             if st != 0:
                 bad_t[s] = t
                 break
@@ -72,7 +76,7 @@ def filter_static(ll, log_prior, out, evidence, status, bad_t):
                 a = acc[k] - m
                 acc[k] = a
                 out[s, t, k] = a
-            logz += m
+            logz += m + mll
         status[s] = st
         if st != 0:
             evidence[s] = np.nan
@@ -193,8 +197,9 @@ def _lse_into(lp, log_trans, j):
 
 
 @_piece
-def _log_update(ll, log_prior, log_trans, out, s, t, lp, p, a, lp_ok):
-    """One period exactly in log space; returns ``(ok, lse)`` (``ok`` False: status 3).
+def _log_update(ll, log_prior, log_trans, out, s, t, mlls, lp, p, a, lp_ok):
+    """One period exactly in log space; returns ``(ok, lse)`` (``ok`` False: status 3), with
+    ``lse`` the log normaliser less the period's best log-likelihood ``mlls[t]``.
 
     On entry ``a`` holds the predicted probabilities (period ``t > 0``); those at most
     ``TINY`` are recomputed from the exact logs ``lp`` of the previous period (taken from
@@ -213,8 +218,9 @@ def _log_update(ll, log_prior, log_trans, out, s, t, lp, p, a, lp_ok):
         else:
             a[j] = _lse_into(lp, log_trans, j)
     m = -np.inf
+    mll = mlls[t]
     for k in range(K):
-        b = a[k] + ll[s, t, k]
+        b = a[k] + (ll[s, t, k] - mll)  # the ratio to the best type: the prior's part survives
         a[k] = b
         if b > m:
             m = b
@@ -225,14 +231,14 @@ def _log_update(ll, log_prior, log_trans, out, s, t, lp, p, a, lp_ok):
         w = math.exp(a[k] - m)
         p[k] = w
         tot += w
-    lse = m + math.log(tot)
+    ltot = math.log(tot)
     inv = 1.0 / tot
     for k in range(K):
-        b = a[k] - lse
+        b = (a[k] - m) - ltot  # not a[k] - (m + ltot): m may be huge, a[k] - m is exact
         lp[k] = b
         p[k] *= inv
         out[s, t, k] = b if b < 0.0 else -0.0  # a log (<= 0): the log pass leaves it
-    return True, lse
+    return True, m + ltot
 
 
 @_piece
@@ -250,11 +256,11 @@ def _forward(ll, log_prior, trans, log_trans, out, s, e, mlls, lp, p, a):
             prod, logz = _prob_update(ll, out, s, t, e, mlls, p, a, prod, logz)
             lp_ok = False
             continue
-        ok, lse = _log_update(ll, log_prior, log_trans, out, s, t, lp, p, a, lp_ok)
+        ok, lse = _log_update(ll, log_prior, log_trans, out, s, t, mlls, lp, p, a, lp_ok)
         if not ok:
             return 3, t, 0.0
         lp_ok = True
-        logz += lse
+        logz += lse + mlls[t]
     return 0, 0, logz + math.log(prod)
 
 
@@ -344,11 +350,19 @@ def _backward_log(ll, log_trans, mlls, t, r, lb, bp, w, g, out, s, lb_ok):
     if not lb_ok:
         for j in range(K):
             lb[j] = math.log(bp[j])
+    wmax = -np.inf
     for j in range(K):  # w: the exact log of the backward message
-        w[j] = ll[s, t + 1, j] - mlls[t + 1] + lb[j]
+        x = ll[s, t + 1, j] - mlls[t + 1] + lb[j]
+        w[j] = x
+        if x > wmax:
+            wmax = x
+    if wmax == -np.inf:  # pragma: no cover - not after a forward pass that succeeded
+        wmax = 0.0
+    for j in range(K):  # less its maximum (exactly), so the logs below stay small and precise
+        w[j] -= wmax
     mb = -np.inf
     for i in range(K):
-        x = math.log(r[i]) if r[i] > TINY else _lse_from(log_trans, i, w)
+        x = math.log(r[i]) - wmax if r[i] > TINY else _lse_from(log_trans, i, w)
         g[i] = x
         if x > mb:
             mb = x
@@ -378,9 +392,9 @@ def _combine(out, log_filt, s, g):
                 tot += 1.0
             elif x > NEGLIGIBLE:
                 tot += math.exp(x)
-        lse = mg + math.log(tot)
+        ltot = math.log(tot)
         for k in range(K):
-            out[s, t, k] = g[k] - lse
+            out[s, t, k] = (g[k] - mg) - ltot
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -61,7 +61,9 @@ _STATUS_MESSAGES = {
     1: "`log_lik` holds NaN or +inf (scenario {s}, period {t}); log-likelihoods must be finite "
     "or -inf. Mark missing data as NaN in the data, not in the log-likelihood.",
     2: "`log_lik` is -inf for every type in scenario {s}, period {t}: the data are impossible "
-    "under every type. Check the data and the model (e.g. a signal probability of exactly 0).",
+    "under every type, or too far from every type's prediction to be represented (the "
+    "log-likelihood overflows, e.g. a move of 1e150 times sigma). Check the data, their units "
+    "and the model (e.g. a signal probability of exactly 0).",
     3: "every type has probability zero in scenario {s}, period {t} given `log_prior` (and "
     "`transition`): the data are possible only under types the prior or the transition matrix "
     "rules out. Give those types some prior probability.",
@@ -133,16 +135,35 @@ def _lse(a: FloatArray, axis: int = -1) -> FloatArray:
         return np.asarray(m_safe + np.log(np.sum(np.exp(a - m_safe), axis=axis, keepdims=True)))
 
 
-def _static_numpy(ll: FloatArray, lp0: FloatArray) -> tuple[FloatArray, FloatArray]:
-    # Subtract each period's best type first: the cumulative sums then hold log-likelihood
-    # *ratios*, which keeps them well conditioned for extreme values.
-    m = np.max(ll, axis=-1, keepdims=True)
-    c = lp0[:, None, :] + np.cumsum(ll - m, axis=1)
-    lse = _lse(c)
+def _normalise(a: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``(a - lse(a), lse(a))`` over the last axis, computed as ``(a - max) - log(sum)``: when
+    the entries are huge (1e9) the differences to the maximum stay exact, so the result
+    still sums to 1."""
+    m = np.max(a, axis=-1, keepdims=True)
+    d = a - np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(divide="ignore"):
+        ltot = np.log(np.sum(np.exp(d), axis=-1, keepdims=True))
     with np.errstate(invalid="ignore"):
-        log_filt = c - lse
-    evidence = lse[:, -1, 0] + np.sum(m[..., 0], axis=1)
-    return log_filt, evidence
+        return d - ltot, np.where(np.isfinite(m), m, 0.0) + ltot
+
+
+def _static_numpy(ll: FloatArray, lp0: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The static filter, period by period as the kernel runs it (the same additions, so the
+    two engines round alike even for log-likelihoods of 1e300): each period adds the
+    log-likelihood *ratios* to the period's best type and re-centres on the best type."""
+    S, T, _ = ll.shape
+    out = np.empty_like(ll)
+    acc = lp0
+    logz = np.zeros(S)
+    for t in range(T):
+        mll = np.max(ll[:, t, :], axis=-1, keepdims=True)
+        a = acc + (ll[:, t, :] - mll)
+        m = np.max(a, axis=-1, keepdims=True)
+        acc = a - m
+        out[:, t, :] = acc
+        logz += (m + mll)[:, 0]
+    lse = _lse(out)
+    return out - lse, logz + lse[:, -1, 0]
 
 
 def _predict_numpy(lp: FloatArray, trans: FloatArray, log_trans: FloatArray) -> FloatArray:
@@ -166,12 +187,11 @@ def _switching_numpy(
     lp = lp0
     for t in range(T):
         a = lp0 if t == 0 else _predict_numpy(lp, trans, log_trans)
-        a = a + ll[:, t, :]
-        lse = _lse(a)
-        with np.errstate(invalid="ignore"):
-            lp = a - lse
+        mll = np.max(ll[:, t, :], axis=-1, keepdims=True)
+        a = a + (ll[:, t, :] - mll)  # the ratio to the best type: the prior's part survives
+        lp, lse = _normalise(a)
         out[:, t, :] = lp
-        evidence += lse[:, 0]
+        evidence += (lse + mll)[:, 0]
     return out, evidence
 
 
@@ -183,18 +203,20 @@ def _smooth_numpy(
     out[:, -1, :] = log_filt[:, -1, :]
     lb = np.zeros((S, K))
     for t in range(T - 2, -1, -1):
-        b = ll[:, t + 1, :] + lb
+        # log of the backward message up to a constant: ratios to the best type, so the
+        # O(1) information survives log-likelihoods of any size
+        b = ll[:, t + 1, :] - np.max(ll[:, t + 1, :], axis=-1, keepdims=True) + lb
         m = np.max(b, axis=-1, keepdims=True)
-        r = np.exp(b - m) @ trans.T
+        bm = b - np.where(np.isfinite(m), m, 0.0)
+        r = np.exp(bm) @ trans.T
         with np.errstate(divide="ignore"):
-            lb = m + np.log(r)
+            lb = np.log(r)
         small = r <= _TINY
         if np.any(small):
-            exact = _lse(log_trans[None, :, :] + b[:, None, :], axis=2)[:, :, 0]
+            exact = _lse(log_trans[None, :, :] + bm[:, None, :], axis=2)[:, :, 0]
             lb = np.where(small, exact, lb)
         lb = lb - np.max(lb, axis=-1, keepdims=True)
-        g = log_filt[:, t, :] + lb
-        out[:, t, :] = g - _lse(g)
+        out[:, t, :] = _normalise(log_filt[:, t, :] + lb)[0]
     return out
 
 
@@ -405,15 +427,14 @@ def static_update(log_prior: npt.ArrayLike, log_lik: npt.ArrayLike) -> FloatArra
     ll = np.asarray(log_lik, dtype=float)
     m = np.max(ll, axis=-1, keepdims=True)
     with np.errstate(invalid="ignore"):
-        c = np.asarray(log_prior, dtype=float) + (ll - m)
-        lse = _lse(c)
+        post, lse = _normalise(np.asarray(log_prior, dtype=float) + (ll - m))
     if not np.all(np.isfinite(lse)):
         raise ParameterError(
             "static_update: the log-likelihood holds NaN or +inf, or makes every type "
             "impossible (-inf) where the prior allows it; log-likelihoods must be finite or "
             "-inf, and some type with prior probability must stay possible."
         )
-    return np.asarray(c - lse)
+    return np.asarray(post)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -147,21 +147,31 @@ def _normalise(a: FloatArray) -> tuple[FloatArray, FloatArray]:
         return d - ltot, np.where(np.isfinite(m), m, 0.0) + ltot
 
 
+def _ratios_numpy(ll: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Each period's log-likelihood *ratios* to its best type, and that best value ``(S, T)``.
+
+    The filters add the ratios (exact, and small next to the prior even when the
+    log-likelihoods are 1e300) and carry the best values to the evidence separately.
+    """
+    mll = np.max(ll, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore"):  # a period that is -inf for every type: status 2
+        return ll - mll, mll[..., 0]
+
+
 def _static_numpy(ll: FloatArray, lp0: FloatArray) -> tuple[FloatArray, FloatArray]:
     """The static filter, period by period as the kernel runs it (the same additions, so the
     two engines round alike even for log-likelihoods of 1e300): each period adds the
-    log-likelihood *ratios* to the period's best type and re-centres on the best type."""
-    S, T, _ = ll.shape
+    log-likelihood ratios and re-centres on the best type."""
+    d, mll = _ratios_numpy(ll)
     out = np.empty_like(ll)
     acc = lp0
-    logz = np.zeros(S)
-    for t in range(T):
-        mll = np.max(ll[:, t, :], axis=-1, keepdims=True)
-        a = acc + (ll[:, t, :] - mll)
+    logz = np.sum(mll, axis=1)
+    for t in range(ll.shape[1]):
+        a = acc + d[:, t, :]
         m = np.max(a, axis=-1, keepdims=True)
         acc = a - m
         out[:, t, :] = acc
-        logz += (m + mll)[:, 0]
+        logz += m[:, 0]
     lse = _lse(out)
     return out - lse, logz + lse[:, -1, 0]
 
@@ -181,17 +191,15 @@ def _predict_numpy(lp: FloatArray, trans: FloatArray, log_trans: FloatArray) -> 
 def _switching_numpy(
     ll: FloatArray, lp0: FloatArray, trans: FloatArray, log_trans: FloatArray
 ) -> tuple[FloatArray, FloatArray]:
-    S, T, _ = ll.shape
+    d, mll = _ratios_numpy(ll)
     out = np.empty_like(ll)
-    evidence = np.zeros(S)
+    evidence = np.sum(mll, axis=1)
     lp = lp0
-    for t in range(T):
+    for t in range(ll.shape[1]):
         a = lp0 if t == 0 else _predict_numpy(lp, trans, log_trans)
-        mll = np.max(ll[:, t, :], axis=-1, keepdims=True)
-        a = a + (ll[:, t, :] - mll)  # the ratio to the best type: the prior's part survives
-        lp, lse = _normalise(a)
+        lp, lse = _normalise(a + d[:, t, :])
         out[:, t, :] = lp
-        evidence += (lse + mll)[:, 0]
+        evidence += lse[:, 0]
     return out, evidence
 
 
@@ -199,13 +207,14 @@ def _smooth_numpy(
     ll: FloatArray, log_filt: FloatArray, trans: FloatArray, log_trans: FloatArray
 ) -> FloatArray:
     S, T, K = ll.shape
+    d, _ = _ratios_numpy(ll)
     out = np.empty_like(ll)
     out[:, -1, :] = log_filt[:, -1, :]
     lb = np.zeros((S, K))
     for t in range(T - 2, -1, -1):
         # log of the backward message up to a constant: ratios to the best type, so the
         # O(1) information survives log-likelihoods of any size
-        b = ll[:, t + 1, :] - np.max(ll[:, t + 1, :], axis=-1, keepdims=True) + lb
+        b = d[:, t + 1, :] + lb
         m = np.max(b, axis=-1, keepdims=True)
         bm = b - np.where(np.isfinite(m), m, 0.0)
         r = np.exp(bm) @ trans.T

@@ -41,8 +41,9 @@ TARGETS = st.sampled_from(
 )
 
 
-def _check(res, argv) -> None:
+def _check(res, argv, outcome) -> None:
     assert res.exit_code in (0, 2), (argv, res.output)
+    outcome(f"secdilemma {argv[0]}", "valid" if res.exit_code == 0 else "typed error")
     assert "Traceback" not in res.output, argv
     if res.exit_code == 2:
         lines = (res.stderr or res.output).strip().splitlines()
@@ -60,18 +61,18 @@ def _argv(verb: str, target: list[str], options: dict[str, str], out: str) -> li
 
 @settings(max_examples=150)
 @given(target=TARGETS, options=OPTIONS)
-def test_filter_with_generated_arguments(tmp_path_factory, target, options):
+def test_filter_with_generated_arguments(tmp_path_factory, outcome, target, options):
     out = str(tmp_path_factory.mktemp("f") / "run")
     argv = _argv("filter", target, options, out)
-    _check(runner.invoke(app, argv), argv)
+    _check(runner.invoke(app, argv), argv, outcome)
 
 
 @settings(max_examples=120)
 @given(target=TARGETS, options=OPTIONS, n_sims=st.sampled_from(["50", "0", "-1", "1e9", "x"]))
-def test_decide_with_generated_arguments(tmp_path_factory, target, options, n_sims):
+def test_decide_with_generated_arguments(tmp_path_factory, outcome, target, options, n_sims):
     out = str(tmp_path_factory.mktemp("d") / "run")
     argv = [*_argv("decide", target, options, out), "--n-sims", n_sims]
-    _check(runner.invoke(app, argv), argv)
+    _check(runner.invoke(app, argv), argv, outcome)
 
 
 def test_named_cases_from_the_bad_input_report(tmp_path):

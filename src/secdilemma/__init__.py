@@ -15,6 +15,9 @@ Examples
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from secdilemma._version import __version__
 from secdilemma.data import case_info, list_cases, load_case, make_dyad, to_moves
 from secdilemma.decision import (
@@ -31,7 +34,6 @@ from secdilemma.decision import (
     value_of_information,
 )
 from secdilemma.engines.exact.estimate import estimate_params
-from secdilemma.engines.pymc import ConvergenceWarning, PerceptionModel, compare_models, load
 from secdilemma.errors import (
     DataError,
     NotFittedError,
@@ -57,6 +59,30 @@ from secdilemma.observers import (
 )
 from secdilemma.spec import ModelSpec, load_spec
 from secdilemma.study import Study
+
+if TYPE_CHECKING:
+    from secdilemma.engines.pymc import ConvergenceWarning, PerceptionModel, compare_models, load
+
+#: Public names of the PyMC engine, imported on first use: the engine's modules (and the
+#: scipy parts they need) cost about 0.1 s that a user of the exact observer never pays.
+_LAZY = {
+    "ConvergenceWarning": "secdilemma.engines.pymc",
+    "PerceptionModel": "secdilemma.engines.pymc",
+    "compare_models": "secdilemma.engines.pymc",
+    "load": "secdilemma.engines.pymc",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'secdilemma' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 __all__ = [
     "GRIT",

@@ -29,7 +29,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
 from secdilemma.decision.problem import DynamicModel
 from secdilemma.engines.exact.filtering import static_update
@@ -345,8 +344,10 @@ class BayesOptimal(Policy):
         last = np.clip(1.0 - c.sum(axis=-1, keepdims=True), 0.0, 1.0)
         return np.concatenate([c, last], axis=-1)
 
-    def _weights(self, belief: FloatArray) -> sparse.csr_matrix:
+    def _weights(self, belief: FloatArray) -> Any:
         """Multilinear interpolation matrix from beliefs ``(m, K)`` to grid nodes."""
+        from scipy import sparse  # here, not at import: about 40 ms
+
         n = self.grid_size
         d = belief.shape[-1] - 1
         m = belief.shape[0]

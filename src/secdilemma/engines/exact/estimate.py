@@ -9,7 +9,7 @@ Bayes")::
 
 With several dyads (a leading ``dyad`` or ``scenario`` axis) the parameters are shared and
 each dyad keeps its own type, so pooling rivalries identifies the slopes that one short case
-cannot (DESIGN.md section 2). This is a point estimate: it ignores the uncertainty about
+cannot (docs/model.md section 2.8). This is a point estimate: it ignores the uncertainty about
 the parameters, which the full Bayesian fit (PyMC) integrates over. Say so when reporting.
 """
 
@@ -22,8 +22,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
-from scipy.optimize import minimize
-from scipy.special import logsumexp
 
 from secdilemma.errors import DataError, ParameterError
 from secdilemma.model import ModelParams, as_type_prior, loglik_components
@@ -150,6 +148,9 @@ def estimate_params(
         )
     names = list(estimate)
     positive = np.array([_ESTIMABLE[k] for k in names])
+    # here, not at import: scipy.optimize costs about 0.2 s, paid only by those who estimate
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp
 
     def to_params(theta: npt.NDArray[np.float64]) -> ModelParams:
         vals = np.where(positive, np.exp(np.clip(theta, -30, 30)), theta)

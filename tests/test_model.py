@@ -27,7 +27,7 @@ PARAMS = ModelParams(mu=0.0, alpha=0.05, beta=0.6, gamma=0.5, kappa=0.3, sigma=0
 
 
 # ---------------------------------------------------------------------------------------------
-# The reaction table of DESIGN.md section 2
+# The reaction table of docs/model.md section 2.1
 # ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("name", "sign_up", "sign_down", "sign_auto"),

@@ -32,7 +32,7 @@ def _hand_loss(
 ) -> float:
     """Discounted, survival-weighted loss of playing ``u`` for ``horizon`` periods, no noise.
 
-    Written out from the model's table (DESIGN.md section 2) independently of the library:
+    Written out from the model's table (docs/model.md section 2.1) independently of the library:
     insecure arms +beta*h on our increases and cuts +beta on our cuts; greedy has autonomous
     growth alpha, is deterred (-kappa) and exploits cuts (-gamma); mixed does both.
     """

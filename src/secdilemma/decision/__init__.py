@@ -1,4 +1,4 @@
-"""The deter-versus-reassure decision model (DESIGN.md section 4).
+"""The deter-versus-reassure decision model (docs/model.md section 4).
 
 * :func:`decide`: expected utility of each action under the posterior, with credible
   intervals, P(best), the belief threshold p* and EVPI; static (payoff table) or dynamic

@@ -8,7 +8,7 @@ the observer loses
 * **crisis or war risk**: a hazard ``1 - exp(-(hazard_base + hazard_slope * tension))`` of a war
   that costs ``war``, where ``tension = h(omega, delta) * (max(u, 0) + max(y, 0))`` is the
   arms-race intensity (both sides' buildups) amplified by offense advantage and damped by
-  distinguishable defensive postures (``h = 1 + omega - delta``, DESIGN.md section 1). War is
+  distinguishable defensive postures (``h = 1 + omega - delta``, docs/model.md section 2.2). War is
   absorbing: the expected loss of later periods is weighted by the probability of no war so far;
 * **exploitation** ``exploitation * (1 + exploit_offense * omega) * g * max(y - u, 0)``: the
   rival's relative gain, counted in proportion to its greed loading ``g`` (a purely insecure

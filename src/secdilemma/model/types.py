@@ -28,7 +28,7 @@ from secdilemma.errors import ParameterError
 
 __all__ = ["DEFAULT_LOADINGS", "TypeSpace"]
 
-#: Motive loadings (greed, fear) of the named types of DESIGN.md section 1.
+#: Motive loadings (greed, fear) of the named types of docs/model.md section 1.
 DEFAULT_LOADINGS: dict[str, tuple[float, float]] = {
     "greedy": (1.0, 0.0),
     "insecure": (0.0, 1.0),

@@ -29,16 +29,39 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from secdilemma._paths import raw_dir
 from secdilemma.data.schema import MAX_YEAR, MIN_YEAR, Column
 from secdilemma.errors import DataError
 
-__all__ = ["INT64_MAX", "INT64_MIN", "read_csv_table", "utf8_error"]
+__all__ = ["INT64_MAX", "INT64_MIN", "read_csv_table", "resolve_raw", "utf8_error"]
 
 INT64_MAX = int(np.iinfo(np.int64).max)
 INT64_MIN = int(np.iinfo(np.int64).min)
 
 _DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$", re.ASCII)
 _INT_RE = re.compile(r"[+-]?[0-9]+", re.ASCII)
+
+
+def resolve_raw(path: str | Path | None, relpath: str) -> Path:
+    """The file to read: ``path`` if given, else the bundled ``data/raw/<relpath>``.
+
+    Raises
+    ------
+    DataError
+        The file does not exist; the message names it and the bundled copy to restore.
+
+    Examples
+    --------
+    >>> resolve_raw(None, "cow_nmc/NMC-60-abridged.csv").name
+    'NMC-60-abridged.csv'
+    """
+    p = raw_dir() / relpath if path is None else Path(path)
+    if not p.is_file():
+        raise DataError(
+            f"{p}: file not found. Pass an existing file as `path`, or restore the bundled copy "
+            f"data/raw/{relpath} (see data/raw/README.md)."
+        )
+    return p
 
 
 def utf8_error(path: Path) -> DataError:

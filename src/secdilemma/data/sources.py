@@ -5,6 +5,9 @@ Every reader takes an optional ``path`` (default: the bundled copy under
 raises :class:`secdilemma.errors.DataError` naming the file, the column and the 1-based
 line (CSV) or cell (xlsx) and saying what to do. Parsed default files are cached in memory.
 
+The rivalry lists' reader :func:`read_rivalries` lives in :mod:`secdilemma.data.rivalries`
+and is re-exported here.
+
 Examples
 --------
 >>> from secdilemma.data.sources import read_nmc
@@ -26,8 +29,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from secdilemma._paths import raw_dir
-from secdilemma.data.csvtable import read_csv_table
+from secdilemma.data.csvtable import read_csv_table, resolve_raw
+from secdilemma.data.rivalries import read_rivalries
 from secdilemma.data.schema import MAX_YEAR, MIN_YEAR, SIGNAL_CHANNELS, Column
 from secdilemma.errors import DataError
 
@@ -48,6 +51,7 @@ __all__ = [
     "read_naval_race",
     "read_nmc",
     "read_owid_warheads",
+    "read_rivalries",
     "read_sipri",
     "read_treaties",
 ]
@@ -73,18 +77,7 @@ SIPRI_SHEETS: dict[str, str] = {
 }
 
 
-def _default(relpath: str) -> Path:
-    return raw_dir() / relpath
-
-
-def _resolve(path: str | Path | None, relpath: str) -> Path:
-    p = _default(relpath) if path is None else Path(path)
-    if not p.is_file():
-        raise DataError(
-            f"{p}: file not found. Pass an existing file as `path`, or restore the bundled copy "
-            f"data/raw/{relpath} (see data/raw/README.md)."
-        )
-    return p
+_resolve = resolve_raw
 
 
 # --------------------------------------------------------------------------- NMC

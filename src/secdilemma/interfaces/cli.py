@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from secdilemma._version import __version__
 from secdilemma.data import list_cases, load_case
+from secdilemma.engines.pymc import ConvergenceWarning
 from secdilemma.errors import ParameterError
 from secdilemma.interfaces import console as out
 from secdilemma.interfaces.options import (
@@ -49,6 +52,7 @@ from secdilemma.interfaces.options import (
     save_figure,
     user_errors,
 )
+from secdilemma.interfaces.plots import plot_decision, plot_fit, plot_type_posterior
 from secdilemma.io import OutputRun, save_dataset
 from secdilemma.study import VARIANTS, Study
 
@@ -98,8 +102,6 @@ def cases(ctx: typer.Context) -> None:
     """List the bundled cases (``secdilemma cases show NAME`` for one)."""
     if ctx.invoked_subcommand is not None:
         return
-    from rich.table import Table
-
     with user_errors():
         table = Table(title="Bundled cases")
         table.add_column("name", no_wrap=True)
@@ -177,8 +179,6 @@ def spec_new(
 # ---------------------------------------------------------------------------------------------
 def write_belief(study: Study, run: OutputRun, prefix: str = "", kind: str | None = None) -> Any:
     """Filter with the exact observer and write ``posterior.nc`` and ``posterior.png``."""
-    from secdilemma.interfaces.plots import plot_type_posterior
-
     post = study.belief("exact", observer=kind)
     save_dataset(post, run.path(f"{prefix}posterior.nc"), overwrite=True)
     title = study.setting.title(f"{post.attrs['study_observer']} observer, exact engine")
@@ -233,8 +233,6 @@ def filter_cmd(
 # ---------------------------------------------------------------------------------------------
 def write_decision(study: Study, run: OutputRun, engine: str, n_sims: int) -> Any:
     """Decide with the chosen engine's belief; write ``decision.nc`` and ``decision.png``."""
-    from secdilemma.interfaces.plots import plot_decision
-
     res = study.decide(engine, n_sims=n_sims)  # type: ignore[arg-type]
     save_dataset(res, run.path("decision.nc"), overwrite=True)
     title = study.setting.title(f"decision, {engine} engine")
@@ -326,10 +324,6 @@ def write_fit(study: Study, run: OutputRun, prefix: str = "", **sampler: Any) ->
 
     ``sampler`` (sampler, chains, draws, tune; ``None`` = the spec's) refits if given.
     """
-    import warnings
-
-    from secdilemma.engines.pymc import ConvergenceWarning
-
     given = {k: v for k, v in sampler.items() if v is not None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # reported below, loudly
@@ -342,8 +336,6 @@ def write_fit(study: Study, run: OutputRun, prefix: str = "", **sampler: Any) ->
     run.path(f"{prefix}summary.json").write_text(
         json.dumps(summary, indent=2, default=str), encoding="utf-8"
     )
-    from secdilemma.interfaces.plots.fit import plot_fit
-
     fig = plot_fit(model, title=study.setting.title("full Bayesian fit"))
     save_figure(fig, run.path(f"{prefix}fit.png"))
     return model

@@ -39,8 +39,6 @@ def print_setting(setting: Setting) -> None:
 
 
 def print_case(ds: xr.Dataset) -> None:
-    import numpy as np
-
     a = ds.attrs
     console.print(f"[bold]{a.get('title', a.get('case', ''))}[/bold]")
     if a.get("description"):

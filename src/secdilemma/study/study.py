@@ -188,7 +188,7 @@ class Study:
         differs from the fit's is refused unless ``allow_world_change=True``; the result's
         attrs then record ``study_world_changed_after_fit``.
         """
-        from secdilemma.engines.pymc import load
+        from secdilemma.engines.pymc import load  # here: keeps `import secdilemma` light
 
         model = load(path)
         for key in ("start", "end", "observer", "prior", "variable", "case_observer"):
@@ -308,7 +308,9 @@ class Study:
         ``engine="exact"``: Bayes' rule with the parameters fixed (:attr:`params`), filtered
         and smoothed. The exact observer reads the buildups only: the reference parameters
         carry no signal coefficients. ``engine="fit"``: the full Bayesian fit's type
-        posterior (fits first if needed), integrating over the parameters.
+        probabilities (fits first if needed), integrating over the parameters: per draw at
+        the last period (``type_probability``) and, over periods, the mean and 90 % band of
+        the filtered and smoothed paths (``filtered_mean``, ``filtered_low``, …).
         """
         check_choice("engine", engine, ENGINES)
         if engine == "fit":
@@ -317,9 +319,9 @@ class Study:
                     "observer applies to the exact engine; the fit uses the spec's "
                     "observer.kind (Study(..., observer=...))."
                 )
-            self.fit()
-            assert self.model_ is not None
-            return self._stamp(self.model_.type_posterior(), study_engine="fit")
+            tree = self.fit()
+            post = tree["type_probabilities"].to_dataset()
+            return self._stamp(post, study_engine="fit")
         obs = self.observer_model(observer)
         moves = self.data_and_moves()[1]
         post = obs.filter(moves.drop_vars("signals", errors="ignore"), smooth=True)
@@ -342,7 +344,7 @@ class Study:
         backend, nutpie or pymc), ``chains``, ``draws``, ``tune`` (default: the spec's); the
         seed is the study's.
         """
-        from secdilemma.engines.pymc import PerceptionModel
+        from secdilemma.engines.pymc import PerceptionModel  # here: keeps import light
 
         if self.model_ is None or refit or sampler:
             model = PerceptionModel(self.spec)
@@ -434,7 +436,7 @@ class Study:
         self, variants: Sequence[str] = VARIANTS, **sampler: Any
     ) -> tuple[xr.Dataset, dict[str, PerceptionModel]]:
         """Model comparison by PSIS-LOO over :meth:`variants`; returns the table and fits."""
-        from secdilemma.engines.pymc import PerceptionModel, compare_models
+        from secdilemma.engines.pymc import PerceptionModel, compare_models  # lazy, as above
 
         models: dict[str, PerceptionModel] = {}
         for name, spec in self.variants(variants).items():

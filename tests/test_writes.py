@@ -105,6 +105,10 @@ def _complete(folder: Path, files: list[str]) -> bool:
             ["decide", "us_ussr", "--n-sims", "300"],
             ["posterior.nc", "posterior.png", "decision.nc", "decision.png"],
         ),
+        (
+            ["fit", "anglo_german_naval", "--chains", "2", "--draws", "100", "--tune", "100"],
+            ["fit.nc", "summary.json", "fit.png"],
+        ),
     ],
 )
 def test_killed_runs_leave_a_whole_run_or_nothing(tmp_path, argv, files):
@@ -115,7 +119,7 @@ def test_killed_runs_leave_a_whole_run_or_nothing(tmp_path, argv, files):
     for i in range(4):
         out = tmp_path / f"run{i}"
         proc = subprocess.Popen([*cmd, "--out", str(out)], env=env, stdout=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 4.0))
+        time.sleep(rng.uniform(0.5, 4.0 if argv[0] != "fit" else 9.0))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         assert not out.exists() or _complete(out, files), f"partial run in {out}"

@@ -14,6 +14,7 @@ import pytest
 from secdilemma.data import SIGNAL_CHANNELS, case_info, list_cases, load_case
 from secdilemma.data.derive import NATO_EUROPE_MEMBERS
 from secdilemma.data.dyad import GOLD_PARITY_USD_PER_GBP
+from secdilemma.data.schema import CURATED_CHANNELS
 from secdilemma.errors import DataError
 
 CASES = ["anglo_german_naval", "us_ussr", "us_china", "russia_nato"]
@@ -66,13 +67,15 @@ def test_contract(name: str) -> None:
     ):
         assert ds[var].dims == ("event",)
     assert set(ds["event_actor"].values) <= {"observer", "rival", "both"}
-    assert set(ds["event_channel"].values) <= set(SIGNAL_CHANNELS)
+    assert set(ds["event_channel"].values) <= set(CURATED_CHANNELS)
     assert all(str(s).startswith("http") for s in ds["event_source"].values)
     assert ds["signals"].dims == ("period", "actor", "signal")
-    assert ds["signals"].dtype == np.int64
-    # signals equal the event counts ("both" counts for both)
+    assert ds["signals"].dtype == np.float64
+    curated = ds["signals"].sel(signal=list(CURATED_CHANNELS))
+    assert not bool(curated.isnull().any())  # hand-sourced channels: counts, never NaN
+    # curated signals equal the event counts ("both" counts for both)
     both = int((ds["event_actor"] == "both").sum())
-    assert int(ds["signals"].sum()) == ds.sizes["event"] + both
+    assert int(curated.sum()) == ds.sizes["event"] + both
     assert ds.attrs["case"] == name
     # every event year within the period range
     assert set(ds["event_year"].values.tolist()) <= set(ds["period"].values.tolist())

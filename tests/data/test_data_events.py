@@ -9,11 +9,12 @@ import pytest
 
 from secdilemma.data.cases import CASES
 from secdilemma.data.events import SIGNAL_CHANNELS, event_variables, read_events, role_of
+from secdilemma.data.schema import CURATED_CHANNELS, DERIVED_CHANNELS, OVERLAPPING_CHANNELS
 from secdilemma.errors import DataError
 
 
 def test_vocabulary_fixed() -> None:
-    assert SIGNAL_CHANNELS == (
+    assert CURATED_CHANNELS == (
         "arms_control_signed",
         "arms_control_refused",
         "arms_control_withdrawn",
@@ -23,6 +24,26 @@ def test_vocabulary_fixed() -> None:
         "force_posture_law",
         "crisis_initiation",
     )
+    assert DERIVED_CHANNELS == (
+        "mid_threat_display",
+        "mid_use_of_force",
+        "mid_force_in_reply",
+        "alliance_new_defense_pact",
+    )
+    assert SIGNAL_CHANNELS == CURATED_CHANNELS + DERIVED_CHANNELS
+    assert set(OVERLAPPING_CHANNELS) <= set(CURATED_CHANNELS)
+    assert {d for ds in OVERLAPPING_CHANNELS.values() for d in ds} <= set(DERIVED_CHANNELS)
+
+
+def test_events_file_refuses_derived_channel(tmp_path: Path) -> None:
+    p = tmp_path / "events.csv"
+    p.write_text(
+        "date,year,actor,role,channel,label,source\n"
+        "1962-10,1962,USA,observer,mid_threat_display,x,https://example.org\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(DataError, match=r"line 2.*not a curated signal channel"):
+        read_events(p)
 
 
 @pytest.mark.parametrize("name", list(CASES))

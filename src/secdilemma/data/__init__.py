@@ -5,7 +5,7 @@ Examples
 >>> from secdilemma.data import list_cases, load_case, make_dyad, to_moves
 >>> ds = load_case("anglo_german_naval")
 >>> ds.sizes["actor"], ds.sizes["signal"]
-(2, 8)
+(2, 12)
 """
 
 from __future__ import annotations

@@ -33,7 +33,12 @@ from secdilemma.data.countries import resolve_country
 from secdilemma.data.csvtable import read_csv_table
 from secdilemma.data.dyad import build_dataset
 from secdilemma.data.events import all_bundled_events, read_events, role_of
-from secdilemma.data.schema import CASE_TABLE_COLUMNS, VARIABLE_META
+from secdilemma.data.schema import (
+    CASE_TABLE_COLUMNS,
+    DERIVED_CHANNELS,
+    DERIVED_SIGNAL_FILE_COLUMNS,
+    VARIABLE_META,
+)
 from secdilemma.errors import DataError
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "list_cases",
     "load_case",
     "read_case_table",
+    "read_derived_signals",
 ]
 
 
@@ -86,6 +92,56 @@ def read_case_table(path: str | Path) -> pd.DataFrame:
             f"every actor and variable needs one row per year."
         )
     return table
+
+
+def read_derived_signals(
+    path: str | Path, observer: str, codes: tuple[str, str], years: list[int]
+) -> np.ndarray:
+    """Read a case's derived channels for one observer option as ``(period, 2, 4)``.
+
+    Raises :class:`DataError` naming the file, column and line for a malformed value, an
+    unknown channel or actor, a code that is not the case's, or a (year, actor, channel)
+    missing or repeated for the option.
+
+    Examples
+    --------
+    >>> a = read_derived_signals(cases_dir() / "us_ussr" / "derived_signals.csv", "usa",
+    ...                          ("USA", "RUS"), [1950, 1991])
+    >>> a.shape
+    (2, 2, 4)
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"{p}: file not found. Regenerate with `python -m secdilemma.data.derive`.")
+    table = read_csv_table(
+        p, DERIVED_SIGNAL_FILE_COLUMNS, key=("observer", "year", "actor", "channel")
+    )
+    for col, allowed in (("channel", DERIVED_CHANNELS), ("actor", ("observer", "rival"))):
+        bad = table.loc[~table[col].isin(allowed)]
+        if len(bad):
+            raise DataError(
+                f"{p}: column '{col}', line {int(bad['_line'].iloc[0])}: {bad[col].iloc[0]!r} "
+                f"is not one of {list(allowed)}."
+            )
+    sub = table.loc[table["observer"] == observer]
+    want = dict(zip(("observer", "rival"), codes, strict=True))
+    bad = sub.loc[sub["actor_code"] != sub["actor"].map(want)]
+    if len(bad):
+        raise DataError(
+            f"{p}: column 'actor_code', line {int(bad['_line'].iloc[0])}: "
+            f"{bad['actor_code'].iloc[0]!r} is not the case's {bad['actor'].iloc[0]} {want}."
+        )
+    index = pd.MultiIndex.from_product([years, ["observer", "rival"], list(DERIVED_CHANNELS)])
+    values = sub.set_index(["year", "actor", "channel"])["value"].reindex(index)
+    got = set(sub[["year", "actor", "channel"]].itertuples(index=False, name=None))
+    lacking = [key for key in index.tolist() if key not in got]
+    if lacking:
+        year, actor, channel = lacking[0]
+        raise DataError(
+            f"{p}: observer {observer!r} has no row for year {year}, actor {actor!r}, "
+            f"channel {channel!r}; regenerate with `python -m secdilemma.data.derive`."
+        )
+    return values.to_numpy(dtype=np.float64).reshape(len(years), 2, len(DERIVED_CHANNELS))
 
 
 def _stamp(*paths: Path) -> tuple[int, ...]:
@@ -210,6 +266,7 @@ def _load_case_cached(name: str, observer_key: str, _stamp: tuple[int, ...]) -> 
         series=_case_series(spec, table, codes, years, path),
         events=_case_events(spec, observer_key, folder / "events.csv"),
         attrs=_case_attrs(spec, names, observer_key, folder),
+        derived=read_derived_signals(folder / "derived_signals.csv", observer_key, codes, years),
     )
     _add_member_counts(ds, table, obs_code, years)
     return ds
@@ -232,8 +289,10 @@ def load_case(name: str, *, observer: str | None = None) -> xr.Dataset:
     xarray.Dataset
         Dims ``period``, ``actor`` (``observer``, ``rival``), ``signal``, ``event``; data
         variables as listed in ``case_info(name)["variables"]`` plus ``signals`` and the
-        event variables (see :func:`secdilemma.data.make_dyad`). ``russia_nato`` with
-        ``observer="nato_europe"`` adds ``observer_members_missing`` and
+        event variables (see :func:`secdilemma.data.make_dyad`). ``signals`` holds the
+        counts of the case's hand-sourced events (``events.csv``) on the curated channels
+        and the channels derived from the MID and ATOP tables (``derived_signals.csv``).
+        ``russia_nato`` with ``observer="nato_europe"`` adds ``observer_members_missing`` and
         ``observer_members`` over ``period``.
 
     Raises
@@ -253,7 +312,7 @@ def load_case(name: str, *, observer: str | None = None) -> xr.Dataset:
     spec = case_spec(name)
     key = spec.default_observer if observer is None else _observer_key(spec, observer)
     folder = cases_dir() / name
-    stamp = _stamp(folder / f"{name}.csv", folder / "events.csv")
+    stamp = _stamp(folder / f"{name}.csv", folder / "events.csv", folder / "derived_signals.csv")
     return _load_case_cached(name, key, stamp).copy(deep=True)
 
 

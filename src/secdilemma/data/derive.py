@@ -1,5 +1,9 @@
 """Regenerate the curated case files in ``data/cases/`` from the raw files in ``data/raw/``.
 
+Per case: the long table ``<case>.csv``, ``events.csv`` (the hand-sourced events) and
+``derived_signals.csv`` (the channels counted from the MID and ATOP tables, per observer
+option; see :mod:`secdilemma.data.channels`).
+
 Run ``python -m secdilemma.data.derive`` to rewrite them, ``--check`` to verify that the
 committed files are what the raw files give (exit status 1 if not), ``--out DIR`` to
 write elsewhere. Output is deterministic: fixed column order, shortest round-trip float
@@ -31,9 +35,17 @@ import pandas as pd
 from secdilemma._paths import cases_dir, raw_dir
 from secdilemma.data import sources
 from secdilemma.data.catalog import CASES, CaseSpec
+from secdilemma.data.channels import derived_signals
+from secdilemma.data.countries import resolve_country
 from secdilemma.data.dyad import make_dyad
 from secdilemma.data.events import role_of
-from secdilemma.data.schema import CASE_COLUMNS, EVENT_COLUMNS, VARIABLE_META
+from secdilemma.data.schema import (
+    CASE_COLUMNS,
+    DERIVED_CHANNELS,
+    DERIVED_SIGNAL_COLUMNS,
+    EVENT_COLUMNS,
+    VARIABLE_META,
+)
 from secdilemma.errors import DataError
 
 __all__ = [
@@ -464,6 +476,40 @@ def _nato_members_text() -> str:
     )
 
 
+def _nato_europe_codes(years: Sequence[int]) -> dict[int, frozenset[int]]:
+    """Year -> COW codes of the European NATO members that year (West Germany too)."""
+    codes = {m: resolve_country(m.cow_abb).ccode for m in NATO_EUROPE_MEMBERS}
+    extra = {"GMY": {260}}  # West Germany joined in 1955 under code 260
+    return {
+        int(y): frozenset(
+            c
+            for m, code in codes.items()
+            if m.accession_year <= y
+            for c in {code} | extra.get(m.cow_abb, set())
+        )
+        for y in years
+    }
+
+
+def _derived_signals_text(spec: CaseSpec) -> str:
+    """The case's derived channels for each observer option (one row per value)."""
+    years = list(range(spec.start, spec.end + 1))
+    rival = resolve_country(spec.rival).ccode
+    rows = []
+    for option, code in spec.observers.items():
+        if code == "NATO-EU":
+            values = derived_signals(None, rival, years, observer_members=_nato_europe_codes(years))
+        else:
+            values = derived_signals(resolve_country(code).ccode, rival, years)
+        for i, y in enumerate(years):
+            for k, (actor, actor_code) in enumerate((("observer", code), ("rival", spec.rival))):
+                for j, channel in enumerate(DERIVED_CHANNELS):
+                    rows.append(
+                        (option, y, actor, actor_code, channel, format_value(values[i, k, j]))
+                    )
+    return _csv_text(DERIVED_SIGNAL_COLUMNS, rows)
+
+
 def generate() -> dict[str, str]:
     """Build every curated file's text from the raw files in ``data/raw/``.
 
@@ -488,6 +534,7 @@ def generate() -> dict[str, str]:
     }
     for name, spec in CASES.items():
         files[f"{name}/events.csv"] = _events_for_case(spec, compiled, treaties, treaties_path)
+        files[f"{name}/derived_signals.csv"] = _derived_signals_text(spec)
     return dict(sorted(files.items()))
 
 

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from secdilemma.data.channels import derived_signals, signals_variable
 from secdilemma.data.countries import Country, resolve_country, sipri_spans
 from secdilemma.data.events import all_bundled_events, event_variables, role_of
 from secdilemma.data.schema import SIGNAL_CHANNELS
@@ -60,6 +61,7 @@ def build_dataset(
     series: Mapping[str, tuple[np.ndarray, Mapping[str, Any]]],
     events: pd.DataFrame,
     attrs: Mapping[str, Any],
+    derived: np.ndarray | None = None,
 ) -> xr.Dataset:
     """Assemble the dyad Dataset contract from arrays and an events table.
 
@@ -75,10 +77,15 @@ def build_dataset(
         Events with a dyad-relative ``role`` column (see :mod:`secdilemma.data.events`).
     attrs
         Dataset attributes.
+    derived
+        The derived channels, ``(period, 2, 4)`` (:func:`secdilemma.data.channels.
+        derived_signals`); ``None``: NaN (not observed).
 
     Returns
     -------
     xarray.Dataset
+        ``signals`` (period, actor, signal) float64 over ``SIGNAL_CHANNELS``: the curated
+        events' counts, then the derived channels.
 
     Examples
     --------
@@ -110,10 +117,8 @@ def build_dataset(
         attrs=dict(attrs),
     )
     ev = event_variables(events, periods_arr.tolist())
-    ds = ds.merge(ev, compat="override", join="outer")
-    ds["signals"].attrs.update(
-        {"units": "count", "long_name": "number of events of each channel by each actor"}
-    )
+    ds = ds.merge(ev.drop_vars(["signals", "signal"]), compat="override", join="outer")
+    ds["signals"] = signals_variable(ev["signals"].values, derived)
     return ds
 
 
@@ -213,6 +218,9 @@ def make_dyad(
         The dyad contract (``period``, ``actor``, ``signal``, ``event``; ``milex`` …,
         ``signals`` and the event variables). Events are those of the bundled case
         events files whose acting states are exactly this dyad's states; none otherwise.
+        The derived channels of ``signals`` (MID disputes, new defence pacts) come from the
+        public tables for every pair: NaN outside their coverage (MID 1816-2010, ATOP
+        1816-2018) and in years when a state is not in the state system.
         Years in which a state is absent from the source are NaN, with a note in
         ``attrs["notes"]``.
 
@@ -392,6 +400,7 @@ def _nmc_dyad(
     series = _nmc_series(obs, riv, rows, variables, periods, unit_break, notes)
     _nmc_check_presence(obs, riv, rows, series, periods, notes)
     events = _bundled_events(obs, riv)
+    derived = derived_signals(obs.ccode, riv.ccode, periods)
     attrs_ds = {
         "case": "custom",
         "title": f"{obs.name} (observer) and {riv.name} (rival), COW NMC, {s}-{e}",
@@ -418,6 +427,7 @@ def _nmc_dyad(
         series=series,
         events=events,
         attrs=attrs_ds,
+        derived=derived,
     )
 
 
@@ -514,6 +524,7 @@ def _sipri_dyad(
         else "US$ m, current prices and exchange rates"
     )
     events = _bundled_events(obs, riv)
+    derived = derived_signals(obs.ccode, riv.ccode, periods)
     attrs_ds = {
         "case": "custom",
         "title": f"{obs.name} (observer) and {riv.name} (rival), SIPRI, {s}-{e}",
@@ -543,4 +554,5 @@ def _sipri_dyad(
         },
         events=events,
         attrs=attrs_ds,
+        derived=derived,
     )

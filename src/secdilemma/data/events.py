@@ -28,10 +28,17 @@ import xarray as xr
 from secdilemma._paths import cases_dir
 from secdilemma.data.catalog import CASES
 from secdilemma.data.csvtable import read_csv_table
-from secdilemma.data.schema import EVENT_COLUMNS, EVENT_FILE_COLUMNS, ROLES, SIGNAL_CHANNELS
+from secdilemma.data.schema import (
+    CURATED_CHANNELS,
+    EVENT_COLUMNS,
+    EVENT_FILE_COLUMNS,
+    ROLES,
+    SIGNAL_CHANNELS,
+)
 from secdilemma.errors import DataError
 
 __all__ = [
+    "CURATED_CHANNELS",
     "EVENT_COLUMNS",
     "ROLES",
     "SIGNAL_CHANNELS",
@@ -105,10 +112,11 @@ def read_events(path: str | Path) -> pd.DataFrame:
             raise DataError(
                 f"{p}: column 'role', line {line}: {row['role']!r} is not one of {list(ROLES)}."
             )
-        if row["channel"] not in SIGNAL_CHANNELS:
+        if row["channel"] not in CURATED_CHANNELS:
             raise DataError(
-                f"{p}: column 'channel', line {line}: {row['channel']!r} is not a signal "
-                f"channel; use one of {list(SIGNAL_CHANNELS)}."
+                f"{p}: column 'channel', line {line}: {row['channel']!r} is not a curated "
+                f"signal channel; use one of {list(CURATED_CHANNELS)} (the derived channels "
+                f"are counted from the public tables, never written by hand)."
             )
     return frame
 
@@ -161,8 +169,10 @@ def event_variables(events: pd.DataFrame, periods: Sequence[int]) -> xr.Dataset:
     -------
     xarray.Dataset
         ``event_date, event_year, event_actor, event_state, event_channel, event_label,
-        event_source`` over ``event`` and ``signals`` (period, actor, signal) int64, where
-        an event with role ``both`` counts for both actors.
+        event_source`` over ``event`` and ``signals`` (period, actor, signal) int64 over
+        the curated channels (:data:`CURATED_CHANNELS`), where an event with role ``both``
+        counts for both actors. :func:`secdilemma.data.dyad.build_dataset` appends the
+        derived channels.
 
     Examples
     --------
@@ -179,14 +189,14 @@ def event_variables(events: pd.DataFrame, periods: Sequence[int]) -> xr.Dataset:
     bad = ev.loc[~ev["role"].isin(ROLES)]
     if len(bad):
         raise DataError(f"events: role {bad['role'].iloc[0]!r} is not one of {list(ROLES)}.")
-    badc = ev.loc[~ev["channel"].isin(SIGNAL_CHANNELS)]
+    badc = ev.loc[~ev["channel"].isin(CURATED_CHANNELS)]
     if len(badc):
         raise DataError(
-            f"events: channel {badc['channel'].iloc[0]!r} is not one of {list(SIGNAL_CHANNELS)}."
+            f"events: channel {badc['channel'].iloc[0]!r} is not one of {list(CURATED_CHANNELS)}."
         )
-    counts = np.zeros((len(periods_arr), 2, len(SIGNAL_CHANNELS)), dtype=np.int64)
+    counts = np.zeros((len(periods_arr), 2, len(CURATED_CHANNELS)), dtype=np.int64)
     pindex = {int(p): i for i, p in enumerate(periods_arr)}
-    cindex = {c: k for k, c in enumerate(SIGNAL_CHANNELS)}
+    cindex = {c: k for k, c in enumerate(CURATED_CHANNELS)}
     for year, role, channel in zip(ev["year"], ev["role"], ev["channel"], strict=True):
         i, k = pindex[int(year)], cindex[str(channel)]
         if role in ("observer", "both"):
@@ -213,7 +223,7 @@ def event_variables(events: pd.DataFrame, periods: Sequence[int]) -> xr.Dataset:
         coords={
             "period": periods_arr,
             "actor": ["observer", "rival"],
-            "signal": list(SIGNAL_CHANNELS),
+            "signal": list(CURATED_CHANNELS),
             "event": np.arange(len(ev), dtype=np.int64),
         },
     )

@@ -3,7 +3,10 @@
 Every other module of :mod:`secdilemma.data` imports its names from here; this module
 imports nothing from the data floor (it is the bottom of it) and reads no file.
 
-- :data:`SIGNAL_CHANNELS`, :data:`ROLES`, :data:`EVENT_COLUMNS`: the events vocabulary.
+- :data:`SIGNAL_CHANNELS` (the ``signal`` coordinate) = :data:`CURATED_CHANNELS` (the
+  hand-sourced events files' vocabulary) + :data:`DERIVED_CHANNELS` (counted from the public
+  MID and ATOP tables for every pair); :data:`OVERLAPPING_CHANNELS`; :data:`ROLES`,
+  :data:`EVENT_COLUMNS`: the events vocabulary.
 - :class:`Column`: how a CSV reader reads and checks one column; :data:`EVENT_FILE_COLUMNS`
   and :data:`CASE_TABLE_COLUMNS` define the two curated file formats.
 - :data:`MIN_YEAR`, :data:`MAX_YEAR`: the sane range of a calendar year in any table.
@@ -26,10 +29,15 @@ from typing import Literal
 __all__ = [
     "CASE_COLUMNS",
     "CASE_TABLE_COLUMNS",
+    "CURATED_CHANNELS",
+    "DERIVED_CHANNELS",
+    "DERIVED_SIGNAL_COLUMNS",
+    "DERIVED_SIGNAL_FILE_COLUMNS",
     "EVENT_COLUMNS",
     "EVENT_FILE_COLUMNS",
     "MAX_YEAR",
     "MIN_YEAR",
+    "OVERLAPPING_CHANNELS",
     "ROLES",
     "SIGNAL_CHANNELS",
     "VARIABLE_META",
@@ -37,8 +45,9 @@ __all__ = [
     "Kind",
 ]
 
-#: The fixed signal-channel vocabulary (the ``signal`` coordinate, in this order).
-SIGNAL_CHANNELS: tuple[str, ...] = (
+#: The hand-sourced channels: the vocabulary of the curated events files
+#: (``data/cases/<case>/events.csv``, ``data/raw/compiled/case_events.csv``).
+CURATED_CHANNELS: tuple[str, ...] = (
     "arms_control_signed",
     "arms_control_refused",
     "arms_control_withdrawn",
@@ -48,6 +57,31 @@ SIGNAL_CHANNELS: tuple[str, ...] = (
     "force_posture_law",
     "crisis_initiation",
 )
+
+#: The channels derived from the public tables for every pair and year (definitions in
+#: :mod:`secdilemma.data.mid`, :mod:`secdilemma.data.alliances` and
+#: ``data/raw/peacesciencer/README.md``); NaN where the tables do not cover the year.
+DERIVED_CHANNELS: tuple[str, ...] = (
+    "mid_threat_display",
+    "mid_use_of_force",
+    "mid_force_in_reply",
+    "alliance_new_defense_pact",
+)
+
+#: The fixed signal-channel vocabulary (the ``signal`` coordinate, in this order): the
+#: curated channels, then the derived ones.
+SIGNAL_CHANNELS: tuple[str, ...] = CURATED_CHANNELS + DERIVED_CHANNELS
+
+#: Curated channel -> the derived channels that can record the same real event (a crisis the
+#: rival starts may be a MID at any hostility level; NATO's founding is both an
+#: ``alliance_expansion`` and new defence pacts of each member). The two vocabularies are kept
+#: apart (neither replaces the other), so a model that reads a curated channel and one of its
+#: derived channels may see one event twice: read at most one side of each entry.
+OVERLAPPING_CHANNELS: dict[str, tuple[str, ...]] = {
+    "crisis_initiation": ("mid_threat_display", "mid_use_of_force"),
+    "use_of_force": ("mid_use_of_force", "mid_force_in_reply"),
+    "alliance_expansion": ("alliance_new_defense_pact",),
+}
 
 #: Allowed roles of an event's actor relative to the dyad.
 ROLES: tuple[str, ...] = ("observer", "rival", "both")
@@ -115,6 +149,28 @@ CASE_TABLE_COLUMNS: tuple[Column, ...] = (
     Column("variable"),
     Column("value", "float", optional_value=True),
     Column("units"),
+)
+
+#: Column order of a case's derived-signals file (``data/cases/<case>/derived_signals.csv``,
+#: written by ``python -m secdilemma.data.derive``): one row per observer option, year, actor
+#: and derived channel; ``value`` empty where the public tables do not cover the year.
+DERIVED_SIGNAL_COLUMNS: tuple[str, ...] = (
+    "observer",
+    "year",
+    "actor",
+    "actor_code",
+    "channel",
+    "value",
+)
+
+#: The columns of a case's derived-signals file.
+DERIVED_SIGNAL_FILE_COLUMNS: tuple[Column, ...] = (
+    Column("observer"),
+    Column("year", "year"),
+    Column("actor"),
+    Column("actor_code"),
+    Column("channel"),
+    Column("value", "float", optional_value=True, nonnegative=True),
 )
 
 _NMC_SRC = "COW NMC v6.0 (abridged)"

@@ -31,7 +31,7 @@ import pandas as pd
 
 from secdilemma.data.csvtable import read_csv_table, resolve_raw
 from secdilemma.data.rivalries import read_rivalries
-from secdilemma.data.schema import MAX_YEAR, MIN_YEAR, SIGNAL_CHANNELS, Column
+from secdilemma.data.schema import CURATED_CHANNELS, MAX_YEAR, MIN_YEAR, Column
 from secdilemma.errors import DataError
 
 __all__ = [
@@ -527,11 +527,11 @@ def read_case_events_compiled(path: str | Path | None = None) -> pd.DataFrame:
         ),
         key=("case", "date", "actor", "channel"),
     )
-    bad = frame.loc[~frame["channel"].isin(SIGNAL_CHANNELS)]
+    bad = frame.loc[~frame["channel"].isin(CURATED_CHANNELS)]
     if len(bad):
         line = int(bad["_line"].iloc[0])
         raise DataError(
             f"{p}: column 'channel', line {line}: {bad['channel'].iloc[0]!r} is not a signal "
-            f"channel; use one of {list(SIGNAL_CHANNELS)}."
+            f"curated signal channel; use one of {list(CURATED_CHANNELS)}."
         )
     return frame

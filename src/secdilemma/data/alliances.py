@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import functools
+import zlib
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
@@ -95,7 +96,7 @@ def read_atop_defense(path: str | Path | None = None) -> pd.DataFrame:
 def _parse(p: Path) -> pd.DataFrame:
     try:
         raw = pd.read_csv(p, dtype=str, keep_default_na=False, compression="infer")
-    except (OSError, EOFError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError) as exc:
         raise DataError(f"{p}: cannot read as a CSV or gzipped CSV ({exc}).") from None
     except pd.errors.EmptyDataError:
         raise DataError(f"{p}: the file is empty; expected a header row.") from None

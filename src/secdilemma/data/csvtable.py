@@ -252,7 +252,9 @@ def _check_key(path: Path, frame: pd.DataFrame, key: Sequence[str]) -> None:
     for k in key:
         same = same.loc[same[k] == first[k]]
     where = ", ".join(str(x) for x in same["_line"].tolist())
-    vals = ", ".join(f"{k}={first[k]!r}" for k in key)
+    vals = ", ".join(
+        f"{k}={first[k].item() if isinstance(first[k], np.generic) else first[k]!r}" for k in key
+    )
     raise DataError(
         f"{path}: duplicate rows for {vals} (column(s) {list(key)}) at lines {where}. "
         f"Keep one row per {'/'.join(key)}."

@@ -308,3 +308,17 @@ def test_quad_revival_in_us_china(cases: Path) -> None:
     assert float(sig.sel(signal="alliance_new_defense_pact")) == 0.0  # no ATOP onset in 2017
     # MID coverage ends in 2010: NaN, never 0
     assert math.isnan(float(sig.sel(signal="mid_use_of_force")))
+
+
+def test_aggregate_observer_nato_europe() -> None:
+    eu = load_case("russia_nato", observer="nato_europe")["signals"]
+    usa = load_case("russia_nato", observer="usa")["signals"]
+    mids = list(DERIVED_CHANNELS[:3])
+    assert bool(eu.sel(signal=mids).isnull().all())  # no dyadic table row for an aggregate
+    assert bool(eu.sel(actor="observer", signal="alliance_new_defense_pact").isnull().all())
+    ally = "alliance_new_defense_pact"
+    # Russia's new partners 1992-2018 include no European NATO member: both rows agree
+    np.testing.assert_array_equal(
+        eu.sel(actor="rival", signal=ally).values, usa.sel(actor="rival", signal=ally).values
+    )
+    assert float(eu.sel(actor="rival", signal=ally).sum()) == 11.0

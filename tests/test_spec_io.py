@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from secdilemma._paths import models_dir
@@ -191,7 +192,9 @@ def test_for_dyad_refuses_bad_arguments(kwargs: dict[str, Any], pattern: str) ->
 
 def test_a_dyad_spec_may_not_read_channels_its_dyad_does_not_record() -> None:
     spec = ModelSpec.for_dyad("IND", "PAK", start=1950, signals={"channels": ["use_of_force"]})
-    with pytest.raises(SpecError, match=r"signals\.channels.*IND-PAK records no events"):
+    with pytest.raises(
+        SpecError, match=r"signals\.channels.*IND-PAK records no hand-sourced events"
+    ):
         spec_data(spec)
     # without channels the dyad loads and claims no signals
     _, moves = spec_data(ModelSpec.for_dyad("IND", "PAK", start=1960, end=1970))
@@ -208,8 +211,49 @@ def test_a_dyad_with_bundled_events_reads_the_channels_it_records() -> None:
     assert moves.sizes["signal"] == 1
     # a channel with no event in the dyad's records is refused
     none = spec.replace(signals={"channels": ["use_of_force"]})
-    with pytest.raises(SpecError, match=r"USA-CHN records no events on \['use_of_force'\]"):
+    with pytest.raises(
+        SpecError, match=r"USA-CHN records no hand-sourced events on \['use_of_force'\]"
+    ):
         spec_data(none)
+
+
+def test_a_dyad_reads_the_channels_derived_for_every_pair() -> None:
+    spec = ModelSpec.for_dyad(
+        "IND", "PAK", start=1960, end=2016, signals={"channels": ["mid_use_of_force"]}
+    )
+    ds, moves = spec_data(spec)
+    raw = ds["signals"].sel(actor="rival", signal="mid_use_of_force")
+    got = moves["signals"].sel(signal="mid_use_of_force")
+    # missing years (MID ends in 2010) stay missing; counts become event / no event
+    assert np.isnan(got.sel(period=2012))
+    assert bool((np.isnan(got) == np.isnan(raw)).all())
+    known = raw.notnull()
+    np.testing.assert_array_equal(got.where(known, 0).values, (raw.where(known, 0) > 0).values)
+    assert float(got.sum()) > 0
+
+
+def test_overlapping_channels_are_not_read_together() -> None:
+    spec = ModelSpec.from_dict(
+        {
+            "data": {"case": "us_ussr"},
+            "signals": {"channels": ["crisis_initiation", "mid_threat_display"]},
+        }
+    )
+    with pytest.raises(SpecError, match="can record the same event"):
+        spec_data(spec)
+
+
+def test_a_window_without_coverage_is_refused() -> None:
+    spec = ModelSpec.for_dyad(
+        "USA",
+        "CHN",
+        source="sipri",
+        start=2012,
+        end=2022,
+        signals={"channels": ["mid_use_of_force"]},
+    )
+    with pytest.raises(SpecError, match="missing in every year"):
+        spec_data(spec)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -65,12 +65,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tomli_w
 import xarray as xr
 
 from secdilemma._paths import models_dir
 from secdilemma._version import __version__
 from secdilemma.data import load_case, make_dyad, resolve_country, to_moves
+from secdilemma.data.schema import CURATED_CHANNELS, DERIVED_CHANNELS, OVERLAPPING_CHANNELS
 from secdilemma.errors import DataError, SpecError
 from secdilemma.io import atomic_write
 from secdilemma.spec.parse import check_name, parse_spec
@@ -354,22 +356,46 @@ def _load_data(d: DataSpec) -> xr.Dataset:
     )
 
 
-def _check_dyad_channels(spec: ModelSpec, ds: xr.Dataset, where: str) -> None:
-    """Refuse channels on which a dyad from the raw tables records no event.
+def _check_channels(spec: ModelSpec, ds: xr.Dataset, where: str, dyad: bool) -> None:
+    """Refuse channels that would count one event twice or claim evidence that is not there.
 
-    :func:`make_dyad` takes events only from the bundled case files whose states are exactly
-    the dyad's; elsewhere its signal counts are zeros for want of records, not observed
-    absences, and reading them as data would claim evidence the dyad does not have.
+    - A curated channel and a derived channel that can record the same real event
+      (:data:`~secdilemma.data.schema.OVERLAPPING_CHANNELS`) are not read together.
+    - On a dyad built from the raw tables, a curated (hand-sourced) channel has events only
+      where a bundled case covers exactly its two states; elsewhere its zeros are not
+      observations. Derived channels (MID, ATOP) exist for every pair, missing (NaN) outside
+      their sources' coverage; one that is missing in every year of the window is refused.
     """
+    chosen = set(spec.signals.channels)
+    for curated, derived in OVERLAPPING_CHANNELS.items():
+        both = [d for d in derived if d in chosen]
+        if curated in chosen and both:
+            raise SpecError(
+                f"{where}: key 'signals.channels': {curated!r} and {both} can record the same "
+                "event (one from the hand-sourced list, one from the public tables); read one "
+                "side only."
+            )
+    if not dyad:
+        return
     recorded = set(ds["event_channel"].values.tolist()) if "event_channel" in ds else set()
-    missing = [c for c in spec.signals.channels if c not in recorded]
+    pair = "-".join(str(c) for c in ds["actor_code"].values.tolist())
+    missing = [c for c in chosen if c in CURATED_CHANNELS and c not in recorded]
     if missing:
-        pair = "-".join(str(c) for c in ds["actor_code"].values.tolist())
         raise SpecError(
-            f"{where}: key 'signals.channels': the dyad {pair} records no events on {missing} "
-            "(a dyad from the raw tables has events only where a bundled case covers exactly "
-            "its two states), so its zeros there are not observations. Drop those channels, or "
-            "use a bundled case (data.case) that records them."
+            f"{where}: key 'signals.channels': the dyad {pair} records no hand-sourced events on "
+            f"{sorted(missing)} (a dyad from the raw tables has them only where a bundled case "
+            "covers exactly its two states), so its zeros there are not observations. Use the "
+            f"channels derived from the public tables for every pair: {list(DERIVED_CHANNELS)}."
+        )
+    rival = ds["signals"].sel(actor="rival")
+    empty = [
+        c for c in chosen if c in DERIVED_CHANNELS and bool(rival.sel(signal=c).isnull().all())
+    ]
+    if empty:
+        raise SpecError(
+            f"{where}: key 'signals.channels': {sorted(empty)} are missing in every year of "
+            f"{pair}'s window (MID covers 1816-2010, ATOP 1816-2018, and only years when both "
+            "states are in the state system); drop them or choose other years."
         )
 
 
@@ -379,7 +405,8 @@ def spec_data(spec: ModelSpec) -> tuple[xr.Dataset, xr.Dataset]:
     ``case_ds`` is the dyad Dataset (:func:`~secdilemma.data.load_case` or
     :func:`~secdilemma.data.make_dyad`), ``moves`` the per-period moves
     (:func:`~secdilemma.data.to_moves`) with the rival's signals on the spec's channels
-    added as ``signals`` (period, signal) in {0, 1}.
+    added as ``signals`` (period, signal) in {0, 1}, NaN where the source does not cover the
+    year.
 
     Raises
     ------
@@ -403,8 +430,10 @@ def spec_data(spec: ModelSpec) -> tuple[xr.Dataset, xr.Dataset]:
     if spec.signals.channels:
         if "signals" not in ds:
             raise SpecError(f"{where}: key 'signals.channels': these data carry no signals.")
-        if d.is_dyad:
-            _check_dyad_channels(spec, ds, where)
+        _check_channels(spec, ds, where, dyad=d.is_dyad)
         sig = ds["signals"].sel(actor="rival", signal=list(spec.signals.channels))
-        moves["signals"] = (sig > 0).astype(float).transpose("period", "signal")
+        # an event or not (counts above 1 are one signal); a missing year stays missing
+        moves["signals"] = xr.where(sig.isnull(), np.nan, (sig > 0).astype(float)).transpose(
+            "period", "signal"
+        )
     return ds, moves

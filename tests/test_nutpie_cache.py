@@ -1,13 +1,16 @@
 """The on-disk cache of nutpie's compiled wrapper (:mod:`secdilemma.engines.pymc._nutpie_cache`).
 
 The reference is nutpie's own ``compile_pymc_model``: the same PyTensor graph behind either
-wrapper, so the same seed must give the very same draws, also after ``with_data``.
+wrapper, so the same seed must give the very same draws, also after ``with_data``. Both are
+compiled through ``compile_nutpie`` (PyTensor's numba code without fast-math). The cache
+folder must be private: one that others can write to is refused with a warning.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -55,7 +58,9 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, object, 
     off = tmp_path_factory.mktemp("nutpie-cache-off")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SECDILEMMA_CACHE_DIR", str(cache))
-        ours = _nutpie_cache.compile_cached(_model())
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RuntimeWarning)  # the cache must not fall back
+            ours = compile_nutpie(_model())
         mp.setenv("SECDILEMMA_CACHE_DIR", str(off))
         mp.setenv("SECDILEMMA_NUTPIE_CACHE", "0")
         with warnings.catch_warnings():
@@ -92,7 +97,7 @@ def test_the_generated_file_is_named_by_graph_and_rewritten_when_altered(
     assert "cache=True" in text
     files[0].write_text("raise RuntimeError('tampered')\n")
     monkeypatch.setenv("SECDILEMMA_CACHE_DIR", str(cache))
-    again = _nutpie_cache.compile_cached(_model())
+    again = compile_nutpie(_model())
     assert files[0].read_text() == text  # restored, byte for byte
     np.testing.assert_array_equal(_draws(again), _draws(compiled[0]))
 
@@ -137,8 +142,8 @@ CHILD = textwrap.dedent(
     import json, sys
     sys.path.insert(0, sys.argv[1])
     from test_nutpie_cache import _model, _draws
-    from secdilemma.engines.pymc._nutpie_cache import compile_cached
-    c = compile_cached(_model())
+    from secdilemma.engines.pymc.sampling import compile_nutpie
+    c = compile_nutpie(_model())
     print("RESULT" + json.dumps({"hits": c.compiled_logp_func.cache_hits,
                                  "expand_hits": c.compiled_expand_func.cache_hits,
                                  "draws": _draws(c).tolist()}))
@@ -165,3 +170,92 @@ def test_a_second_process_loads_the_wrapper_instead_of_compiling(tmp_path: Path)
     assert (out[0]["hits"], out[0]["expand_hits"]) == (0, 0)  # compiled, then stored
     assert (out[1]["hits"], out[1]["expand_hits"]) == (1, 1)  # loaded from numba's cache
     assert out[0]["draws"] == out[1]["draws"]
+
+
+# -- the cache folder must be private --------------------------------------------------------
+def _refused(monkeypatch: pytest.MonkeyPatch, root: Path, match: str) -> None:
+    """compile_nutpie with the cache under ``root`` falls back to nutpie's own compilation
+    with a RuntimeWarning matching ``match``, and writes nothing there."""
+    sentinel = object()
+    monkeypatch.setenv("SECDILEMMA_CACHE_DIR", str(root))
+    monkeypatch.setattr(nutpie, "compile_pymc_model", lambda model: sentinel)
+    before = sorted(root.rglob("*"))
+    with pytest.warns(RuntimeWarning, match=match):
+        assert compile_nutpie(_model()) is sentinel
+    assert sorted(root.rglob("*")) == before
+
+
+def test_a_world_writable_cache_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "nutpie"
+    folder.mkdir()
+    folder.chmod(0o777)
+    _refused(
+        monkeypatch, tmp_path, rf"refusing .*{folder}.*world-writable \(mode 0777\).*chmod 700"
+    )
+
+
+def test_a_group_writable_cache_folder_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "nutpie"
+    folder.mkdir()
+    folder.chmod(0o770)
+    _refused(monkeypatch, tmp_path, r"group-writable \(mode 0770\)")
+
+
+def test_a_cache_folder_of_another_user_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "nutpie").mkdir(mode=0o700)
+    me = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: me + 1)  # the folder now belongs to "another"
+    _refused(monkeypatch, tmp_path, rf"owned by user id {me}, not by you \({me + 1}\)")
+
+
+def test_a_folder_above_that_others_can_write_to_is_refused_unless_sticky(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "nutpie").mkdir(mode=0o700)
+    shared.chmod(0o777)  # others could rename our private folder and put theirs in its place
+    _refused(monkeypatch, shared, rf"{shared} is world-writable")
+    shared.chmod(0o777 | stat.S_ISVTX)  # as /tmp: others cannot rename what is ours
+    monkeypatch.setenv("SECDILEMMA_CACHE_DIR", str(shared))
+    assert _nutpie_cache.private_cache_dir() == shared / "nutpie"
+
+
+def test_a_new_cache_folder_is_created_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "new" / "deeper"
+    monkeypatch.setenv("SECDILEMMA_CACHE_DIR", str(root))
+    old = os.umask(0o002)  # a permissive umask: the folders are 0700 all the same
+    try:
+        folder = _nutpie_cache.private_cache_dir()
+    finally:
+        os.umask(old)
+    assert folder == root / "nutpie"
+    for made in (tmp_path / "new", root, folder, folder / "__pycache__"):
+        assert stat.S_IMODE(made.stat().st_mode) == 0o700, made
+
+
+def test_the_module_runs_the_compared_text_not_what_the_file_holds_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file swapped between the comparison and the import changes nothing that runs."""
+    monkeypatch.setenv("SECDILEMMA_CACHE_DIR", str(tmp_path))
+    folder = _nutpie_cache.private_cache_dir()
+
+    def swap(path: Path, data: bytes) -> None:  # writes, then someone swaps the file
+        path.write_bytes(b"raise RuntimeError('swapped in')\n")
+
+    monkeypatch.setattr(_nutpie_cache, "_write_atomic", swap)
+    name = "secdilemma_nutpie_testswap"
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    module = _nutpie_cache._load_wrapper(folder, "testswap", "VALUE = 41 + 1\n")
+    assert module.VALUE == 42
+    assert module.__file__ == str(folder / "sdnutpie_testswap.py")
+    sys.modules.pop(name, None)

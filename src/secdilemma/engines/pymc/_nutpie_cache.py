@@ -23,8 +23,20 @@ back to ``nutpie.compile_pymc_model`` when anything here fails.
 The cache directory is ``$SECDILEMMA_CACHE_DIR`` or ``$XDG_CACHE_HOME/secdilemma`` (default
 ``~/.cache/secdilemma``), sub-folder ``nutpie``: one source file and about 2-3 MB of machine
 code per model structure (the data's sizes are not part of it); delete the folder to clear
-it. A generated file is imported only when its text is exactly what this module would write
-for that graph; anything else is rewritten.
+it.
+
+Safety
+------
+What is in the folder runs in this process (numba's cached machine code, which it reads with
+pickle), so only a folder that no one else can write to is used (:func:`private_cache_dir`):
+folders this module creates are made ``0700``; the folder, and numba's ``__pycache__`` in it,
+must be owned by this user and not be group- or world-writable, and no folder above it may
+be writable by others unless it has the sticky bit (as ``/tmp``) or belong to a user other
+than this one or root. Otherwise :class:`UnsafeCacheError` is raised and the caller compiles
+without the cache. The source of a generated module is never read back: the module is
+executed from the text this module renders (the file, rewritten when it differs, only names
+the code and stamps numba's cache), so nothing between the check and the import can change
+the code that runs.
 
 Measured (benchmarks/README.md): a fresh process fitting the naval case takes about 10 s in
 all with the cache filled, 26 s when it compiles; a switching (``pytensor.scan``) model's
@@ -36,6 +48,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import stat
 import sys
 import tempfile
 import warnings
@@ -44,7 +57,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cache_dir", "compile_cached"]
+from secdilemma.errors import SecdilemmaError
+
+__all__ = ["UnsafeCacheError", "cache_dir", "compile_cached", "private_cache_dir"]
 
 #: bump when the generated source changes meaning (part of every file's key)
 _FORMAT = 1
@@ -61,6 +76,79 @@ def cache_dir() -> Path:
         return Path(root) / "nutpie"
     xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(xdg) / "secdilemma" / "nutpie"
+
+
+class UnsafeCacheError(SecdilemmaError, RuntimeError):
+    """The cache folder could hold code written by someone else (another user owns it, or
+    others can write to it or rename it): it is not used."""
+
+
+def _make_private(path: Path) -> None:
+    """Create the missing folders of ``path``, each ``0700`` whatever the umask."""
+    missing = []
+    p = path.absolute()
+    while not os.path.lexists(p):
+        missing.append(p)
+        p = p.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:  # made meanwhile (by another process): checked by the caller
+            continue
+        folder.chmod(0o700)
+
+
+def _unsafe(path: Path, *, above: bool) -> str | None:
+    """Why ``path`` is not safe to hold (``above=False``) or to contain (``above=True``) the
+    cache, or ``None``."""
+    st = os.stat(path)
+    mode = stat.S_IMODE(st.st_mode)
+    if not stat.S_ISDIR(st.st_mode):
+        return f"{path} is not a folder"
+    if not hasattr(os, "geteuid"):  # pragma: no cover - Windows: no POSIX owners and modes
+        return None
+    me = os.geteuid()
+    if st.st_uid != me and not (above and st.st_uid == 0):
+        return f"{path} is owned by user id {st.st_uid}, not by you ({me})"
+    if mode & 0o022 and not (above and mode & stat.S_ISVTX):
+        who = "world" if mode & 0o002 else "group"
+        return f"{path} is {who}-writable (mode {mode:04o})"
+    return None
+
+
+def private_cache_dir() -> Path:
+    """:func:`cache_dir`, created ``0700`` where missing, once it is checked to be private.
+
+    Raises
+    ------
+    UnsafeCacheError
+        The folder (or numba's ``__pycache__`` in it) is not owned by this user or is group-
+        or world-writable, or a folder above it is writable by others (without the sticky
+        bit) or owned by another user than this one or root.
+    """
+    path = cache_dir()
+    _make_private(path)
+    above = sorted({*path.absolute().parents, *path.resolve().parents})
+    _refuse_unless_private(path, [(a, True) for a in above] + [(path, False)])
+    pycache = path / "__pycache__"
+    if not os.path.lexists(pycache):  # numba would create it with the umask's mode
+        _make_private(pycache)
+    _refuse_unless_private(path, [(pycache, False)])
+    return path
+
+
+def _refuse_unless_private(path: Path, folders: list[tuple[Path, bool]]) -> None:
+    """:class:`UnsafeCacheError` for the first of ``folders`` (``(folder, above)``) that is
+    not safe for the cache ``path``."""
+    for folder, is_above in folders:
+        why = _unsafe(folder, above=is_above)
+        if why is not None:
+            fix = f"chmod go-w {folder}" if is_above else f"chmod 700 {folder}"
+            raise UnsafeCacheError(
+                f"refusing the cache of compiled nutpie models in {path}: {why}, so the code "
+                f"in it may not be yours. Make it private ({fix}, if it is yours), set "
+                "SECDILEMMA_CACHE_DIR to a private folder, or set SECDILEMMA_NUTPIE_CACHE=0."
+            )
 
 
 def _inner(key: str) -> tuple[Any, Any]:
@@ -165,28 +253,32 @@ def expand(dim, expanded, x_, out_, user_data_):
 '''
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+def _write_atomic(path: Path, data: bytes) -> None:
+    """``data`` into ``path`` by a temporary file (``0600``) in the same folder, renamed."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def _import(path: Path, name: str) -> Any:
+def _exec_module(path: Path, name: str, text: str) -> Any:
+    """The module ``name`` executed from ``text`` (not from the file, which may have changed
+    since it was compared), under the file name ``path``: numba's cache of its functions
+    lives beside that file."""
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:  # pragma: no cover - a .py path always has one
-        raise ImportError(f"cannot import generated module {path}")
+    spec = importlib.util.spec_from_loader(name, loader=None, origin=str(path))
+    assert spec is not None
     module = importlib.util.module_from_spec(spec)
+    module.__file__ = str(path)
+    code = compile(text, str(path), "exec")
     sys.modules[name] = module
     try:
-        spec.loader.exec_module(module)
+        exec(code, module.__dict__)
     except BaseException:
         del sys.modules[name]
         raise
@@ -249,19 +341,22 @@ def _shared_slots(
     return shared_data, shared_var_keys, slots, logp_args, expand_args
 
 
-def _load_wrapper(digest: str, text: str) -> Any:
-    """The generated module of ``digest``: its file rewritten unless it holds exactly
-    ``text``, then imported (numba loads the machine code it cached, or compiles)."""
-    path = cache_dir() / f"sdnutpie_{digest}.py"
+def _load_wrapper(folder: Path, digest: str, text: str) -> Any:
+    """The generated module of ``digest`` in the private ``folder``: its file rewritten
+    unless it holds exactly ``text`` (an unchanged file keeps its time stamp, which numba's
+    cache checks), then the module executed from ``text`` itself (numba loads the machine
+    code it cached, or compiles)."""
+    path = folder / f"sdnutpie_{digest}.py"
+    data = text.encode("utf-8")
     try:
-        current = path.read_text(encoding="utf-8")
+        current: bytes | None = path.read_bytes()
     except OSError:
         current = None
-    if current != text:
-        _write_atomic(path, text)
+    if current != data:
+        _write_atomic(path, data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=_numba_warning())
-        return _import(path, f"secdilemma_nutpie_{digest}")
+        return _exec_module(path, f"secdilemma_nutpie_{digest}", text)
 
 
 def compile_cached(model: Any) -> Any:
@@ -270,12 +365,18 @@ def compile_cached(model: Any) -> Any:
 
     Returns a ``nutpie.compile_pymc.CompiledPyMCModel``; ``with_data`` updates ``pm.Data``
     values as usual.
+
+    Raises
+    ------
+    UnsafeCacheError
+        The cache folder is not private (:func:`private_cache_dir`); checked first.
     """
     import nutpie
     import nutpie.compile_pymc as cp
     from pytensor.link.numba.cache import CACHED_SRC_FUNCTIONS
 
     _check_version(nutpie.__version__)
+    folder = private_cache_dir()
     (
         n_dim,
         n_expanded,
@@ -299,7 +400,7 @@ def compile_cached(model: Any) -> Any:
     digest = hashlib.sha256(repr(ident).encode()).hexdigest()[:32]
     _INNER[digest] = (logp_jit, expand_jit)
     text = _render(digest, n_dim, n_expanded, slots, logp_args, expand_args)
-    module = _load_wrapper(digest, text)
+    module = _load_wrapper(folder, digest, text)
     dims, coords = cp._prepare_dims_and_coords(model, shape_info, reparameterized_names)
     return cp.CompiledPyMCModel(
         _n_dim=n_dim,

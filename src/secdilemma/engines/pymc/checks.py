@@ -17,7 +17,7 @@ from secdilemma.engines.exact.filtering import forward_backward
 from secdilemma.engines.pymc.arrays import FloatArray, lagged
 from secdilemma.engines.pymc.posterior import draw_params, per_type_loglik
 from secdilemma.engines.pymc.problem import FitProblem
-from secdilemma.engines.pymc.sampling import quiet
+from secdilemma.engines.pymc.sampling import quiet, reproducible_compilation
 from secdilemma.model import ModelParams, reaction_mean
 from secdilemma.model.simulate import draw_noise
 
@@ -107,7 +107,7 @@ def prior_predictive(
     if seed is None:
         seed = problem.spec.sampler.seed
     used = DEFAULT_SEED if seed is None else int(seed)
-    with quiet():
+    with quiet(), reproducible_compilation():
         pp = pm.sample_prior_predictive(draws=draws, model=model, random_seed=used)
     prior = pp["prior"].to_dataset()
     vals, _ = draw_params(problem, prior)

@@ -24,8 +24,8 @@ from secdilemma.engines.pymc.build import build_model
 from secdilemma.engines.pymc.checks import DEFAULT_SEED
 from secdilemma.engines.pymc.diagnostics import diagnostics, summary, warn_if_failed
 from secdilemma.engines.pymc.problem import FitProblem
-from secdilemma.engines.pymc.sampling import SamplerSettings, sample
-from secdilemma.errors import NotFittedError
+from secdilemma.engines.pymc.sampling import SamplerSettings, check_count, check_seed, sample
+from secdilemma.errors import NotFittedError, ParameterError
 from secdilemma.io import save_dataset
 from secdilemma.model import ModelParams
 from secdilemma.model.types import TypeSpace
@@ -50,6 +50,16 @@ class PerceptionModel:
         (``dyad`` or ``scenario``, ``period``), and ``signals`` over (…, ``period``,
         ``signal``) when the spec reads channels (e.g. from :func:`secdilemma.model.simulate`).
 
+    Raises
+    ------
+    ParameterError
+        ``spec`` is neither a ModelSpec nor a path, or ``data`` is not a Dataset.
+    SpecError
+        No spec file at that path, or the file is not a valid spec.
+
+    Every method checks its arguments before it builds or compiles anything, and raises
+    :class:`~secdilemma.errors.ParameterError` naming a bad one.
+
     Examples
     --------
     >>> from secdilemma.spec import ModelSpec
@@ -61,7 +71,12 @@ class PerceptionModel:
     """
 
     def __init__(self, spec: ModelSpec | str | os.PathLike[str], *, data: xr.Dataset | None = None):
-        self.spec = spec if isinstance(spec, ModelSpec) else load_spec(spec)
+        self.spec = _as_spec(spec)
+        if data is not None and not isinstance(data, xr.Dataset):
+            raise ParameterError(
+                f"PerceptionModel: argument 'data' must be an xarray.Dataset of moves (dx, u "
+                f"over period) or None for the spec's data; got {type(data).__name__}."
+            )
         self.data = data
         self._problem: FitProblem | None = None
         self._model: Any = None
@@ -226,6 +241,9 @@ class PerceptionModel:
         >>> # belief, params = model.fit().belief_draws()
         >>> # secdilemma.decide(belief, params=params)
         """
+        max_draws = check_count(max_draws, "max_draws", owner="belief_draws")
+        if seed is not None:
+            seed = check_seed(seed, owner="belief_draws")
         tree = self._fitted()
         if seed is None:
             seed = int(tree.attrs.get("seed", DEFAULT_SEED))
@@ -246,6 +264,9 @@ class PerceptionModel:
         ``observed_data``. Needs no fit. ``seed`` defaults to the spec's ``[sampler] seed``,
         or :data:`~.checks.DEFAULT_SEED` when it has none; the seed used is in the attrs.
         """
+        draws = check_count(draws, "draws", owner="prior_predictive")
+        if seed is not None:
+            seed = check_seed(seed, owner="prior_predictive")
         model = self.build_model()
         return checks.prior_predictive(self.problem, model, draws=draws, seed=seed)
 
@@ -255,6 +276,8 @@ class PerceptionModel:
         its exact posterior by forward filtering, backward sampling); added to ``idata_`` as
         ``posterior_predictive``. ``seed`` defaults to the fit's seed + 1; the seed used is
         in the attrs."""
+        if seed is not None:
+            seed = check_seed(seed, owner="posterior_predictive")
         tree = self._fitted()
         out = checks.posterior_predictive(self.problem, tree, seed=seed)
         tree["posterior_predictive"] = out["posterior_predictive"]
@@ -265,3 +288,18 @@ class PerceptionModel:
         """Write the result tree to NetCDF atomically (refuses to overwrite unless asked);
         :func:`~secdilemma.engines.pymc.load` reads it back."""
         return save_dataset(self._fitted(), path, overwrite=overwrite)
+
+
+def _as_spec(spec: Any) -> ModelSpec:
+    """A spec argument as a :class:`ModelSpec`: itself, or read from a path (or a bundled
+    case name)."""
+    if isinstance(spec, ModelSpec):
+        return spec
+    path = os.fspath(spec) if isinstance(spec, os.PathLike) else spec
+    if isinstance(path, str):
+        return load_spec(path)
+    raise ParameterError(
+        "PerceptionModel: argument 'spec' must be a ModelSpec or the path of a TOML spec (or a "
+        f"bundled case name such as 'us_ussr'); got {type(spec).__name__}. For a dict use "
+        "ModelSpec.from_dict(...)."
+    )

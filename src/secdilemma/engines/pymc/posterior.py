@@ -21,7 +21,7 @@ from secdilemma.engines.exact.filtering import forward_backward
 from secdilemma.engines.pymc.arrays import FloatArray
 from secdilemma.engines.pymc.priors import REACTION, SIGNAL_COEFFICIENTS
 from secdilemma.engines.pymc.problem import FitProblem
-from secdilemma.errors import DataError
+from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams, SignalParams, loglik_components
 
 __all__ = [
@@ -306,14 +306,24 @@ def belief_draws(
 ) -> tuple[xr.DataArray, ModelParams]:
     """Posterior draws of the belief and the parameters of one dyad (see
     :meth:`secdilemma.engines.pymc.PerceptionModel.belief_draws`); at most ``max_draws``
-    of them, a subset drawn with ``seed`` (recorded in the belief's attrs)."""
+    of them, a subset drawn with ``seed`` (recorded in the belief's attrs).
+
+    Raises
+    ------
+    ParameterError
+        ``dyad`` is not one of the fit's dyad labels, or ``max_draws`` < 1.
+    """
     tp = tree["type_probabilities"].to_dataset()["type_probability"]
     dyads = list(tp["dyad"].values)
     d = dyads[0] if dyad is None else dyad
-    if d not in dyads:
-        raise DataError(f"belief_draws: dyad {d!r} is not in the fit; choose from {dyads}.")
+    label = isinstance(d, str | int | np.integer | np.str_) and not isinstance(d, bool)
+    if not label or d not in dyads:
+        raise ParameterError(
+            f"belief_draws: argument 'dyad' {d!r} is not in the fit; choose one of "
+            f"{[x.item() if isinstance(x, np.generic) else x for x in dyads]}."
+        )
     if max_draws < 1:
-        raise DataError(f"belief_draws: max_draws must be >= 1; got {max_draws}.")
+        raise ParameterError(f"belief_draws: argument 'max_draws' must be >= 1; got {max_draws}.")
     j = dyads.index(d)
     vals, _ = draw_params(problem, tree["posterior"].to_dataset())
     b = tp.sel(dyad=d).transpose("chain", "draw", "rival_type").values

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from secdilemma.engines.exact.estimate import ParamEstimate, estimate_params
 from secdilemma.engines.exact.filtering import (
+    FilterProbabilities,
     FilterResult,
+    filter_probabilities,
     forward_backward,
     numba_available,
     static_update,
@@ -14,9 +16,11 @@ from secdilemma.engines.exact.filtering import (
 )
 
 __all__ = [
+    "FilterProbabilities",
     "FilterResult",
     "ParamEstimate",
     "estimate_params",
+    "filter_probabilities",
     "forward_backward",
     "numba_available",
     "static_update",

@@ -4,11 +4,12 @@ With the model's parameters fixed, the posterior over the rival's type is exact.
 per-period log-likelihood of the data under each type, ``log_lik[..., t, k]`` (from
 :func:`secdilemma.model.loglik_components`), this module returns
 
-* the log **filtered** posterior ``log P(z_t = k | data_1..t)``,
-* the log **smoothed** posterior ``log P(z_t = k | data_1..T)``,
+* the **filtered** posterior ``P(z_t = k | data_1..t)``,
+* the **smoothed** posterior ``P(z_t = k | data_1..T)``,
 * the log **evidence** (marginal likelihood) ``log p(data_1..T)``,
 
-for two models of the type:
+as logs (:func:`forward_backward`) or as probabilities (:func:`filter_probabilities`, which
+skips the logs and the ``exp`` a caller would take of them), for two models of the type:
 
 static
     ``z`` is drawn once from the prior. The log posterior is the log prior plus the cumulative
@@ -20,11 +21,11 @@ switching
 
 Everything is vectorised over any leading axes (scenarios, dyads, observers): the arrays are
 ``(..., T, K)`` and no Python loop runs over scenarios. The work is done by compiled numba
-kernels (``engine="numba"``, the default when numba imports) or by numpy
-(``engine="numpy"``; a Python loop over periods only for the switching model). Both are
-stable for long series (``T = 10**5``) and extreme log-likelihoods: ``±1e6`` per period gives
-no NaN and no underflow to a uniform posterior, and ``-inf`` entries are allowed for a type as
-long as some type stays possible.
+kernels (``engine="numba"``, the default when numba imports; :mod:`._kernels`) or by numpy
+(``engine="numpy"``, the reference; :mod:`._reference`). Both are stable for long series
+(``T = 10**5``) and extreme log-likelihoods: ``±1e6`` per period gives no NaN and no
+underflow to a uniform posterior, and ``-inf`` entries are allowed for a type as long as
+some type stays possible.
 
 The xarray wrapper :func:`type_posterior` takes a DataArray with dims
 ``(..., period, rival_type)`` and returns a Dataset with named dims.
@@ -33,6 +34,7 @@ The xarray wrapper :func:`type_posterior` takes a DataArray with dims
 from __future__ import annotations
 
 import importlib
+import math
 from collections.abc import Hashable
 from typing import Any, Literal, NamedTuple
 
@@ -40,11 +42,14 @@ import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
+from secdilemma.engines.exact import _reference as ref
 from secdilemma.errors import ParameterError
 from secdilemma.model import validate_probabilities
 
 __all__ = [
+    "FilterProbabilities",
     "FilterResult",
+    "filter_probabilities",
     "forward_backward",
     "numba_available",
     "static_update",
@@ -53,9 +58,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 Engine = Literal["auto", "numba", "numpy"]
-
-#: Below this a predicted probability is recomputed exactly in log space (see the kernels).
-_TINY = 1e-280
 
 _STATUS_MESSAGES = {
     1: "`log_lik` holds NaN or +inf (scenario {s}, period {t}); log-likelihoods must be finite "
@@ -88,6 +90,24 @@ class FilterResult(NamedTuple):
     log_evidence: FloatArray
 
 
+class FilterProbabilities(NamedTuple):
+    """What :func:`filter_probabilities` returns.
+
+    Attributes
+    ----------
+    filtered
+        ``(..., T, K)``: ``P(z_t = k | data up to t)``.
+    smoothed
+        ``(..., T, K)``: ``P(z_t = k | all data)``, or ``None`` when not asked for.
+    log_evidence
+        ``(...)``: ``log p(data)``, the marginal likelihood of the whole series.
+    """
+
+    filtered: FloatArray
+    smoothed: FloatArray | None
+    log_evidence: FloatArray
+
+
 # ---------------------------------------------------------------------------------------------
 # Engines
 # ---------------------------------------------------------------------------------------------
@@ -115,122 +135,20 @@ def _kernels() -> Any:
     return _KERNELS or None
 
 
-def _resolve_engine(engine: str) -> str:
+def _resolve_engine(engine: str, name: str = "forward_backward") -> str:
     if engine not in ("auto", "numba", "numpy"):
         raise ParameterError(
-            f"forward_backward: `engine` must be 'auto', 'numba' or 'numpy'; got {engine!r}."
+            f"{name}: `engine` must be 'auto', 'numba' or 'numpy'; got {engine!r}."
         )
     if engine == "auto":
         return "numba" if _kernels() is not None else "numpy"
     if engine == "numba" and _kernels() is None:  # pragma: no cover
-        raise ParameterError("forward_backward: engine='numba' but numba cannot be imported.")
+        raise ParameterError(f"{name}: engine='numba' but numba cannot be imported.")
     return engine
 
 
-def _lse(a: FloatArray, axis: int = -1) -> FloatArray:
-    """Log-sum-exp along ``axis`` (keepdims); ``-inf`` where every entry is ``-inf``."""
-    m = np.max(a, axis=axis, keepdims=True)
-    m_safe = np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        return np.asarray(m_safe + np.log(np.sum(np.exp(a - m_safe), axis=axis, keepdims=True)))
-
-
-def _normalise(a: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """``(a - lse(a), lse(a))`` over the last axis, computed as ``(a - max) - log(sum)``: when
-    the entries are huge (1e9) the differences to the maximum stay exact, so the result
-    still sums to 1."""
-    m = np.max(a, axis=-1, keepdims=True)
-    d = a - np.where(np.isfinite(m), m, 0.0)
-    with np.errstate(divide="ignore"):
-        ltot = np.log(np.sum(np.exp(d), axis=-1, keepdims=True))
-    with np.errstate(invalid="ignore"):
-        return d - ltot, np.where(np.isfinite(m), m, 0.0) + ltot
-
-
-def _ratios_numpy(ll: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Each period's log-likelihood *ratios* to its best type, and that best value ``(S, T)``.
-
-    The filters add the ratios (exact, and small next to the prior even when the
-    log-likelihoods are 1e300) and carry the best values to the evidence separately.
-    """
-    mll = np.max(ll, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore"):  # a period that is -inf for every type: status 2
-        return ll - mll, mll[..., 0]
-
-
-def _static_numpy(ll: FloatArray, lp0: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """The static filter, period by period as the kernel runs it (the same additions, so the
-    two engines round alike even for log-likelihoods of 1e300): each period adds the
-    log-likelihood ratios and re-centres on the best type."""
-    d, mll = _ratios_numpy(ll)
-    out = np.empty_like(ll)
-    acc = lp0
-    logz = np.sum(mll, axis=1)
-    for t in range(ll.shape[1]):
-        a = acc + d[:, t, :]
-        m = np.max(a, axis=-1, keepdims=True)
-        acc = a - m
-        out[:, t, :] = acc
-        logz += m[:, 0]
-    lse = _lse(out)
-    return out - lse, logz + lse[:, -1, 0]
-
-
-def _predict_numpy(lp: FloatArray, trans: FloatArray, log_trans: FloatArray) -> FloatArray:
-    """``log(p @ A)`` with the exact log-space sum where the probability space one underflows."""
-    pred = np.exp(lp) @ trans
-    with np.errstate(divide="ignore"):
-        out = np.log(pred)
-    small = pred <= _TINY
-    if np.any(small):
-        exact = _lse(lp[:, :, None] + log_trans[None, :, :], axis=1)[:, 0, :]
-        out = np.where(small, exact, out)
-    return np.asarray(out)
-
-
-def _switching_numpy(
-    ll: FloatArray, lp0: FloatArray, trans: FloatArray, log_trans: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    d, mll = _ratios_numpy(ll)
-    out = np.empty_like(ll)
-    evidence = np.sum(mll, axis=1)
-    lp = lp0
-    for t in range(ll.shape[1]):
-        a = lp0 if t == 0 else _predict_numpy(lp, trans, log_trans)
-        lp, lse = _normalise(a + d[:, t, :])
-        out[:, t, :] = lp
-        evidence += lse[:, 0]
-    return out, evidence
-
-
-def _smooth_numpy(
-    ll: FloatArray, log_filt: FloatArray, trans: FloatArray, log_trans: FloatArray
-) -> FloatArray:
-    S, T, K = ll.shape
-    d, _ = _ratios_numpy(ll)
-    out = np.empty_like(ll)
-    out[:, -1, :] = log_filt[:, -1, :]
-    lb = np.zeros((S, K))
-    for t in range(T - 2, -1, -1):
-        # log of the backward message up to a constant: ratios to the best type, so the
-        # O(1) information survives log-likelihoods of any size
-        b = d[:, t + 1, :] + lb
-        m = np.max(b, axis=-1, keepdims=True)
-        bm = b - np.where(np.isfinite(m), m, 0.0)
-        r = np.exp(bm) @ trans.T
-        with np.errstate(divide="ignore"):
-            lb = np.log(r)
-        small = r <= _TINY
-        if np.any(small):
-            exact = _lse(log_trans[None, :, :] + bm[:, None, :], axis=2)[:, :, 0]
-            lb = np.where(small, exact, lb)
-        lb = lb - np.max(lb, axis=-1, keepdims=True)
-        out[:, t, :] = _normalise(log_filt[:, t, :] + lb)[0]
-    return out
-
-
 # ---------------------------------------------------------------------------------------------
-# Validation
+# Validation: a compiled pass when the kernels are loaded; numpy words the errors
 # ---------------------------------------------------------------------------------------------
 def _check_log_lik(log_lik: npt.ArrayLike) -> FloatArray:
     ll = np.asarray(log_lik, dtype=float)
@@ -242,69 +160,155 @@ def _check_log_lik(log_lik: npt.ArrayLike) -> FloatArray:
     return ll
 
 
-def _check_log_prior(log_prior: npt.ArrayLike, lead: tuple[int, ...], K: int) -> FloatArray:
-    lp = np.asarray(log_prior, dtype=float)
+def _prior_rows(lp: FloatArray, lead: tuple[int, ...], K: int) -> FloatArray:
+    """The log prior as ``(1, K)`` (shared) or ``(S, K)`` rows, C-contiguous."""
     if lp.ndim == 0 or lp.shape[-1] != K:
         raise ParameterError(
             f"`log_prior` must have {K} entries (one per type) on its last axis to match "
             f"`log_lik`; got shape {lp.shape}."
         )
     try:
-        lp = np.broadcast_to(lp, (*lead, K))
+        fits = np.broadcast_shapes(lp.shape, (*lead, K)) == (*lead, K)
     except ValueError:
+        fits = False
+    if not fits:
         raise ParameterError(
             f"`log_prior` of shape {lp.shape} does not broadcast against the leading axes "
             f"{lead} of `log_lik`; give (K,) or (..., K)."
-        ) from None
+        )
+    if lp.size == K:
+        return np.ascontiguousarray(lp.reshape(1, K))
+    return np.ascontiguousarray(np.broadcast_to(lp, (*lead, K)).reshape(-1, K))
+
+
+def _check_log_prior(
+    log_prior: npt.ArrayLike, lead: tuple[int, ...], K: int, fast: bool
+) -> FloatArray:
+    """The log prior rows of :func:`_prior_rows`, checked (by the compiled pass when
+    ``fast``; numpy's checks word the error)."""
+    lp = _prior_rows(np.asarray(log_prior, dtype=float), lead, K)
+    if fast and _kernels().check_log_prior(lp) == 0:
+        return lp
     if np.any(np.isnan(lp)) or np.any(lp == np.inf) or np.any(lp > 1e-12):
         raise ParameterError(
             "`log_prior` must hold log probabilities (<= 0, -inf for an excluded type, no NaN)."
         )
-    total = _lse(lp)[..., 0]
+    total = ref.lse(lp)[..., 0]
     if not np.allclose(total, 0.0, atol=1e-9, rtol=0.0):
         raise ParameterError(
             f"`log_prior` must be log probabilities that sum to 1 over types; exp(log_prior) "
             f"sums to {np.exp(total).ravel()[:4].tolist()}. Normalise it (e.g. subtract "
             "scipy.special.logsumexp(log_prior))."
         )
-    return np.asarray(lp)
+    return lp
 
 
-def _check_transition(transition: npt.ArrayLike, K: int) -> FloatArray:
-    trans = np.asarray(transition, dtype=float)
+def _check_transition(
+    transition: npt.ArrayLike, K: int, fast: bool
+) -> tuple[FloatArray, FloatArray]:
+    """The transition matrix (C-contiguous) and its logs, checked as the prior is."""
+    trans = np.ascontiguousarray(transition, dtype=float)
     if trans.shape != (K, K):
         raise ParameterError(
             f"`transition` must be a {K}x{K} matrix (K = {K} types in `log_lik`); got shape "
             f"{trans.shape}."
         )
-    return validate_probabilities(trans, name="transition (each row)", n=K)
+    log_trans = np.empty((K, K))
+    if fast and _kernels().check_transition(trans, log_trans) == 0:
+        return trans, log_trans
+    trans = validate_probabilities(trans, name="transition (each row)", n=K)
+    with np.errstate(divide="ignore"):
+        return trans, np.log(trans)
 
 
-def _raise_status(status: npt.NDArray[np.int64], bad_t: npt.NDArray[np.int64], lead: Any) -> None:
-    bad = np.flatnonzero(status)
-    if bad.size == 0:
+def raise_status(first: int, code: int, t: int, count: int, lead: tuple[int, ...]) -> None:
+    """The :class:`ParameterError` of the kernels' status (nothing when ``count`` is 0)."""
+    if count == 0:
         return
-    s = int(bad[0])
-    idx = np.unravel_index(s, lead) if len(lead) else ()
-    where = tuple(int(i) for i in idx)
+    where = tuple(int(i) for i in np.unravel_index(first, lead)) if len(lead) else ()
     raise ParameterError(
-        _STATUS_MESSAGES[int(status[s])].format(s=where if where else "-", t=int(bad_t[s]))
-        + f" ({bad.size} scenario(s) affected.)"
+        _STATUS_MESSAGES[int(code)].format(s=where if where else "-", t=int(t))
+        + f" ({count} scenario(s) affected.)"
     )
 
 
-def _numpy_status(
-    ll: FloatArray, log_filt: FloatArray
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """Status codes of the kernels, computed from the numpy results."""
-    S = ll.shape[0]
-    bad1 = ~np.all(ll < np.inf, axis=-1)  # NaN or +inf
-    bad2 = np.all(ll == -np.inf, axis=-1)
-    bad3 = ~np.all(log_filt < np.inf, axis=-1) | np.all(log_filt == -np.inf, axis=-1)
-    code = np.where(bad1, 1, np.where(bad2, 2, np.where(bad3, 3, 0)))  # (S, T)
-    first = np.argmax(code > 0, axis=1)
-    status = code[np.arange(S), first].astype(np.int64)
-    return status, first.astype(np.int64)
+# ---------------------------------------------------------------------------------------------
+# The two engines behind the public functions
+# ---------------------------------------------------------------------------------------------
+def _numba_engine(
+    ll3: FloatArray,
+    lp: FloatArray,
+    trans: tuple[FloatArray, FloatArray] | None,
+    smooth: bool,
+    probs: bool,
+) -> tuple[FloatArray, FloatArray | None, FloatArray, tuple[int, int, int, int]]:
+    kern = _kernels()
+    S, T, K = ll3.shape
+    filt = np.empty((S, T, K))
+    smoothed = np.empty((S, T, K)) if smooth else np.empty((1, 1, K))
+    evidence = np.empty(S)
+    if trans is None:
+        bad = kern.run_static(ll3, lp, filt, smoothed, evidence, probs, smooth)
+    else:
+        bad = kern.run_switching(ll3, lp, *trans, filt, smoothed, evidence, probs, smooth)
+    return filt, smoothed if smooth else None, evidence, bad
+
+
+def _numpy_engine(
+    ll3: FloatArray,
+    lp: FloatArray,
+    trans: tuple[FloatArray, FloatArray] | None,
+    smooth: bool,
+    probs: bool,
+) -> tuple[FloatArray, FloatArray | None, FloatArray, tuple[int, int, int, int]]:
+    with np.errstate(invalid="ignore"):
+        if trans is None:
+            filt, evidence = ref.static_numpy(ll3, lp)
+        else:
+            filt, evidence = ref.switching_numpy(ll3, lp, *trans)
+    status, bad_t = ref.numpy_status(ll3, filt)
+    flagged = np.flatnonzero(status)
+    if flagged.size:
+        s = int(flagged[0])
+        return filt, None, evidence, (s, int(status[s]), int(bad_t[s]), int(flagged.size))
+    smoothed: FloatArray | None = None
+    if smooth:
+        if trans is None:
+            smoothed = np.repeat(filt[:, -1:, :], ll3.shape[1], axis=1)
+        else:
+            smoothed = ref.smooth_numpy(ll3, filt, *trans)
+    if probs:
+        filt = np.exp(filt)
+        smoothed = None if smoothed is None else np.exp(smoothed)
+    return filt, smoothed, evidence, (-1, 0, 0, 0)
+
+
+def _run(
+    log_lik: npt.ArrayLike,
+    log_prior: npt.ArrayLike,
+    transition: npt.ArrayLike | None,
+    smooth: bool,
+    engine: str,
+    probs: bool,
+) -> tuple[FloatArray, FloatArray | None, FloatArray]:
+    """Check the arguments, run an engine, raise its status; arrays shaped as ``log_lik``."""
+    eng = _resolve_engine(engine, "filter_probabilities" if probs else "forward_backward")
+    ll = _check_log_lik(log_lik)
+    *lead_l, T, K = ll.shape
+    lead = tuple(lead_l)
+    fast = eng == "numba"
+    lp = _check_log_prior(log_prior, lead, K, fast)
+    trans = None if transition is None else _check_transition(transition, K, fast)
+    ll3 = np.ascontiguousarray(ll.reshape(math.prod(lead), T, K))
+    run = _numba_engine if eng == "numba" else _numpy_engine
+    filt, smoothed, evidence, bad = run(ll3, lp, trans, bool(smooth), probs)
+    raise_status(*bad, lead)
+    shape = (*lead, T, K)
+    return (
+        filt.reshape(shape),
+        None if smoothed is None else smoothed.reshape(shape),
+        evidence.reshape(lead),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -318,7 +322,7 @@ def forward_backward(
     smooth: bool = True,
     engine: Engine = "auto",
 ) -> FilterResult:
-    """Exact posterior over types: forward filter, smoother and evidence.
+    """Exact posterior over types: forward filter, smoother and evidence (in log space).
 
     Parameters
     ----------
@@ -349,6 +353,10 @@ def forward_backward(
         whose rows do not sum to 1, NaN or ``+inf`` in ``log_lik``, or data impossible under
         every type.
 
+    See Also
+    --------
+    filter_probabilities : the same posteriors as probabilities.
+
     Examples
     --------
     Two types, one period that favours the first by a likelihood ratio of 3:
@@ -367,51 +375,38 @@ def forward_backward(
     >>> np.exp(forward_backward(ll, np.log([0.5, 0.5]), transition=A).log_filtered[1]).tolist()
     [0.5, 0.5]
     """
-    ll = _check_log_lik(log_lik)
-    *lead_l, T, K = ll.shape
-    lead = tuple(lead_l)
-    lp0 = _check_log_prior(log_prior, lead, K)
-    trans = None if transition is None else _check_transition(transition, K)
-    eng = _resolve_engine(engine)
+    filt, smoothed, evidence = _run(log_lik, log_prior, transition, smooth, engine, False)
+    return FilterResult(filt, smoothed, evidence)
 
-    S = int(np.prod(lead, dtype=np.int64))
-    ll3 = np.ascontiguousarray(ll.reshape(S, T, K))
-    lp2 = np.ascontiguousarray(lp0.reshape(S, K))
-    if trans is not None:
-        with np.errstate(divide="ignore"):
-            log_trans = np.log(trans)
-        trans = np.ascontiguousarray(trans)
 
-    if eng == "numba":
-        kern = _kernels()
-        filt = np.empty((S, T, K))
-        evidence = np.empty(S)
-        status = np.zeros(S, dtype=np.int64)
-        bad_t = np.zeros(S, dtype=np.int64)
-        if trans is None:
-            kern.filter_static(ll3, lp2, filt, evidence, status, bad_t)
-        else:
-            kern.filter_switching(ll3, lp2, trans, log_trans, filt, evidence, status, bad_t)
-        _raise_status(status, bad_t, lead)
-    else:
-        with np.errstate(invalid="ignore"):
-            if trans is None:
-                filt, evidence = _static_numpy(ll3, lp2)
-            else:
-                filt, evidence = _switching_numpy(ll3, lp2, trans, log_trans)
-        _raise_status(*_numpy_status(ll3, filt), lead)
+def filter_probabilities(
+    log_lik: npt.ArrayLike,
+    log_prior: npt.ArrayLike,
+    *,
+    transition: npt.ArrayLike | None = None,
+    smooth: bool = True,
+    engine: Engine = "auto",
+) -> FilterProbabilities:
+    """:func:`forward_backward` with the posteriors as probabilities rather than logs.
 
-    smoothed: FloatArray | None = None
-    if smooth:
-        if trans is None:
-            smoothed = np.repeat(filt[:, -1:, :], T, axis=1)
-        elif eng == "numba":
-            smoothed = np.empty((S, T, K))
-            _kernels().smooth_switching(ll3, filt, trans, log_trans, smoothed)
-        else:
-            smoothed = _smooth_numpy(ll3, filt, trans, log_trans)
-        smoothed = smoothed.reshape(*lead, T, K)
-    return FilterResult(filt.reshape(*lead, T, K), smoothed, evidence.reshape(lead))
+    The same arguments, checks and errors. The compiled kernels write the probabilities
+    directly (a switching type's forward pass runs in probability space, so no ``log`` is
+    taken and none is undone); they agree with ``exp`` of :func:`forward_backward`'s logs to
+    a few units in the last place, and sum to 1 over types within 1e-12.
+
+    Returns
+    -------
+    FilterProbabilities
+        ``filtered`` and ``smoothed`` ``(..., T, K)``, ``log_evidence`` ``(...)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> filter_probabilities(np.log([[0.3, 0.1]]), np.log([0.5, 0.5])).filtered.tolist()
+    [[0.75, 0.25]]
+    """
+    filt, smoothed, evidence = _run(log_lik, log_prior, transition, smooth, engine, True)
+    return FilterProbabilities(filt, smoothed, evidence)
 
 
 def static_update(log_prior: npt.ArrayLike, log_lik: npt.ArrayLike) -> FloatArray:
@@ -436,7 +431,7 @@ def static_update(log_prior: npt.ArrayLike, log_lik: npt.ArrayLike) -> FloatArra
     ll = np.asarray(log_lik, dtype=float)
     m = np.max(ll, axis=-1, keepdims=True)
     with np.errstate(invalid="ignore"):
-        post, lse = _normalise(np.asarray(log_prior, dtype=float) + (ll - m))
+        post, lse = ref.normalise(np.asarray(log_prior, dtype=float) + (ll - m))
     if not np.all(np.isfinite(lse)):
         raise ParameterError(
             "static_update: the log-likelihood holds NaN or +inf, or makes every type "

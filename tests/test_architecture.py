@@ -32,7 +32,7 @@ FLOORS: tuple[tuple[str, ...], ...] = (
     ("secdilemma.decision",),
     ("secdilemma.spec",),
     ("secdilemma.engines.pymc",),
-    ("secdilemma.study", "secdilemma.reference"),
+    ("secdilemma.study", "secdilemma.whatif", "secdilemma.reference"),
     ("secdilemma.interfaces", "secdilemma.__main__"),
 )
 MAX_MODULE_LINES = 600

@@ -515,5 +515,10 @@ def main() -> None:
     app()
 
 
+from secdilemma.interfaces.whatif import register as _register_whatif  # noqa: E402
+
+_register_whatif(app)  # the `whatif` and `policies` verbs (interfaces/whatif.py)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,122 @@
+"""One block of cells through the exact observer and the decision: the per-block function.
+
+:func:`evaluate` is what every chunk of a sweep runs, what one-at-a-time sensitivity and
+Sobol sampling run on their points, and (called on one cell at a time) the loop that the
+benchmark compares against. :func:`evaluate_located` adds the error path: a block that fails
+is bisected down to its first failing cell, whose inputs the :class:`ChunkError` names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from secdilemma.errors import SecdilemmaError
+from secdilemma.whatif.belief import cell_beliefs
+from secdilemma.whatif.cells import Cells
+from secdilemma.whatif.errors import ChunkError
+from secdilemma.whatif.inputs import SweepBase
+from secdilemma.whatif.policies import policy_values
+from secdilemma.whatif.utility import cell_tables, decision_stats
+
+__all__ = ["VARIABLE_DOCS", "evaluate", "evaluate_located", "variables"]
+
+#: What each result variable means (long_name in the result's attrs).
+VARIABLE_DOCS = {
+    "belief": "P(rival type | data), the exact observer's filtered posterior at the last period",
+    "p_greed": "P(greed motive) under the belief: the position on the greed axis",
+    "expected_utility": "expected utility of each action under the belief (minus expected loss)",
+    "best_action": "index into `action` of the action with the highest expected utility",
+    "p_best": "P(the action is the best one for the true type)",
+    "evpi": "expected value of perfect information",
+    "p_star": "threshold p* on the greed axis where the compared actions are equally good "
+    "(NaN when the choice does not flip)",
+    "p_star_effective": "p*, with 0 where the upper action is better for every belief and 1 "
+    "where it never is (for sensitivity analysis)",
+    "upper_action": "index into `action` of the better action above p*",
+    "eu_gap": "expected utility of deter minus reassure (the compared pair): 0 on the frontier",
+    "p_war": "P(war within the horizon) under each action, weighted by the belief",
+    "arms_cost": "discounted, survival-weighted arms spending under each action",
+    "policy_utility": "expected utility of each policy (common random numbers; the belief is "
+    "the observer's start and the distribution of the true type)",
+    "policy_p_war": "P(war within the horizon) under each policy",
+    "policy_arms_cost": "discounted arms spending under each policy",
+}
+
+
+def variables(base: SweepBase, policies: Sequence[str] | None) -> dict[str, tuple[Any, ...]]:
+    """``{name: (extra dims, dtype)}`` of the variables a sweep of ``base`` returns."""
+    out: dict[str, tuple[Any, ...]] = {
+        "belief": (("rival_type",), "f8"),
+        "p_greed": ((), "f8"),
+        "expected_utility": (("action",), "f8"),
+        "best_action": ((), "i1"),
+        "p_best": (("action",), "f8"),
+        "evpi": ((), "f8"),
+        "p_star": ((), "f8"),
+        "p_star_effective": ((), "f8"),
+        "upper_action": ((), "i1"),
+        "eu_gap": ((), "f8"),
+    }
+    if base.payoffs is None:
+        out["p_war"] = (("action",), "f8")
+        out["arms_cost"] = (("action",), "f8")
+    if policies:
+        for name in ("policy_utility", "policy_p_war", "policy_arms_cost"):
+            out[name] = (("policy",), "f8")
+    return out
+
+
+def evaluate(
+    base: SweepBase, cells: Cells, policies: Sequence[str] | None = None
+) -> dict[str, npt.NDArray[Any]]:
+    """Every result variable for ``cells``: arrays with the cells on the first axis."""
+    belief = cell_beliefs(base, cells)
+    tables = cell_tables(base, cells)
+    out: dict[str, npt.NDArray[Any]] = {"belief": belief}
+    out.update(decision_stats(tables.utility, belief, base.types.greed, base.actions))
+    if tables.p_war is not None and tables.arms is not None:
+        out["p_war"] = np.einsum("nak,nk->na", tables.p_war, belief)
+        out["arms_cost"] = np.einsum("nak,nk->na", tables.arms, belief)
+    if policies:
+        out.update(policy_values(base, cells, belief, out["p_star_effective"], policies))
+    return out
+
+
+def evaluate_located(
+    base: SweepBase, cells: Cells, policies: Sequence[str] | None = None, *, where: str = ""
+) -> dict[str, npt.NDArray[Any]]:
+    """:func:`evaluate`; on failure a :class:`ChunkError` naming the first failing cell."""
+    try:
+        return evaluate(base, cells, policies)
+    except (SecdilemmaError, ArithmeticError, ValueError) as exc:
+        cell, cause = _first_failing(base, cells, policies, exc)
+        inputs = ", ".join(f"{k}={v!r}" for k, v in cell.items()) or "the study's own inputs"
+        raise ChunkError(
+            f"whatif: the sweep failed{where} at the cell {inputs}: {type(cause).__name__}: {cause}"
+        ) from exc
+
+
+def _first_failing(
+    base: SweepBase, cells: Cells, policies: Sequence[str] | None, exc: Exception
+) -> tuple[dict[str, Any], Exception]:
+    """Bisect the block to one failing cell (the cells are independent of each other)."""
+    block, cause = cells, exc
+    while block.n > 1:
+        half = block.n // 2
+        for part in (block.take(slice(0, half)), block.take(slice(half, block.n))):
+            try:
+                evaluate(base, part, policies)
+            except (SecdilemmaError, ArithmeticError, ValueError) as err:
+                block, cause = part, err
+                break
+        else:  # neither half fails alone: report the block's range
+            ranges = {
+                k: f"{np.min(v)!r}..{np.max(v)!r}" if v.dtype.kind in "fiu" else sorted(set(v))
+                for k, v in block.columns.items()
+            }
+            return ranges, cause
+    return block.describe(0), cause

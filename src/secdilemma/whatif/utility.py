@@ -1,0 +1,241 @@
+"""Utility tables and decision statistics for a block of cells at once.
+
+The dynamic utility table ``U[action, type]`` (:func:`secdilemma.decision.utility_table`)
+does not depend on the belief, so a sweep simulates it once per distinct setting of the
+inputs it depends on, and the same table serves every belief. It is also linear in four
+loss weights: a stage loss is ``arms·max(u, 0) + war·hazard + exploitation·(1 + exploit_offense·ω)
+·g·max(y − u, 0)``, weighted by discounting and survival, and survival does not depend on the
+weights. So the simulation keeps the three *unit* components (and the war probability) per
+(action, type), and a cell's table is their weighted sum: changing ``losses_arms``,
+``losses_war``, ``losses_exploitation``, ``losses_exploit_offense`` or the ω in the
+exploitation weight needs no new futures. ``omega`` and ``delta`` enter the futures only
+through ``h = 1 + ω − δ``, so the futures are keyed by ``h``.
+
+The futures are the decision's: the same standardised noise (``seed``, ``n_sims`` per type,
+one draw per horizon), the same reaction means, hazards and discounting as
+:func:`~secdilemma.decision.rollout`, so a cell's table equals ``decide``'s up to rounding.
+
+:func:`decision_stats` turns tables and beliefs into expected utilities, the best action,
+P(best), EVPI and the threshold p*, as :func:`~secdilemma.decision.decide` does for one belief.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from secdilemma.decision.dynamic import standard_noise
+from secdilemma.errors import ParameterError
+from secdilemma.model import ModelParams, reaction_mean, threat_multiplier
+from secdilemma.model.simulate import as_generator
+from secdilemma.whatif.cells import Cells, group
+from secdilemma.whatif.inputs import COEFFICIENTS, SIM_LOSSES, SweepBase
+
+__all__ = ["Tables", "cell_tables", "decision_stats", "simulate_units"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.intp]
+
+#: Elements of one (settings x actions x types x futures) array per simulation batch.
+_BATCH_ELEMENTS = 2**21
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Per-cell utility tables ``(n, A, K)``; with the dynamic model also the war probability
+    within the horizon and the discounted arms spending per (action, type)."""
+
+    utility: FloatArray
+    p_war: FloatArray | None
+    arms: FloatArray | None
+
+
+def simulate_units(
+    base: SweepBase, settings: dict[str, FloatArray], horizon: IntArray
+) -> dict[str, FloatArray]:
+    """Mean unit components over the futures, ``(G, A, K)`` each, for ``G`` settings.
+
+    ``settings`` holds ``(G,)`` arrays of ``h``, the coefficients and the simulation losses
+    (``hazard_base``, ``hazard_slope``, ``discount``); ``horizon`` ``(G,)`` integers.
+    Returns ``arms`` (discounted, survival-weighted ``max(u, 0)``), ``war`` (the same of the
+    hazard), ``exploitation`` (of ``g·max(y − u, 0)``) and ``p_war`` (1 − survival).
+    """
+    g_n, a_n, k = horizon.size, base.moves.size, base.types.n_types
+    out = {k_: np.empty((g_n, a_n, k)) for k_ in ("arms", "war", "exploitation", "p_war")}
+    per_setting = a_n * k * base.n_sims
+    step = max(1, _BATCH_ELEMENTS // per_setting)
+    for h_val in np.unique(horizon):
+        noise = standard_noise(as_generator(base.seed), base.params.nu, (base.n_sims, int(h_val)))
+        idx = np.flatnonzero(horizon == h_val)
+        for start in range(0, idx.size, step):
+            sel = idx[start : start + step]
+            part = _simulate(base, {n: v[sel] for n, v in settings.items()}, noise)
+            for name, arr in part.items():
+                out[name][sel] = arr
+    return out
+
+
+def _simulate(
+    base: SweepBase, s: dict[str, FloatArray], noise: FloatArray
+) -> dict[str, FloatArray]:
+    """One batch: arrays over (setting, action, type, future), a loop over periods only."""
+
+    def col(a: FloatArray) -> FloatArray:
+        return np.asarray(a, dtype=float)[:, None, None, None]
+
+    p = base.params
+    lam = float(np.asarray(p.lam))
+    pk = ModelParams(
+        mu=col(s["mu"]),
+        alpha=col(s["alpha"]),
+        beta=col(s["beta"]),
+        gamma=col(s["gamma"]),
+        kappa=col(s["kappa"]),
+        sigma=col(s["sigma"]),
+        lam=lam,
+        anchor=float(np.asarray(p.anchor)),
+    )
+    greed = base.types.greed[None, None, :, None]
+    fear = base.types.fear[None, None, :, None]
+    u = base.moves[None, :, None, None]
+    up = np.maximum(u, 0.0)
+    h, sigma = col(s["h"]), col(s["sigma"])
+    hb, hs, disc = col(s["hazard_base"]), col(s["hazard_slope"]), col(s["discount"])
+    shape = (s["h"].size, base.moves.size, base.types.n_types, noise.shape[0])
+    x = np.full(shape, float(np.asarray(p.anchor))) if lam != 0.0 else None
+    mean = reaction_mean(greed, fear, u, pk, h_prev=h, x_prev=x)
+    surv = np.ones(shape)
+    acc = {k: np.zeros(shape) for k in ("arms", "war", "exploitation")}
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(noise.shape[1]):
+            if lam != 0.0 and t > 0:
+                mean = reaction_mean(greed, fear, u, pk, h_prev=h, x_prev=x)
+            y = mean + sigma * noise[:, t]
+            haz = -np.expm1(-(hb + hs * (h * (up + np.maximum(y, 0.0)))))
+            w = disc**t * surv
+            acc["arms"] += w * up
+            acc["war"] += w * haz
+            acc["exploitation"] += w * (greed * np.maximum(y - u, 0.0))
+            surv = surv * (1.0 - haz)
+            if x is not None:
+                x = x + y
+    out = {k: v.mean(axis=-1) for k, v in acc.items()}
+    out["p_war"] = (1.0 - surv).mean(axis=-1)
+    bad = [k for k, v in out.items() if not np.all(np.isfinite(v))]
+    if bad:
+        raise ParameterError(
+            f"whatif: the simulated {', '.join(bad)} overflow (inf or NaN) in double precision; "
+            "give smaller coefficients or losses."
+        )
+    return out
+
+
+def cell_tables(base: SweepBase, cells: Cells) -> Tables:
+    """The utility table of every cell (payoff-table mode: the table with swept entries)."""
+    n = cells.n
+    if base.payoffs is not None:
+        table = np.broadcast_to(base.payoffs, (n, *base.payoffs.shape)).copy()
+        for name, vals in cells.columns.items():
+            if name.startswith("payoff_"):
+                a, t = _payoff_index(base, name)
+                table[:, a, t] = vals.astype(float)
+        return Tables(table, None, None)
+    omega = cells.get(base, "omega").astype(float)
+    h = threat_multiplier(omega, cells.get(base, "delta").astype(float))
+    sim_names = [*COEFFICIENTS, *(f"losses_{s}" for s in SIM_LOSSES), "horizon"]
+    keys = [h, *(cells.columns[c] for c in sim_names if cells.has(c))]
+    ids, first = group(keys, n)
+    settings = {"h": h[first]}
+    for c in COEFFICIENTS:
+        settings[c] = cells.get(base, c).astype(float)[first]
+    for s in SIM_LOSSES:
+        settings[s] = cells.get(base, f"losses_{s}").astype(float)[first]
+    horizon = cells.get(base, "horizon").astype(np.int64)[first]
+    units = simulate_units(base, settings, horizon)
+    arms_w = cells.get(base, "losses_arms").astype(float)[:, None, None]
+    war_w = cells.get(base, "losses_war").astype(float)[:, None, None]
+    e_w = cells.get(base, "losses_exploitation").astype(float)
+    offense = cells.get(base, "losses_exploit_offense").astype(float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e_w = (e_w * (1.0 + offense * omega))[:, None, None]
+        arms = arms_w * units["arms"][ids]
+        utility = -(arms + war_w * units["war"][ids] + e_w * units["exploitation"][ids])
+    if not np.all(np.isfinite(utility)):
+        raise ParameterError(
+            "whatif: the expected losses overflow (inf or NaN) in double precision; give "
+            "smaller losses."
+        )
+    return Tables(utility, units["p_war"][ids], arms)
+
+
+def _payoff_index(base: SweepBase, name: str) -> tuple[int, int]:
+    rest = name[len("payoff_") :]
+    for i, a in enumerate(base.actions):
+        t = rest[len(a) + 1 :]
+        if rest.startswith(a + "_") and t in base.types.names:
+            return i, base.types.index(t)
+    raise ParameterError(f"whatif: {name!r} names no entry of the payoff table.")
+
+
+def _pairs(actions: tuple[str, ...], eu: FloatArray) -> tuple[IntArray, IntArray]:
+    """The compared pair per cell: deter and reassure when both exist, else the two best."""
+    n = eu.shape[0]
+    if "deter" in actions and "reassure" in actions:
+        return (
+            np.full(n, actions.index("deter"), dtype=np.intp),
+            np.full(n, actions.index("reassure"), dtype=np.intp),
+        )
+    if len(actions) < 2:
+        return np.zeros(n, dtype=np.intp), np.zeros(n, dtype=np.intp)
+    order = np.argsort(-eu, axis=1, kind="stable")
+    return order[:, 0].astype(np.intp), order[:, 1].astype(np.intp)
+
+
+def decision_stats(
+    utility: FloatArray, belief: FloatArray, greed: FloatArray, actions: tuple[str, ...]
+) -> dict[str, FloatArray]:
+    """Expected utility, best action, P(best), EVPI, p* for ``n`` (table, belief) pairs.
+
+    ``utility`` ``(n, A, K)``, ``belief`` ``(n, K)``; the formulas of
+    :mod:`secdilemma.decision.static` (ties in P(best) within 1e-12 shared, EVPI >= 0, the
+    greed axis spread evenly over a motive group the belief puts no mass on).
+    """
+    n = belief.shape[0]
+    rows = np.arange(n)
+    eu = np.einsum("nak,nk->na", utility, belief)
+    best = np.argmax(eu, axis=1)
+    top = utility >= np.max(utility, axis=1, keepdims=True) - 1e-12
+    p_best = np.einsum("nak,nk->na", top / top.sum(axis=1, keepdims=True), belief)
+    informed = np.einsum("nk,nk->n", np.max(utility, axis=1), belief)
+    evpi = np.maximum(informed - np.max(eu, axis=1), 0.0)
+    g = np.clip(greed, 0.0, 1.0)
+    w_g, w_n = belief * g, belief * (1.0 - g)
+    w_g = np.where(w_g.sum(axis=1, keepdims=True) <= 0, g[None, :], w_g)
+    w_n = np.where(w_n.sum(axis=1, keepdims=True) <= 0, (1.0 - g)[None, :], w_n)
+    b_g = w_g / w_g.sum(axis=1, keepdims=True)
+    b_n = w_n / w_n.sum(axis=1, keepdims=True)
+    i, j = _pairs(actions, eu)
+    diff = utility[rows, i, :] - utility[rows, j, :]
+    d_g = np.einsum("nk,nk->n", diff, b_g)
+    d_n = np.einsum("nk,nk->n", diff, b_n)
+    i_above = d_g > d_n
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        cross = (i != j) & (d_g != d_n) & ~(d_g * d_n > 0)  # as static.threshold_on_axis
+        p_star = np.where(cross, d_n / (d_n - d_g), np.nan)
+    upper = np.where(i_above, i, j)
+    upper_wins = np.where(i_above, d_g > 0, d_g < 0)  # no flip: the upper action everywhere?
+    effective = np.where(cross, p_star, np.where(upper_wins, 0.0, 1.0))
+    effective = np.where((i == j) | ((d_g == 0) & (d_n == 0)), np.nan, effective)
+    return {
+        "expected_utility": eu,
+        "best_action": best.astype(np.int8),
+        "p_best": p_best,
+        "evpi": evpi,
+        "p_greed": belief @ g,
+        "p_star": p_star,
+        "p_star_effective": effective,
+        "upper_action": upper.astype(np.int8),
+        "eu_gap": eu[rows, i] - eu[rows, j],
+    }

@@ -165,6 +165,9 @@ def whatif_cmd(
     tls_ca_file: TlsFile = None,
     tls_cert: TlsFile = None,
     tls_key: TlsFile = None,
+    connect_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for --scheduler before giving up.")
+    ] = 10.0,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted sweep.")] = False,
     chunks: Annotated[int | None, typer.Option(help="Cells per chunk (default 32768).")] = None,
     n_sims: Annotated[int, typer.Option(help="Simulated futures per type.")] = 2000,
@@ -203,7 +206,8 @@ def whatif_cmd(
             out.print_setting(study.setting)
             _print_plan(plan)
             ds = run_sweep(plan, store=store, resume=resume, overwrite=overwrite,
-                           scheduler=scheduler, workers=workers, security=security)  # fmt: skip
+                           scheduler=scheduler, workers=workers, security=security,
+                           timeout=connect_timeout)  # fmt: skip
             ds = ds.load()
             save_dataset(ds, run.path("sweep.nc"), overwrite=True)
             tor = tornado(study, metric, n_sims=n_sims, **grid)
@@ -389,7 +393,7 @@ def _print_ranking(ds: xr.Dataset) -> None:
         f"{ds.attrs.get('n_sims')} futures per type on common random numbers:",
         f"{'#':>2}  {'policy':<32}{'loss ± 95 %':<15}{'minus best':<16}{'P(war)':>6} {'deter':>5}",
     ]
-    order = np.argsort(ds["expected_loss"].values)
+    order = np.argsort(ds["expected_loss"].values, kind="stable")
     prior = ds["prior"].values
     for rank, i in enumerate(order, start=1):
         r = ds.isel(policy=int(i))

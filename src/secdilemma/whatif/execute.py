@@ -215,7 +215,7 @@ def _run_distributed(
     """Chunks on the cluster; results come back here and are written as they finish."""
     from distributed import as_completed
 
-    shared = client.scatter(plan, broadcast=True)
+    shared = client.scatter(plan, broadcast=True, hash=False)  # a new key: never a released one
     futures = client.map(
         _run_box, [shared] * len(todo), todo, retries=retries, key=[
             f"whatif-{plan.key()}-{i}" for i in todo

@@ -251,7 +251,7 @@ def plot_policies(result: xr.Dataset, *, ax: Any = None) -> Any:
         )
     import matplotlib.pyplot as plt
 
-    order = np.argsort(result["expected_loss"].values)
+    order = np.argsort(result["expected_loss"].values, kind="stable")
     names = [str(result["policy"].values[i]) for i in order]
     loss = result["expected_loss"].values[order]
     err = 1.96 * result["mcse"].values[order]

@@ -62,7 +62,8 @@ class TestTheThreeQuestions:
         np.testing.assert_allclose(
             ds["belief"].sel(prior_greedy=0.6).values,
             one.belief()["filtered"].isel(period=-1).values,
-            rtol=1e-14,
+            rtol=0,
+            atol=1e-15,
         )
         assert "prior_greedy" in res.output
         assert "at the study's own setting" in flat(res)

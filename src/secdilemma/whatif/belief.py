@@ -94,7 +94,8 @@ def _priors_and_weights(
     prior_cols = {k: v for k, v in cells.columns.items() if k.startswith("prior_")}
     swept_prior = bool(prior_cols)
     vec = prior_vectors(base, {k: v.astype(float) for k, v in prior_cols.items()}, cells.n)
-    ids, first = group([kinds, knobs, *prior_cols.values()], cells.n)
+    swept_kind = [kinds] if cells.has("observer") else []  # else one kind: no key needed
+    ids, first = group([*swept_kind, knobs, *prior_cols.values()], cells.n)
     priors = np.empty((first.size, base.types.n_types))
     weights = np.empty(first.size)
     for g, i in enumerate(first):
@@ -109,7 +110,10 @@ def cell_beliefs(base: SweepBase, cells: Cells) -> FloatArray:
     """The exact observer's filtered posterior at the last period in every cell, ``(n, K)``."""
     n = cells.n
     kinds = cell_kinds(base, cells)
-    blind = np.array([OBSERVER_KINDS[k].threat_blind for k in kinds.tolist()], dtype=bool)
+    names, codes = np.unique(kinds, return_inverse=True) if cells.has("observer") else (
+        np.asarray(kinds[:1]), np.zeros(n, dtype=np.intp)
+    )  # fmt: skip
+    blind = np.array([OBSERVER_KINDS[str(k)].threat_blind for k in names], dtype=bool)[codes]
     ll_ids, ll_first = group([*(cells.columns[c] for c in _LL_INPUTS if cells.has(c)), blind], n)
     ll = np.empty((ll_first.size, base.dx.size, base.types.n_types))
     for flag in (False, True):

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pandas as pd
 
 from secdilemma.whatif.inputs import SweepBase
 
@@ -51,12 +52,23 @@ class Cells:
         return {k: v[i].item() if hasattr(v[i], "item") else v[i] for k, v in self.columns.items()}
 
 
+def _codes(col: npt.NDArray[Any]) -> tuple[npt.NDArray[np.int64], int]:
+    """Integer codes ``0..m-1`` of a column's values (NaN is a value), and ``m``."""
+    arr = np.asarray(col).reshape(-1)
+    if arr.dtype.kind in "iu" and arr.size and arr.min() >= 0 and arr.max() < 2 * arr.size:
+        return arr.astype(np.int64), int(arr.max()) + 1  # already codes (group ids)
+    if arr.dtype == object:
+        arr = arr.astype(str)
+    codes, uniques = pd.factorize(arr, use_na_sentinel=False)
+    return np.asarray(codes, dtype=np.int64), len(uniques)
+
+
 def group(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[IntArray, IntArray]:
     """Distinct rows of the given columns: ``(ids, first)``.
 
-    ``ids[i]`` is the group of cell ``i`` (0 … G-1) and ``first[g]`` one cell of group ``g``.
-    Each column is factorised on its own and the codes are combined one column at a time,
-    so the keys never exceed ``n`` (no overflow however many columns).
+    ``ids[i]`` is the group of cell ``i`` (0 … G-1, in order of first appearance) and
+    ``first[g]`` the first cell of group ``g``. Columns are factorised by hashing (no sort)
+    and their codes combined, re-factorised whenever the combined key could overflow.
 
     Examples
     --------
@@ -65,12 +77,16 @@ def group(columns: Sequence[npt.NDArray[Any]], n: int) -> tuple[IntArray, IntArr
     ([0, 1, 0], [0, 1])
     """
     key = np.zeros(n, dtype=np.int64)
+    size = 1
     for col in columns:
-        arr = np.asarray(col)
-        if arr.dtype == object:
-            arr = arr.astype(str)
-        uniq, codes = np.unique(arr, return_inverse=True)
-        key = key * len(uniq) + codes.reshape(-1)
-        _, key = np.unique(key, return_inverse=True)
-    _, first, ids = np.unique(key, return_index=True, return_inverse=True)
-    return ids.reshape(-1).astype(np.intp), first.astype(np.intp)
+        codes, m = _codes(col)
+        if m == 1:
+            continue
+        if size * m >= 2**62:
+            key, size = _codes(key)
+        key = key * m + codes
+        size *= m
+    ids, uniques = pd.factorize(key)
+    first = np.empty(len(uniques), dtype=np.intp)
+    first[ids[::-1]] = np.arange(n - 1, -1, -1)  # the last write is the first appearance
+    return np.asarray(ids, dtype=np.intp), first

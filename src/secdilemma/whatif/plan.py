@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +50,7 @@ class SweepPlan:
     axes: tuple[Axis, ...]  # the grid's axes, in the order given (no ``policy``)
     policies: tuple[str, ...]  # the ``policy`` axis (empty when not swept)
     chunks: tuple[int, ...]  # per axis
+    keep: tuple[str, ...] = ()  # the variables to return (all when empty)
 
     @classmethod
     def build(
@@ -57,8 +58,9 @@ class SweepPlan:
         base: SweepBase,
         axes: list[Axis],
         chunks: int | Mapping[str, int] | None,
+        keep: Sequence[str] | None = None,
     ) -> SweepPlan:
-        """Split off the policy axis and choose the chunking."""
+        """Split off the policy axis, choose the chunking, check the variables to keep."""
         policies: tuple[str, ...] = ()
         grid = []
         for ax in axes:
@@ -66,7 +68,15 @@ class SweepPlan:
                 policies = tuple(str(v) for v in ax.values)
             else:
                 grid.append(ax)
-        return cls(base, tuple(grid), policies, _chunking(grid, chunks, max(len(policies), 1)))
+        every = variables(base, policies or None)
+        wanted = tuple(every) if keep is None else tuple(keep)
+        unknown = [v for v in wanted if v not in every]
+        if unknown or not wanted:
+            raise ParameterError(
+                f"whatif: `variables` must name some of {list(every)}; got {list(wanted)}."
+            )
+        chunking = _chunking(grid, chunks, max(len(policies), 1))
+        return cls(base, tuple(grid), policies, chunking, wanted)
 
     # -- sizes -----------------------------------------------------------------------------
     @property
@@ -115,7 +125,8 @@ class SweepPlan:
     # -- results ---------------------------------------------------------------------------
     def variables(self) -> dict[str, tuple[Any, ...]]:
         """``{name: (extra dims, dtype)}`` of the result."""
-        return variables(self.base, self.policies or None)
+        every = variables(self.base, self.policies or None)
+        return {k: every[k] for k in self.keep} if self.keep else every
 
     def extra_sizes(self) -> dict[str, int]:
         """Sizes of the result's dims besides the grid's."""
@@ -143,7 +154,8 @@ class SweepPlan:
         }
         res = evaluate_located(self.base, cells, self.policies or None, where=f" in {ranges}")
         shape = tuple(s.stop - s.start for s in sl)
-        return {k: v.reshape(*shape, *v.shape[1:]) for k, v in res.items()}
+        wanted = self.variables()
+        return {k: v.reshape(*shape, *v.shape[1:]) for k, v in res.items() if k in wanted}
 
     def coords(self) -> dict[str, Any]:
         """The result's coordinates."""

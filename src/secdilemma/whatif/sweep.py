@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -104,6 +104,7 @@ def plan_sweep(
     payoffs: Any = None,
     seed: int | None = None,
     engine: str = "exact",
+    variables: Sequence[str] | None = None,
     **axes: Any,
 ) -> SweepPlan:
     """The checked plan of a sweep (see :func:`sweep` for the arguments); nothing computed."""
@@ -113,7 +114,7 @@ def plan_sweep(
         study, axes, n_sims=n_sims, policy_sims=policy_sims, payoffs=payoffs, seed=seed,
         engine=engine,
     )  # fmt: skip
-    return SweepPlan.build(base, ax, chunks)
+    return SweepPlan.build(base, ax, chunks, variables)
 
 
 def run_sweep(
@@ -128,6 +129,7 @@ def run_sweep(
     security: Any = None,
     timeout: float = 10.0,
     retries: int = 2,
+    threads: int | None = None,
     progress: bool | None = None,
     log_every: float = 10.0,
     on_chunk: Callable[[int], None] | None = None,
@@ -146,7 +148,7 @@ def run_sweep(
         with connect(scheduler, workers=workers, security=security, timeout=timeout) as cl:
             run_plan(plan, sink, client=cl, **opts)
     else:
-        run_plan(plan, sink, **opts)
+        run_plan(plan, sink, threads=threads, **opts)
     if isinstance(sink, ZarrSink):
         return sink.finish(overwrite)
     return sink.dataset()
@@ -171,6 +173,8 @@ def sweep(
     payoffs: Any = None,
     seed: int | None = None,
     engine: str = "exact",
+    variables: Sequence[str] | None = None,
+    threads: int | None = None,
     progress: bool | None = None,
     log_every: float = 10.0,
     on_chunk: Callable[[int], None] | None = None,
@@ -209,6 +213,10 @@ def sweep(
         A payoff table ``U[action, rival_type]``: payoff-table (static) mode.
     engine
         ``"exact"`` (the exact observer with the study's parameters).
+    variables
+        Only these result variables (default all): a smaller result for a large sweep.
+    threads
+        Threads of the in-process scheduler (default: the machine's cores).
     progress, log_every, on_chunk
         Progress bar (default: on a terminal), seconds between log lines (logger
         ``secdilemma.whatif``), a callable called with each finished chunk's index.
@@ -235,12 +243,12 @@ def sweep(
     """
     plan = plan_sweep(
         study, chunks=chunks, n_sims=n_sims, policy_sims=policy_sims, payoffs=payoffs,
-        seed=seed, engine=engine, **axes,
+        seed=seed, engine=engine, variables=variables, **axes,
     )  # fmt: skip
     return run_sweep(
         plan, store=store, resume=resume, overwrite=overwrite, scheduler=scheduler,
         client=client, workers=workers, security=security, timeout=timeout, retries=retries,
-        progress=progress, log_every=log_every, on_chunk=on_chunk,
+        threads=threads, progress=progress, log_every=log_every, on_chunk=on_chunk,
     )  # fmt: skip
 
 

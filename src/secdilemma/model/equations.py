@@ -75,10 +75,12 @@ from secdilemma.model.types import TypeSpace
 __all__ = [
     "DEFAULT_DELTA",
     "DEFAULT_OMEGA",
+    "LOG_2PI",
     "ModelParams",
     "SignalParams",
     "loglik_components",
     "noise_logpdf",
+    "noise_offset",
     "reaction_mean",
     "response_slopes",
     "threat_multiplier",
@@ -89,7 +91,8 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
+#: ``log(2 pi)``, the Normal density's constant.
+LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -179,12 +182,33 @@ def noise_logpdf(resid: ArrayLike, sigma: ArrayLike, nu: float | None) -> FloatA
     """
     r = np.asarray(resid, dtype=float)
     sd = np.asarray(sigma, dtype=float)
+    offset = noise_offset(sd, nu)
     with np.errstate(over="ignore"):  # a residual beyond ~1e154 sigma: -inf, its limit
         z = r / sd
         if nu is None:
-            return np.asarray(-0.5 * (_LOG_2PI + z * z) - np.log(sd))
-        const = _lgamma(0.5 * (nu + 1.0)) - _lgamma(0.5 * nu) - 0.5 * np.log(nu * np.pi)
-        return np.asarray(const - np.log(sd) - 0.5 * (nu + 1.0) * np.log1p(z * z / nu))
+            return np.asarray(-0.5 * (LOG_2PI + z * z) - offset)
+        return np.asarray(offset - 0.5 * (nu + 1.0) * np.log1p(z * z / nu))
+
+
+def noise_offset(sigma: ArrayLike, nu: float | None) -> FloatArray:
+    """The part of :func:`noise_logpdf` that does not depend on the residual.
+
+    ``log(sigma)`` for Normal noise, where ``noise_logpdf = -0.5 * (LOG_2PI + z**2) - offset``;
+    ``log Gamma((nu+1)/2) - log Gamma(nu/2) - log(nu pi)/2 - log(sigma)`` for Student-t, where
+    ``noise_logpdf = offset - (nu + 1)/2 * log1p(z**2 / nu)`` (``z = resid / sigma``). The
+    exact engine's compiled likelihood (:mod:`secdilemma.engines.exact.fused`) takes it from
+    here, so both evaluate the density with the same numbers.
+
+    Examples
+    --------
+    >>> float(noise_offset(1.0, None))
+    0.0
+    """
+    sd = np.asarray(sigma, dtype=float)
+    if nu is None:
+        return np.asarray(np.log(sd))
+    const = _lgamma(0.5 * (nu + 1.0)) - _lgamma(0.5 * nu) - 0.5 * np.log(nu * np.pi)
+    return np.asarray(const - np.log(sd))
 
 
 #: log Gamma elementwise (the standard library's; scipy.special costs 0.1 s at import).

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -32,7 +32,8 @@ import numpy.typing as npt
 import xarray as xr
 
 from secdilemma._version import __version__
-from secdilemma.engines.exact.filtering import type_posterior
+from secdilemma.engines.exact.filtering import FilterProbabilities, filter_probabilities
+from secdilemma.engines.exact.fused import fused_available, moves_posterior
 from secdilemma.errors import ParameterError
 from secdilemma.model import (
     ModelParams,
@@ -279,20 +280,80 @@ class Observer:
             Missing variables or channels in ``data``, dims that do not match, a prior that
             is not a distribution, or both ``persistence`` and ``transition`` given.
         """
+        fused = self._fused_filter(data, smooth)
+        if fused is not None:
+            return fused
         ll, types, notes = self._loglik(data)
+        trans, log_prior = self._prior_and_transition(types)
+        ll = ll.transpose(..., "period", "rival_type")
+        res = filter_probabilities(ll.values, log_prior, transition=trans, smooth=smooth)
+        coords = {k: v.variable for k, v in ll.coords.items() if set(v.dims) <= set(ll.dims)}
+        return self._posterior_dataset(res, ll.dims[:-2], coords, notes, trans)
+
+    # -- the two paths of filter --------------------------------------------------------------
+    def _prior_and_transition(self, types: TypeSpace) -> tuple[FloatArray | None, FloatArray]:
         prior = self._type_prior(types)
         trans = self._transition_matrix(types)
         with np.errstate(divide="ignore"):
-            log_prior = np.log(prior)
-        post = type_posterior(ll, log_prior, transition=trans, smooth=smooth)
-        out = xr.Dataset(coords=post.coords)
-        out["filtered"] = np.exp(post["log_filtered"])
-        out["filtered"].attrs["long_name"] = "P(rival type in period t | data up to t)"
-        if smooth:
-            out["smoothed"] = np.exp(post["log_smoothed"])
-            out["smoothed"].attrs["long_name"] = "P(rival type in period t | all data)"
-        out["log_evidence"] = post["log_evidence"]
-        out["log_evidence"].attrs["long_name"] = "log marginal likelihood of the data"
+            return trans, np.log(prior)
+
+    def _fused_filter(self, data: xr.Dataset, smooth: bool) -> xr.Dataset | None:
+        """The posterior with the buildup likelihood computed inside the filter kernel
+        (:func:`~secdilemma.engines.exact.fused.moves_posterior`), or ``None`` where that
+        path does not apply: a model with signal channels, a kind that computes its own
+        log-likelihood or data, no numba."""
+        types, params = self._resolved()
+        kind = type(self)
+        if not (
+            _FUSE
+            and params.signals is None
+            and kind._loglik is Observer._loglik
+            and kind._prepare is Observer._prepare
+            and fused_available()
+        ):
+            return None
+        prep = self._prepare(data, params)
+        params = _params_for(params, prep, kind.__name__)
+        w_b = self._weights(())[0]
+        if prep.dx.shape[-1] < 1 or np.ndim(w_b) != 0:
+            return None  # loglik_components words the error; or a weight per scenario
+        trans, log_prior = self._prior_and_transition(types)
+        res = moves_posterior(
+            prep.dx,
+            prep.u,
+            params,
+            types,
+            log_prior,
+            x=prep.x,
+            transition=trans,
+            threat_blind=self.threat_blind,
+            weight=float(w_b),
+            smooth=smooth,
+        )
+        coords: dict[Hashable, xr.Variable] = {k: v.variable for k, v in prep.coords.items()}
+        coords["rival_type"] = xr.Variable("rival_type", list(types.names))
+        return self._posterior_dataset(res, prep.lead_dims, coords, prep.notes, trans)
+
+    def _posterior_dataset(
+        self,
+        res: FilterProbabilities,
+        lead_dims: tuple[Hashable, ...],
+        coords: dict[Hashable, xr.Variable],
+        notes: list[str],
+        trans: FloatArray | None,
+    ) -> xr.Dataset:
+        dims = (*lead_dims, "period", "rival_type")
+        data_vars: dict[Hashable, Any] = {
+            "filtered": (dims, res.filtered, {"long_name": _LONG_NAMES["filtered"]})
+        }
+        if res.smoothed is not None:
+            data_vars["smoothed"] = (dims, res.smoothed, {"long_name": _LONG_NAMES["smoothed"]})
+        data_vars["log_evidence"] = (
+            lead_dims,
+            res.log_evidence,
+            {"long_name": _LONG_NAMES["log_evidence"]},
+        )
+        out = xr.Dataset(data_vars, coords=coords)
         out.attrs = {
             "observer_kind": self.kind,
             "observer_description": self.description,
@@ -302,6 +363,16 @@ class Observer:
             "secdilemma_version": __version__,
         }
         return out
+
+
+#: Whether :meth:`Observer.filter` may take the fused path (tests switch it off to compare).
+_FUSE = True
+
+_LONG_NAMES = {
+    "filtered": "P(rival type in period t | data up to t)",
+    "smoothed": "P(rival type in period t | all data)",
+    "log_evidence": "log marginal likelihood of the data",
+}
 
 
 def _weighted(ll: FloatArray, w: float | FloatArray) -> FloatArray:

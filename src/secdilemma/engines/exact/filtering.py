@@ -181,7 +181,7 @@ def _prior_rows(lp: FloatArray, lead: tuple[int, ...], K: int) -> FloatArray:
     return np.ascontiguousarray(np.broadcast_to(lp, (*lead, K)).reshape(-1, K))
 
 
-def _check_log_prior(
+def check_log_prior(
     log_prior: npt.ArrayLike, lead: tuple[int, ...], K: int, fast: bool
 ) -> FloatArray:
     """The log prior rows of :func:`_prior_rows`, checked (by the compiled pass when
@@ -203,7 +203,7 @@ def _check_log_prior(
     return lp
 
 
-def _check_transition(
+def check_transition(
     transition: npt.ArrayLike, K: int, fast: bool
 ) -> tuple[FloatArray, FloatArray]:
     """The transition matrix (C-contiguous) and its logs, checked as the prior is."""
@@ -297,8 +297,8 @@ def _run(
     *lead_l, T, K = ll.shape
     lead = tuple(lead_l)
     fast = eng == "numba"
-    lp = _check_log_prior(log_prior, lead, K, fast)
-    trans = None if transition is None else _check_transition(transition, K, fast)
+    lp = check_log_prior(log_prior, lead, K, fast)
+    trans = None if transition is None else check_transition(transition, K, fast)
     ll3 = np.ascontiguousarray(ll.reshape(math.prod(lead), T, K))
     run = _numba_engine if eng == "numba" else _numpy_engine
     filt, smoothed, evidence, bad = run(ll3, lp, trans, bool(smooth), probs)

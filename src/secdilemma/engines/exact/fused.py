@@ -1,0 +1,257 @@
+"""Posteriors straight from the moves: the buildup likelihood computed inside the filter.
+
+:func:`moves_posterior` returns what :func:`secdilemma.model.loglik_components` (its buildup
+term) followed by :func:`~secdilemma.engines.exact.filtering.filter_probabilities` returns,
+with the log-likelihood of each scenario computed into a block that stays in cache while the
+filter runs over it (:mod:`._fused`): no ``(..., T, K)`` log-likelihood array is built, and
+the numpy passes that build one (broadcasting, two lags, the density, the missing-data mask)
+are gone. The observers use it when the model has no signal channels; with signals they
+compute the log-likelihood with numpy and filter it (the reference path).
+
+:func:`buildup_loglik` is the compiled log-likelihood on its own, ``(..., T, K)``: the same
+numbers as ``loglik_components(...)[0]`` (to within 1e-12; the tests compare them).
+
+Both need numba (:func:`fused_available`); the errors for bad input are those of
+``loglik_components`` and ``filter_probabilities``, raised by them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from secdilemma.engines.exact.filtering import (
+    FilterProbabilities,
+    check_log_prior,
+    check_transition,
+    raise_status,
+)
+from secdilemma.errors import ParameterError
+from secdilemma.model.equations import (
+    ModelParams,
+    loglik_components,
+    noise_offset,
+    threat_multiplier,
+)
+from secdilemma.model.types import TypeSpace
+
+__all__ = ["buildup_loglik", "fused_available", "moves_posterior"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: The scenario parameters in the order of the kernel's ``prm`` columns (then the offset).
+_FIELDS = ("mu", "alpha", "beta", "gamma", "kappa", "lam", "anchor", "sigma")
+
+_FUSED: Any = None
+
+
+def _fused() -> Any:
+    global _FUSED
+    if _FUSED is None:
+        try:
+            _FUSED = importlib.import_module("secdilemma.engines.exact._fused")
+        except ImportError:  # pragma: no cover - numba is a declared dependency
+            _FUSED = False
+    return _FUSED or None
+
+
+def fused_available() -> bool:
+    """Whether the compiled, fused path can run (numba imports).
+
+    Examples
+    --------
+    >>> isinstance(fused_available(), bool)
+    True
+    """
+    return _fused() is not None
+
+
+def _kernel_inputs(
+    dx: npt.ArrayLike,
+    u: npt.ArrayLike,
+    params: ModelParams,
+    types: TypeSpace,
+    x: npt.ArrayLike | None,
+    threat_blind: bool,
+) -> tuple[tuple[Any, ...], tuple[int, ...]]:
+    """The kernel's moves, parameters and threat rows, and the leading shape.
+
+    Anything ``loglik_components`` would reject is handed to it, so that its error (worded
+    once, there) is the one raised.
+    """
+    dx_a = np.asarray(dx, dtype=float)
+    u_a = np.asarray(u, dtype=float)
+    need_x = bool(np.any(np.asarray(params.lam) != 0))
+    try:
+        if dx_a.shape != u_a.shape or dx_a.ndim < 1 or dx_a.shape[-1] < 1:
+            raise ValueError
+        if need_x and x is None:
+            raise ValueError
+        lead = dx_a.shape[:-1]
+        x_a = np.broadcast_to(np.asarray(x, dtype=float), dx_a.shape) if need_x else None
+        prm = _scenario_params(params, lead)
+        h = _threat_rows(params, lead, dx_a.shape[-1], threat_blind)
+    except ValueError:
+        loglik_components(dx_a, u_a, params, types, x=x, threat_blind=threat_blind)
+        raise ParameterError(
+            f"loglik: the parameters' shapes do not fit moves of shape {dx_a.shape}: give "
+            "scalars or one value per scenario (omega/delta: a (T,) series or (S, 1)), and "
+            "`x` of the moves' shape."
+        ) from None
+    S, T = math.prod(lead), dx_a.shape[-1]
+    x2 = _NO_X if x_a is None else np.ascontiguousarray(x_a.reshape(S, T))
+    noise = (
+        params.nu is not None,
+        float(params.nu) if params.nu is not None else 1.0,
+        0.5 * (params.nu + 1.0) if params.nu is not None else 0.0,
+        need_x,
+    )
+    moves = (
+        np.ascontiguousarray(dx_a.reshape(S, T)),
+        np.ascontiguousarray(u_a.reshape(S, T)),
+        x2,
+        prm,
+        h,
+        noise,
+        np.ascontiguousarray(types.greed, dtype=float),
+        np.ascontiguousarray(types.fear, dtype=float),
+    )
+    return moves, lead
+
+
+_NO_X = np.zeros((1, 1))
+
+
+def _scenario_params(params: ModelParams, lead: tuple[int, ...]) -> FloatArray:
+    """``(P, 9)``: the scenario parameters and the noise offset, one row (shared) or one per
+    scenario. ``ValueError`` when a field does not broadcast to ``lead``."""
+    arrs = [np.asarray(getattr(params, f), dtype=float) for f in _FIELDS]
+    arrs.append(np.asarray(noise_offset(arrs[-1], params.nu), dtype=float))
+    for a in arrs:
+        if np.broadcast_shapes(a.shape, lead) != lead:
+            raise ValueError
+    if all(a.size == 1 for a in arrs):
+        return np.array([[float(a.reshape(-1)[0]) for a in arrs]])
+    S = math.prod(lead)
+    return np.ascontiguousarray(np.stack([np.broadcast_to(a, lead).reshape(S) for a in arrs], 1))
+
+
+def _threat_rows(
+    params: ModelParams, lead: tuple[int, ...], T: int, threat_blind: bool
+) -> FloatArray:
+    """``(1 or S, 1 or T)``: the threat multiplier by scenario and period (0 when blind).
+    ``ValueError`` when ``omega``/``delta`` do not broadcast to ``(..., T)``."""
+    h = threat_multiplier(params.omega, params.delta)
+    full = (*lead, T)
+    if np.broadcast_shapes(h.shape, full) != full:
+        raise ValueError
+    if threat_blind:
+        return np.zeros((1, 1))
+    if h.size == 1:
+        return h.reshape(1, 1)
+    cols = T if h.shape[-1] > 1 else 1
+    if h.ndim == 1 or math.prod(h.shape[:-1]) == 1:  # the same in every scenario
+        return np.ascontiguousarray(h.reshape(1, cols))
+    rows = math.prod(lead)
+    return np.ascontiguousarray(np.broadcast_to(h, (*lead, cols)).reshape(rows, cols))
+
+
+def buildup_loglik(
+    dx: npt.ArrayLike,
+    u: npt.ArrayLike,
+    params: ModelParams,
+    types: TypeSpace,
+    *,
+    x: npt.ArrayLike | None = None,
+    threat_blind: bool = False,
+    weight: float = 1.0,
+) -> FloatArray:
+    """``loglik_components(dx, u, params, types, x=x, threat_blind=threat_blind)[0]``, compiled
+    (times ``weight``; 0 where the data are missing).
+
+    Examples
+    --------
+    >>> from secdilemma.model import loglik_components
+    >>> dx, u = np.array([0.0, 0.05, -0.02]), np.array([0.1, -0.1, 0.0])
+    >>> ts, p = TypeSpace.default(), ModelParams()
+    >>> bool(np.allclose(buildup_loglik(dx, u, p, ts), loglik_components(dx, u, p, ts)[0]))
+    True
+    """
+    kern = _fused()
+    if kern is None:  # pragma: no cover - numba is a declared dependency
+        return np.asarray(weight * loglik_components(dx, u, params, types, x=x)[0])
+    moves, lead = _kernel_inputs(dx, u, params, types, x, threat_blind)
+    S, T = moves[0].shape
+    out = np.empty((S, T, types.n_types))
+    kern.buildup_loglik(*moves, float(weight), out)
+    return out.reshape(*lead, T, types.n_types)
+
+
+def moves_posterior(
+    dx: npt.ArrayLike,
+    u: npt.ArrayLike,
+    params: ModelParams,
+    types: TypeSpace,
+    log_prior: npt.ArrayLike,
+    *,
+    x: npt.ArrayLike | None = None,
+    transition: npt.ArrayLike | None = None,
+    threat_blind: bool = False,
+    weight: float = 1.0,
+    smooth: bool = True,
+) -> FilterProbabilities:
+    """The posterior over types from the moves, the buildup likelihood fused into the filter.
+
+    Parameters
+    ----------
+    dx, u, params, types, x, threat_blind
+        As for :func:`secdilemma.model.loglik_components` (no signals: ``params.signals`` is
+        not used).
+    log_prior, transition, smooth
+        As for :func:`~secdilemma.engines.exact.filtering.filter_probabilities`.
+    weight
+        Power on the likelihood (a tempered or selective observer's buildup weight; 0 ignores
+        the buildups).
+
+    Returns
+    -------
+    FilterProbabilities
+        ``filtered``, ``smoothed`` ``(..., T, K)`` and ``log_evidence`` ``(...)``; the same as
+        ``filter_probabilities(weight * loglik_components(...)[0], log_prior, ...)``.
+
+    Examples
+    --------
+    >>> from secdilemma.model.simulate import simulate
+    >>> ds = simulate(n_periods=30, n_scenarios=2, true_type="greedy", seed=3)
+    >>> res = moves_posterior(ds.dx.values, ds.u.values, ModelParams(), TypeSpace.default(),
+    ...                       np.log(np.full(3, 1 / 3)))
+    >>> res.filtered[:, -1, 0].round(2).tolist()
+    [1.0, 1.0]
+    """
+    kern = _fused()
+    if kern is None:  # pragma: no cover - numba is a declared dependency
+        raise ParameterError("moves_posterior: the fused path needs numba, which is missing.")
+    moves, lead = _kernel_inputs(dx, u, params, types, x, threat_blind)
+    K = types.n_types
+    S, T = moves[0].shape
+    lp = check_log_prior(log_prior, lead, K, True)
+    if transition is None:
+        trans: tuple[Any, ...] = (False, _NO_X, _NO_X)
+    else:
+        trans = (True, *check_transition(transition, K, True))
+    filt = np.empty((S, T, K))
+    smoothed = np.empty((S, T, K)) if smooth else np.empty((1, 1, K))
+    evidence = np.empty(S)
+    prior = (lp, bool(smooth))
+    bad: tuple[int, int, int, int] = kern.observe(
+        *moves, float(weight), prior, trans, filt, smoothed, evidence
+    )
+    raise_status(*bad, lead)
+    shape = (*lead, T, K)
+    return FilterProbabilities(
+        filt.reshape(shape), smoothed.reshape(shape) if smooth else None, evidence.reshape(lead)
+    )

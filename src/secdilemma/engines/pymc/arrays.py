@@ -127,6 +127,30 @@ class FitArrays:
         s = data["signals"].sel(signal=list(self.channels)).transpose("dyad", "period", "signal")
         return np.asarray(s.values, dtype=float)
 
+    def gaussian_stats(self) -> dict[str, FloatArray]:
+        """Per dyad, the sufficient statistics of the reaction's Gaussian likelihood.
+
+        The rival's change is linear in the features ``phi_t = (1, h_{t-1} u⁺, u⁺, u⁻)``
+        with coefficients that depend only on the type and the parameters (docs/model.md
+        section 2.1), so over the periods with evidence ``sum_t (dx_t - w . phi_t)^2`` is
+        ``syy - 2 w . syphi + w' sphiphi w`` in the changes ``y_t = dx_t - centre`` (centred
+        on the dyad's mean change, which keeps that sum free of cancellation). Returns
+        ``n`` (periods with evidence), ``centre`` ``(D,)``, ``syy`` ``(D,)``, ``syphi``
+        ``(D, 4)`` and ``sphiphi`` ``(D, 4, 4)``.
+        """
+        m = self.mask.astype(float)
+        n = m.sum(axis=1)
+        centre = np.where(n > 0, self.dx0.sum(axis=1) / np.maximum(n, 1.0), 0.0)
+        y = np.where(self.mask, self.dx0 - centre[:, None], 0.0)
+        phi = np.stack([m, self.h_prev * self.up, self.up, self.dn], axis=-1)
+        return {
+            "n": n,
+            "centre": centre,
+            "syy": np.einsum("dt,dt->d", y, y),
+            "syphi": np.einsum("dt,dtj->dj", y, phi),
+            "sphiphi": np.einsum("dti,dtj->dij", phi, phi),
+        }
+
     @property
     def shape(self) -> tuple[int, int, int]:
         """``(dyads, periods, signal channels)``."""

@@ -227,6 +227,14 @@ class TestResult:
         assert {before, after} == {"deter", "reassure"}
 
 
+def test_progress_is_logged_every_so_often(ussr, caplog):
+    with caplog.at_level("INFO", logger="secdilemma.whatif"):
+        sweep(ussr, omega=[0.1, 0.3, 0.5, 0.7], chunks=1, n_sims=20, log_every=0.0)
+    lines = [r.getMessage() for r in caplog.records if r.name == "secdilemma.whatif"]
+    assert len(lines) == 4
+    assert lines[-1].startswith("whatif: 4/4 chunks done")
+
+
 class TestBadInput:
     @pytest.mark.parametrize(
         ("axes", "words"),

@@ -162,6 +162,19 @@ def grid():
                  delta=np.linspace(0, 1, 6), n_sims=200)  # fmt: skip
 
 
+@pytest.mark.slow
+@pytest.mark.ci
+def test_whatif_on_a_local_cluster_of_two_workers(tmp_path):
+    out = tmp_path / "w"
+    res = runner.invoke(app, ["whatif", "us_ussr", "--vary", "omega=0:1:6", "--vary",
+                              "delta=0.2,0.8", "--workers", "2", "--chunks", "3", "--out",
+                              str(out), *FAST])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    local = sweep(sd.Study("us_ussr"), n_sims=200, omega=np.linspace(0, 1, 6), delta=[0.2, 0.8])
+    ds = load_dataset(out / "sweep.nc")
+    np.testing.assert_array_equal(ds["expected_utility"].values, local["expected_utility"])
+
+
 class TestFigures:
     def test_decision_map_marks_regions_frontier_and_the_study(self, grid):
         fig = plot_decision_map(grid)

@@ -33,6 +33,9 @@ __all__ = ["buildup_loglik", "observe"]
 _kernel = njit(cache=True, nogil=True, error_model="numpy")
 _piece = njit(inline="always", nogil=True, error_model="numpy")
 
+#: The digest of the modules these kernels inline (see ``_kernels.BUILT_FROM``).
+BUILT_FROM = ("_kernels.py", "_pieces.py", "_vmath.py", "8649c9e45471a0c4")
+
 
 @_piece
 def _period_terms(u, x, sx, v, h, use_lam, terms):

@@ -36,6 +36,12 @@ __all__ = ["check_log_prior", "check_transition", "run_static", "run_switching"]
 _kernel = njit(cache=True, nogil=True, error_model="numpy")
 _piece = njit(inline="always", nogil=True, error_model="numpy")
 
+#: numba keys its on-disk cache of these kernels on this file alone, not on the modules whose
+#: code they inline. This digest of those modules (``sha256`` of their bytes, in this order,
+#: first 16 hex digits) changes this file whenever they change, so that no stale kernel is
+#: loaded; ``tests/test_exact_kernels.py`` checks it and prints the new value.
+BUILT_FROM = ("_pieces.py", "_vmath.py", "ac0456e5fcd35261")
+
 
 @_piece
 def _repeat_last(filt, smoothed):

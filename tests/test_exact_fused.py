@@ -1,0 +1,215 @@
+"""The fused path (the buildup log-likelihood computed inside the filter kernel) against the
+one definition of the equations, ``loglik_components``, and against the unfused observer."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from secdilemma.engines.exact.filtering import filter_probabilities
+from secdilemma.engines.exact.fused import buildup_loglik, moves_posterior
+from secdilemma.errors import ParameterError
+from secdilemma.model import ModelParams, SignalParams, TypeSpace, loglik_components
+from secdilemma.model.simulate import simulate
+from secdilemma.observers import OBSERVER_KINDS, Observer, SelectiveObserver, TemperedObserver
+from secdilemma.observers import base as observer_base
+
+
+def _random_case(seed: int) -> dict:
+    """Moves with gaps (NaN) and the odd extreme value, random types, per-scenario or shared
+    parameters, omega/delta shared, per period, per scenario or both, mean reversion,
+    Normal or Student-t noise."""
+    rng = np.random.default_rng(seed)
+    S, T, K = int(rng.integers(1, 5)), int(rng.integers(1, 9)), int(rng.integers(1, 5))
+    dx = rng.normal(0, 0.1, (S, T))
+    u = rng.normal(0, 0.1, (S, T))
+    x = np.cumsum(rng.normal(0, 0.1, (S, T)), axis=1)
+    for a in (dx, u, x):
+        a[rng.random((S, T)) < 0.15] = np.nan
+    if seed % 5 == 0:  # zeros of both signs, infinities, huge moves
+        dx.flat[rng.integers(0, dx.size)] = rng.choice([0.0, -0.0, 1e200, np.inf])
+        u.flat[rng.integers(0, u.size)] = rng.choice([0.0, -0.0, -1e300, np.inf, -np.inf])
+    types = TypeSpace.from_loadings(
+        {f"t{k}": (float(rng.choice([0, 1, rng.random()])), float(rng.random())) for k in range(K)}
+    )
+
+    def scen(lo, hi):
+        return float(rng.uniform(lo, hi)) if rng.random() < 0.5 else rng.uniform(lo, hi, S)
+
+    shapes = [(), (T,), (S, 1), (S, T)]
+    omega = rng.uniform(0, 1, shapes[rng.integers(0, 4)])
+    delta = rng.uniform(0, 1, shapes[rng.integers(0, 4)])
+    params = ModelParams(
+        mu=scen(-0.05, 0.05),
+        alpha=scen(0, 0.1),
+        beta=scen(0, 1),
+        gamma=scen(0, 1),
+        kappa=scen(0, 0.5),
+        lam=scen(0, 0.3) if rng.random() < 0.4 else 0.0,
+        anchor=scen(-1, 1),
+        sigma=scen(0.01, 0.2),
+        nu=float(rng.uniform(1, 30)) if rng.random() < 0.4 else None,
+        omega=omega,
+        delta=delta,
+    )
+    return {"dx": dx, "u": u, "x": x, "params": params, "types": types}
+
+
+@pytest.mark.parametrize("seed", range(60))
+@pytest.mark.parametrize("threat_blind", [False, True])
+def test_buildup_loglik_is_the_equations(seed, threat_blind):
+    c = _random_case(seed)
+    with np.errstate(all="ignore"):
+        ref, _ = loglik_components(
+            c["dx"], c["u"], c["params"], c["types"], x=c["x"], threat_blind=threat_blind
+        )
+    for weight in (1.0, 0.0, 0.3, 2.5):
+        got = buildup_loglik(
+            c["dx"],
+            c["u"],
+            c["params"],
+            c["types"],
+            x=c["x"],
+            threat_blind=threat_blind,
+            weight=weight,
+        )
+        with np.errstate(invalid="ignore"):
+            want = ref if weight == 1.0 else np.where(weight == 0.0, 0.0, weight * ref)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        assert got.shape == ref.shape
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fused_posterior_is_loglik_then_filter(seed):
+    c = _random_case(seed)
+    rng = np.random.default_rng(1000 + seed)
+    K = c["types"].n_types
+    lp = np.log(rng.dirichlet(np.ones(K), size=c["dx"].shape[0]) if seed % 2 else np.full(K, 1 / K))
+    a = rng.dirichlet(np.ones(K), size=K)
+    if seed % 3 == 0:
+        a[rng.random((K, K)) < 0.3] = 0.0
+        np.fill_diagonal(a, 1.0)
+        a /= a.sum(axis=1, keepdims=True)
+    with np.errstate(all="ignore"):
+        ll, _ = loglik_components(c["dx"], c["u"], c["params"], c["types"], x=c["x"])
+    for trans, smooth in itertools.product((None, a), (True, False)):
+        try:
+            ref = filter_probabilities(ll, lp, transition=trans, smooth=smooth)
+        except ParameterError as exc:  # e.g. a move too large to represent: the same error
+            with pytest.raises(ParameterError, match=str(exc)[:40].replace("(", r"\(")[:30]):
+                moves_posterior(
+                    c["dx"], c["u"], c["params"], c["types"], lp, x=c["x"], transition=trans
+                )
+            continue
+        got = moves_posterior(
+            c["dx"],
+            c["u"],
+            c["params"],
+            c["types"],
+            lp,
+            x=c["x"],
+            transition=trans,
+            smooth=smooth,
+        )
+        np.testing.assert_allclose(got.filtered, ref.filtered, rtol=0, atol=1e-12)
+        if smooth:
+            np.testing.assert_allclose(got.smoothed, ref.smoothed, rtol=0, atol=1e-12)
+        else:
+            assert got.smoothed is None
+        np.testing.assert_allclose(got.log_evidence, ref.log_evidence, rtol=1e-12, atol=1e-12)
+
+
+def test_bad_moves_raise_the_equations_errors():
+    p, ts = ModelParams(), TypeSpace.default()
+    lp = np.log(np.full(3, 1 / 3))
+    with pytest.raises(ParameterError, match="`dx` has shape"):
+        moves_posterior(np.zeros(4), np.zeros(5), p, ts, lp)
+    with pytest.raises(ParameterError, match="at least one period"):
+        buildup_loglik(np.zeros((2, 0)), np.zeros((2, 0)), p, ts)
+    with pytest.raises(ParameterError, match="x_prev"):
+        moves_posterior(np.zeros(4), np.zeros(4), p.replace(lam=0.1), ts, lp)
+    with pytest.raises(ParameterError, match=r"params.sigma"):
+        buildup_loglik(np.zeros((2, 4)), np.zeros((2, 4)), p.replace(sigma=[0.1, 0.2, 0.3]), ts)
+    with pytest.raises(ParameterError, match="omega"):
+        buildup_loglik(np.zeros((2, 4)), np.zeros((2, 4)), p.replace(omega=[0.1, 0.2]), ts)
+    with pytest.raises(ParameterError, match="too far from every type's prediction"):
+        moves_posterior(np.array([0.0, 1e200, 0.0]), np.zeros(3), p, ts, lp)
+    with pytest.raises(ParameterError, match="log_prior"):
+        moves_posterior(np.zeros(3), np.zeros(3), p, ts, np.log([0.5, 0.5]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The observers: fused and unfused paths give the same Dataset
+# ---------------------------------------------------------------------------------------------
+SIGNALS = SignalParams(("a", "b"), eta0=[-1.5, -1.0], eta_g=[2.0, -1.5], eta_f=[0.0, 1.0])
+
+
+def _unfused(obs, data, smooth, monkeypatch):
+    with monkeypatch.context() as m:
+        m.setattr(observer_base, "_FUSE", False)
+        return obs.filter(data, smooth=smooth)
+
+
+def _datasets():
+    ds = simulate(n_periods=25, n_scenarios=4, seed=3)
+    gaps = ds.copy(deep=True)
+    gaps["dx"][1, 3:6] = np.nan
+    gaps["u"][2, 10] = np.nan
+    return {
+        "plain": (ds, ModelParams()),
+        "gaps, Student-t, per scenario": (
+            gaps,
+            ModelParams(nu=4.0, sigma=np.linspace(0.03, 0.08, 4), beta=np.linspace(0.3, 0.9, 4)),
+        ),
+        "omega per period": (ds, ModelParams(omega=np.linspace(0, 1, 25), delta=0.3)),
+        "mean reversion": (ds, ModelParams(lam=0.2, anchor=0.1)),
+        "one series": (ds.isel(scenario=0), ModelParams()),
+        "signals in the data, none in the model": (
+            simulate(params=ModelParams(signals=SIGNALS), n_periods=12, n_scenarios=2, seed=4),
+            ModelParams(),
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", list(_datasets()))
+@pytest.mark.parametrize("kind", sorted(OBSERVER_KINDS))
+@pytest.mark.parametrize("persistence", [None, 0.9])
+def test_observer_fused_equals_unfused(case, kind, persistence, monkeypatch):
+    data, params = _datasets()[case]
+    extra = {"tempered": {"temperature": 0.4}, "selective": {"buildup_weight": 0.0}}
+    obs = OBSERVER_KINDS[kind](params=params, persistence=persistence, **extra.get(kind, {}))
+    for smooth in (True, False):
+        fused = obs.filter(data, smooth=smooth)
+        ref = _unfused(obs, data, smooth, monkeypatch)
+        xr.testing.assert_allclose(fused, ref, rtol=0, atol=1e-12)
+        assert fused.attrs == ref.attrs
+        assert list(fused.data_vars) == list(ref.data_vars)
+        for name, var in fused.variables.items():
+            assert var.attrs == ref[name].attrs
+        for name in fused.coords:
+            xr.testing.assert_identical(fused[name], ref[name])
+
+
+def test_signals_and_own_loglik_take_the_unfused_path(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the fused path was taken")
+
+    monkeypatch.setattr(observer_base, "moves_posterior", refuse)
+    data = simulate(params=ModelParams(signals=SIGNALS), n_periods=10, n_scenarios=2, seed=5)
+    Observer(params=ModelParams(signals=SIGNALS)).filter(data)
+    SelectiveObserver(params=ModelParams(signals=SIGNALS), channel_weights={"a": 0.0}).filter(data)
+
+    class Shifted(Observer):
+        """A kind with its own log-likelihood (here: the model's, tempered by hand)."""
+
+        def _loglik(self, data):
+            ll, types, notes = super()._loglik(data)
+            return 0.5 * ll, types, notes
+
+    got = Shifted().filter(data.drop_vars("signals"))
+    monkeypatch.undo()
+    ref = TemperedObserver(temperature=0.5).filter(data.drop_vars("signals"))
+    np.testing.assert_allclose(got.filtered, ref.filtered, atol=1e-12)

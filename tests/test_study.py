@@ -183,3 +183,12 @@ def test_the_fit_engine_through_the_study():
     res = study.decide("fit", n_sims=300, max_draws=100)
     assert res.attrs["study_engine"] == "fit"
     assert res.attrs["n_belief_draws"] == 100
+
+
+def test_study_sweep_is_the_whatif_sweep():
+    study = Study("russia_nato")
+    grid = study.sweep(omega=[0.3, 0.7], n_sims=200)
+    assert grid.sizes["omega"] == 2
+    assert grid.attrs["study_name"] == "russia_nato"
+    again = sd.sweep(study, omega=[0.3, 0.7], n_sims=200)
+    xr.testing.assert_identical(grid, again)

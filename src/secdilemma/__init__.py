@@ -62,14 +62,16 @@ from secdilemma.study import Study
 
 if TYPE_CHECKING:
     from secdilemma.engines.pymc import ConvergenceWarning, PerceptionModel, compare_models, load
+    from secdilemma.whatif import sweep
 
-#: Public names of the PyMC engine, imported on first use: the engine's modules (and the
-#: scipy parts they need) cost about 0.1 s that a user of the exact observer never pays.
+#: Public names imported on first use: the PyMC engine's modules (and the scipy parts they
+#: need) cost about 0.1 s, and the what-if sweep's about 20 ms, that others never pay.
 _LAZY = {
     "ConvergenceWarning": "secdilemma.engines.pymc",
     "PerceptionModel": "secdilemma.engines.pymc",
     "compare_models": "secdilemma.engines.pymc",
     "load": "secdilemma.engines.pymc",
+    "sweep": "secdilemma.whatif",
 }
 
 
@@ -129,6 +131,7 @@ __all__ = [
     "save_dataset",
     "simulate",
     "swap_roles",
+    "sweep",
     "threat_multiplier",
     "to_moves",
     "value_of_information",

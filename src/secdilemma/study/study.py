@@ -457,6 +457,17 @@ class Study:
         shaky = [n for n, m in models.items() if not (m.diagnostics_ or {}).get("ok", False)]
         return self._stamp(ds, not_converged=json.dumps(shaky)), models
 
+    def sweep(self, **axes: Any) -> xr.Dataset:
+        """What if? This study over a grid of inputs (:func:`secdilemma.whatif.sweep`).
+
+        Each keyword names an input (``omega``, ``delta``, ``prior_greedy``,
+        ``losses_arms``, ``kappa``, ``horizon``, ``policy``, …) and gives its values; the
+        result has one dimension per swept input.
+        """
+        from secdilemma.whatif import sweep  # here: keeps `import secdilemma` light
+
+        return sweep(self, **axes)
+
     # ------------------------------------------------------------------ the spec
     def to_spec(
         self, path: str | os.PathLike[str] | None = None, *, overwrite: bool = False

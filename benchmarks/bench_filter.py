@@ -1,4 +1,5 @@
-"""Throughput of the exact observer (updates per second) against a Python loop and memory.
+"""Throughput of the exact observer (updates per second): the bare kernel, the array API and
+the end-to-end ``Observer.filter``, against a Python loop and memory.
 
 One *update* is one period of one scenario, all types. The default problem is 10**4
 scenarios x 100 periods x 3 types with log-likelihoods computed from simulated dyads (so the
@@ -6,12 +7,19 @@ posteriors behave as in use: they concentrate as evidence accumulates).
 
 Run::
 
-    .venv/bin/python benchmarks/bench_filter.py            # full size, 7 repeats
-    .venv/bin/python benchmarks/bench_filter.py --quick    # 2,000 scenarios, 3 repeats
+    .venv/bin/python benchmarks/bench_filter.py            # full size, 9 repeats
+    .venv/bin/python benchmarks/bench_filter.py --quick    # 2,000 scenarios, 5 repeats
     .venv/bin/python benchmarks/bench_filter.py --json out.json --compile-time
 
-Every ratio is measured in the same run:
+Times are medians of interleaved repeats (each repeat runs every case once, so load from
+other processes falls on all of them alike); the load average is printed. Every ratio is
+measured in the same run:
 
+* ``kernel``: the numba kernel called directly on a log-likelihood array, into preallocated
+  outputs (no checks, no allocation): the bare filter;
+* ``end-to-end``: ``Observer.filter(ds)`` on the simulated Dataset: data checks, the
+  log-likelihood from the moves, the filter and the xarray output; ``e2e / kernel`` is its
+  throughput as a share of the bare kernel's on the same updates;
 * ``x python``: against a plain Python loop over scenarios and periods (Python floats and
   ``math.exp``/``math.log``), timed on a subset of scenarios and scaled per update;
 * ``x copy``: time relative to ``np.copyto`` of an array as large as the filter's input plus
@@ -34,11 +42,13 @@ from typing import Any
 
 import numpy as np
 
-from secdilemma.engines.exact.filtering import forward_backward
+from secdilemma.engines.exact import _kernels
+from secdilemma.engines.exact.filtering import filter_probabilities, forward_backward
 from secdilemma.model import ModelParams, loglik_components, transition_matrix
 from secdilemma.model.simulate import simulate
 from secdilemma.model.types import TypeSpace
 from secdilemma.observers import Observer
+from secdilemma.observers import base as observer_base
 
 
 def best_time(fn: Callable[[], Any], repeats: int) -> float:
@@ -49,6 +59,19 @@ def best_time(fn: Callable[[], Any], repeats: int) -> float:
         fn()
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def median_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median seconds of each function over interleaved repeats (one warm-up call each)."""
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -103,7 +126,13 @@ def compile_time() -> dict[str, float]:
         "t3 = time.perf_counter()\n"
         "forward_backward(ll, lp, transition=np.full((3, 3), 1 / 3), smooth=True)\n"
         "t4 = time.perf_counter()\n"
-        "print(t1 - t0, t2 - t1, t3 - t2, t4 - t3)\n"
+        "from secdilemma.model.simulate import simulate\n"
+        "from secdilemma.observers import Observer\n"
+        "ds = simulate(n_periods=3, n_scenarios=2, seed=0)\n"
+        "t5 = time.perf_counter()\n"
+        "Observer().filter(ds)\n"
+        "t6 = time.perf_counter()\n"
+        "print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t6 - t5)\n"
     )
     out = {}
     for label, env_extra in (("cold", True), ("cached", False)):
@@ -114,27 +143,122 @@ def compile_time() -> dict[str, float]:
             res = subprocess.run(
                 [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
             )
-        imp, st, sw, sm = map(float, res.stdout.split())
+        imp, st, sw, sm, ob = map(float, res.stdout.split())
         out[f"{label}_import_s"] = imp
         out[f"{label}_static_first_call_s"] = st
         out[f"{label}_switching_first_call_s"] = sw
         out[f"{label}_smoother_first_call_s"] = sm
+        out[f"{label}_observer_first_call_s"] = ob
     return out
+
+
+def unfused(fn: Callable[[], Any]) -> Callable[[], Any]:
+    """``fn`` with the observers' fused path switched off (numpy log-likelihood + filter)."""
+
+    def run() -> Any:
+        observer_base._FUSE = False
+        try:
+            return fn()
+        finally:
+            observer_base._FUSE = True
+
+    return run
+
+
+def build_cases(
+    ds: Any, ll: np.ndarray, lp: np.ndarray, a: np.ndarray, numpy_engine: bool
+) -> dict[str, tuple[Callable[[], Any], str, int]]:
+    """``{case: (function, python loop it is compared with, arrays it moves)}``."""
+    S, _, K = ll.shape
+    lp1, la = lp.reshape(1, K), np.log(a)
+    out, sm, ev, none = np.empty_like(ll), np.empty_like(ll), np.empty(S), np.empty((1, 1, K))
+    kern = _kernels
+
+    def bare_static() -> Any:
+        return kern.run_static(ll, lp1, out, none, ev, False, False)
+
+    def bare_switching() -> Any:
+        return kern.run_switching(ll, lp1, a, la, out, none, ev, False, False)
+
+    def bare_smoother() -> Any:
+        return kern.run_switching(ll, lp1, a, la, out, sm, ev, False, True)
+
+    cases: dict[str, tuple[Callable[[], Any], str, int]] = {
+        "kernel static (bare)": (bare_static, "static", 2),
+        "kernel switching (bare)": (bare_switching, "switching", 2),
+        "kernel switching+smoother (bare)": (bare_smoother, "switching", 3),
+    }
+    for engine in ("numba", "numpy") if numpy_engine else ("numba",):
+        for label, trans, smooth in (
+            ("static filter", None, False),
+            ("static filter+smoother", None, True),
+            ("switching filter", a, False),
+            ("switching filter+smoother", a, True),
+        ):
+            cases[f"forward_backward {label} [{engine}]"] = (
+                lambda e=engine, tr=trans, sm_=smooth: forward_backward(
+                    ll, lp, transition=tr, smooth=sm_, engine=e
+                ),
+                "static" if trans is None else "switching",
+                3 if smooth else 2,
+            )
+    cases["filter_probabilities switching+smoother"] = (
+        lambda: filter_probabilities(ll, lp, transition=a),
+        "switching",
+        3,
+    )
+    obs_static, obs_switch = Observer(), Observer(persistence=0.9)
+
+    def e2e_static() -> Any:
+        return obs_static.filter(ds, smooth=False)
+
+    def e2e_switching() -> Any:
+        return obs_switch.filter(ds, smooth=False)
+
+    cases |= {
+        "end-to-end static (Observer.filter)": (e2e_static, "static", 2),
+        "end-to-end switching (Observer.filter)": (e2e_switching, "switching", 2),
+        "end-to-end switching+smoother": (lambda: obs_switch.filter(ds), "switching", 3),
+        "end-to-end static, unfused path": (unfused(e2e_static), "static", 2),
+        "end-to-end switching, unfused path": (unfused(e2e_switching), "switching", 2),
+    }
+    return cases
+
+
+#: (end-to-end case, bare kernel case, array API case) for the ratios of the issue.
+RATIOS = [
+    (
+        "end-to-end static (Observer.filter)",
+        "kernel static (bare)",
+        "forward_backward static filter [numba]",
+    ),
+    (
+        "end-to-end switching (Observer.filter)",
+        "kernel switching (bare)",
+        "forward_backward switching filter [numba]",
+    ),
+    (
+        "end-to-end switching+smoother",
+        "kernel switching+smoother (bare)",
+        "forward_backward switching filter+smoother [numba]",
+    ),
+]
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--quick", action="store_true", help="2,000 scenarios, 3 repeats")
+    ap.add_argument("--quick", action="store_true", help="2,000 scenarios, 5 repeats")
     ap.add_argument("--scenarios", type=int, default=None)
     ap.add_argument("--periods", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--python-subset", type=int, default=200, help="scenarios for the loop")
+    ap.add_argument("--no-numpy", action="store_true", help="skip the numpy engine's rows")
     ap.add_argument("--json", default=None, help="write the results to this file")
     ap.add_argument("--compile-time", action="store_true", help="measure numba compile time")
     args = ap.parse_args(argv)
     S = args.scenarios or (2_000 if args.quick else 10_000)
     T = args.periods
-    repeats = args.repeats or (3 if args.quick else 7)
+    repeats = args.repeats or (5 if args.quick else 9)
     K = 3
     n_updates = S * T
 
@@ -157,99 +281,56 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     # plain Python loop on a subset, scaled per update
     sub = min(args.python_subset, S)
-    ll_list = ll[:sub].tolist()
-    lp_list = lp.tolist()
-    a_list = a.tolist()
+    ll_list, lp_list, a_list = ll[:sub].tolist(), lp.tolist(), a.tolist()
     py_reps = min(3, repeats)
-    t_py_static = best_time(lambda: python_static(ll_list, lp_list), py_reps) / (sub * T)
-    t_py_switch = best_time(lambda: python_switching(ll_list, lp_list, a_list), py_reps) / (sub * T)
+    t_py = {
+        "static": best_time(lambda: python_static(ll_list, lp_list), py_reps) / (sub * T),
+        "switching": best_time(lambda: python_switching(ll_list, lp_list, a_list), py_reps)
+        / (sub * T),
+    }
 
-    cases: list[tuple[str, Callable[[], Any], float, int]] = []
-    for engine in ("numba", "numpy"):
-        cases += [
-            (
-                f"static filter [{engine}]",
-                lambda e=engine: forward_backward(ll, lp, smooth=False, engine=e),
-                t_py_static,
-                2,
-            ),
-            (
-                f"static filter+smoother [{engine}]",
-                lambda e=engine: forward_backward(ll, lp, smooth=True, engine=e),
-                t_py_static,
-                3,
-            ),
-            (
-                f"switching filter [{engine}]",
-                lambda e=engine: forward_backward(ll, lp, transition=a, smooth=False, engine=e),
-                t_py_switch,
-                2,
-            ),
-            (
-                f"switching filter+smoother [{engine}]",
-                lambda e=engine: forward_backward(ll, lp, transition=a, smooth=True, engine=e),
-                t_py_switch,
-                3,
-            ),
-        ]
-    obs_static = Observer(types, params)
-    obs_switch = Observer(types, params, persistence=0.9)
-    cases += [
-        (
-            "end-to-end static (Observer.filter)",
-            lambda: obs_static.filter(ds, smooth=False),
-            t_py_static,
-            2,
-        ),
-        (
-            "end-to-end switching (Observer.filter)",
-            lambda: obs_switch.filter(ds, smooth=False),
-            t_py_switch,
-            2,
-        ),
+    cases = build_cases(ds, ll, lp, a, not args.no_numpy)
+    cases["loglik_components (numpy; not a filter)"] = (
+        lambda: loglik_components(ds.dx.values, ds.u.values, params, types),
+        "static",
+        2,
+    )
+    load_before = os.getloadavg()[0]
+    med = median_times({k: v[0] for k, v in cases.items()}, repeats)
+    load_after = os.getloadavg()[0]
+    rows = [
+        {
+            "case": name,
+            "seconds": med[name],
+            "updates_per_s": n_updates / med[name],
+            "x_python_loop": (t_py[py] * n_updates) / med[name],
+            "x_copy": med[name] / t_copy[n_arr],
+        }
+        for name, (_, py, n_arr) in cases.items()
     ]
-
-    rows = []
-    for name, fn, t_py, n_arr in cases:
-        t = best_time(fn, repeats)
-        rows.append(
-            {
-                "case": name,
-                "seconds": t,
-                "updates_per_s": n_updates / t,
-                "x_python_loop": (t_py * n_updates) / t,
-                "x_copy": t / t_copy[n_arr],
-            }
-        )
+    ratios = [
+        {
+            "end_to_end": e2e,
+            "kernel": kern,
+            "share_of_kernel": med[kern] / med[e2e],
+            "share_of_array_api": med[api] / med[e2e],
+        }
+        for e2e, kern, api in RATIOS
+    ]
     results: dict[str, Any] = {
         "scenarios": S,
         "periods": T,
         "types": K,
         "repeats": repeats,
+        "load_average_1min": [load_before, load_after],
         "python_loop_subset_scenarios": sub,
-        "python_loop_updates_per_s": {"static": 1 / t_py_static, "switching": 1 / t_py_switch},
+        "python_loop_updates_per_s": {k: 1 / v for k, v in t_py.items()},
         "copy_updates_per_s": {"in+out": n_updates / t_copy[2], "in+2out": n_updates / t_copy[3]},
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
         "rows": rows,
+        "ratios": ratios,
     }
-    print(
-        f"{S:,} scenarios x {T} periods x {K} types = {n_updates:,} updates; best of "
-        f"{repeats}. Python loop timed on {sub} scenarios and scaled."
-    )
-    print(f"{'case':44s} {'time ms':>9s} {'M upd/s':>9s} {'x python':>9s} {'x copy':>8s}")
-    for r in rows:
-        print(
-            f"{r['case']:44s} {1e3 * r['seconds']:9.1f} {r['updates_per_s'] / 1e6:9.2f} "
-            f"{r['x_python_loop']:9.0f} {r['x_copy']:8.1f}"
-        )
-    print(
-        f"{'python loop static / switching':44s} {'':9s} "
-        f"{1e-6 / t_py_static:9.3f} / {1e-6 / t_py_switch:.3f}"
-    )
-    print(
-        f"{'np.copyto in+out (memory bound)':44s} {1e3 * t_copy[2]:9.1f} "
-        f"{n_updates / t_copy[2] / 1e6:9.2f}"
-    )
+    report(results, t_py, t_copy, n_updates)
     if args.compile_time:
         ct = compile_time()
         results["compile"] = ct
@@ -258,12 +339,46 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 f"numba first call, {name + ':':13s} import {ct[label + '_import_s']:.2f}s, "
                 f"static {ct[label + '_static_first_call_s']:.2f}s, "
                 f"switching {ct[label + '_switching_first_call_s']:.2f}s, "
-                f"smoother {ct[label + '_smoother_first_call_s']:.2f}s"
+                f"smoother {ct[label + '_smoother_first_call_s']:.2f}s, "
+                f"Observer.filter {ct[label + '_observer_first_call_s']:.2f}s"
             )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2)
     return results
+
+
+def report(
+    results: dict[str, Any], t_py: dict[str, float], t_copy: dict[int, float], n_updates: int
+) -> None:
+    S, T, K = results["scenarios"], results["periods"], results["types"]
+    lb, la = results["load_average_1min"]
+    print(
+        f"{S:,} scenarios x {T} periods x {K} types = {n_updates:,} updates; median of "
+        f"{results['repeats']} interleaved repeats; load average {lb:.2f} -> {la:.2f} on "
+        f"{results['machine']}. Python loop timed on {results['python_loop_subset_scenarios']} "
+        "scenarios and scaled."
+    )
+    print(f"{'case':52s} {'time ms':>9s} {'M upd/s':>9s} {'x python':>9s} {'x copy':>8s}")
+    for r in results["rows"]:
+        print(
+            f"{r['case']:52s} {1e3 * r['seconds']:9.1f} {r['updates_per_s'] / 1e6:9.2f} "
+            f"{r['x_python_loop']:9.0f} {r['x_copy']:8.1f}"
+        )
+    print(
+        f"{'python loop static / switching':52s} {'':9s} "
+        f"{1e-6 / t_py['static']:9.3f} / {1e-6 / t_py['switching']:.3f}"
+    )
+    print(
+        f"{'np.copyto in+out (memory bound)':52s} {1e3 * t_copy[2]:9.1f} "
+        f"{n_updates / t_copy[2] / 1e6:9.2f}"
+    )
+    print("end-to-end throughput as a share of the bare kernel's (and of forward_backward's):")
+    for r in results["ratios"]:
+        print(
+            f"  {r['end_to_end']:40s} {100 * r['share_of_kernel']:5.0f} % of {r['kernel']} "
+            f"({100 * r['share_of_array_api']:.0f} % of forward_backward)"
+        )
 
 
 if __name__ == "__main__":

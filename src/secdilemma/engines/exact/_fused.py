@@ -34,7 +34,7 @@ _kernel = njit(cache=True, nogil=True, error_model="numpy")
 _piece = njit(inline="always", nogil=True, error_model="numpy")
 
 #: The digest of the modules these kernels inline (see ``_kernels.BUILT_FROM``).
-BUILT_FROM = ("_kernels.py", "_pieces.py", "_vmath.py", "8649c9e45471a0c4")
+BUILT_FROM = ("_kernels.py", "_pieces.py", "_vmath.py", "7ffc0c2cc45e4f36")
 
 
 @_piece
@@ -136,10 +136,12 @@ def buildup_loglik(dx, u, x, prm, h, noise, greed, fear, wb, out):
 def observe(dx, u, x, prm, h, noise, greed, fear, wb, prior, trans, filt, smoothed, evidence):
     """The posterior probabilities straight from the moves, scenario by scenario.
 
-    ``prior`` = ``(log_prior (1 or S, K), smooth)``; ``trans`` = ``(switching, A, log A)``.
+    ``prior`` = ``(log_prior (1 or S, K), smooth, probs)``; ``trans`` = ``(switching, A,
+    log A)``. ``probs`` (True: probabilities out) comes as an argument, not a constant, so that
+    the scenario functions are compiled once for every kernel (a constant would be a new type).
     Returns the status of :func:`secdilemma.engines.exact._kernels.run_static`.
     """
-    log_prior, smooth = prior
+    log_prior, smooth, probs = prior
     switching, A, log_A = trans
     S, T = dx.shape
     K = greed.shape[0]
@@ -155,9 +157,9 @@ def observe(dx, u, x, prm, h, noise, greed, fear, wb, prior, trans, filt, smooth
         lp = log_prior[0] if log_prior.shape[0] == 1 else log_prior[s]
         sm = smoothed[s] if smooth else smoothed[0]
         if switching:
-            st, t_bad, ev = switching_scenario(ll, lp, A, log_A, filt[s], sm, True, smooth, sc)
+            st, t_bad, ev = switching_scenario(ll, lp, A, log_A, filt[s], sm, probs, smooth, sc)
         else:
-            st, t_bad, ev = static_scenario(ll, lp, filt[s], sm, acc, sc[0], True, smooth)
+            st, t_bad, ev = static_scenario(ll, lp, filt[s], sm, acc, sc[0], probs, smooth)
         evidence[s] = ev
         record(s, st, t_bad, bad)
     return bad[0], bad[1], bad[2], bad[3]

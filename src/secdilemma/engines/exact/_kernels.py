@@ -35,12 +35,15 @@ __all__ = ["check_log_prior", "check_transition", "run_static", "run_switching"]
 
 _kernel = njit(cache=True, nogil=True, error_model="numpy")
 _piece = njit(inline="always", nogil=True, error_model="numpy")
+#: One scenario's work is a function of its own, called once per scenario (not pasted into
+#: each kernel): the call costs nothing next to the work, and each is compiled once.
+_scenario = njit(nogil=True, error_model="numpy")
 
 #: numba keys its on-disk cache of these kernels on this file alone, not on the modules whose
 #: code they inline. This digest of those modules (``sha256`` of their bytes, in this order,
 #: first 16 hex digits) changes this file whenever they change, so that no stale kernel is
 #: loaded; ``tests/test_exact_kernels.py`` checks it and prints the new value.
-BUILT_FROM = ("_pieces.py", "_vmath.py", "ac0456e5fcd35261")
+BUILT_FROM = ("_pieces.py", "_vmath.py", "399c4e17115439de")
 
 
 @_piece
@@ -52,7 +55,7 @@ def _repeat_last(filt, smoothed):
             smoothed[t, k] = filt[T - 1, k]
 
 
-@_piece
+@_scenario
 def static_scenario(ll, lp, filt, smoothed, acc, w, probs, smooth):
     """One scenario of a static type: ``(status, period, log evidence)``."""
     st, t_bad, logz = static_forward(ll, lp, filt, acc)
@@ -64,7 +67,7 @@ def static_scenario(ll, lp, filt, smoothed, acc, w, probs, smooth):
     return 0, 0, logz + lse
 
 
-@_piece
+@_scenario
 def switching_scenario(ll, lp0, trans, log_trans, filt, smoothed, probs, smooth, sc):
     """One scenario of a switching type: ``(status, period, log evidence)``.
 

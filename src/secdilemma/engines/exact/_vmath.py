@@ -79,6 +79,9 @@ _LG6 = 1.531383769920937332e-01
 _LG7 = 1.479819860511658591e-01
 
 _inline = njit(inline="always", nogil=True, error_model="numpy")
+#: The block loops are called, not pasted: one call per block costs nothing next to the
+#: block, and compiling each vectorised loop once keeps the kernels' compile time down.
+_block = njit(nogil=True, error_model="numpy")
 
 
 @_inline
@@ -137,7 +140,7 @@ def vlog(v):
     return res if v > 0.0 else v
 
 
-@_inline
+@_block
 def exp_block(x, out):
     """``out = exp(x)`` elementwise for C-contiguous blocks of one shape (``out`` may be ``x``,
     but then the loop runs without SIMD: LLVM's overlap check fails)."""
@@ -147,7 +150,7 @@ def exp_block(x, out):
         of[i] = vexp(xf[i])
 
 
-@_inline
+@_block
 def log_block(x, out):
     """``out = log(x)`` where ``x > 0``, ``x`` elsewhere (the mixed form to logs)."""
     xf = x.reshape(x.size)

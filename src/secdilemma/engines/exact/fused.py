@@ -117,8 +117,8 @@ def _kernel_inputs(
         prm,
         h,
         noise,
-        np.ascontiguousarray(types.greed, dtype=float),
-        np.ascontiguousarray(types.fear, dtype=float),
+        np.array(types.greed, dtype=float),  # writable copies: one type for the kernel
+        np.array(types.fear, dtype=float),
     )
     return moves, lead
 
@@ -246,7 +246,7 @@ def moves_posterior(
     filt = np.empty((S, T, K))
     smoothed = np.empty((S, T, K)) if smooth else np.empty((1, 1, K))
     evidence = np.empty(S)
-    prior = (lp, bool(smooth))
+    prior = (lp, bool(smooth), True)
     bad: tuple[int, int, int, int] = kern.observe(
         *moves, float(weight), prior, trans, filt, smoothed, evidence
     )

@@ -402,7 +402,7 @@ def filter_probabilities(
     Examples
     --------
     >>> import numpy as np
-    >>> filter_probabilities(np.log([[0.3, 0.1]]), np.log([0.5, 0.5])).filtered.tolist()
+    >>> filter_probabilities(np.log([[0.3, 0.1]]), np.log([0.5, 0.5])).filtered.round(3).tolist()
     [[0.75, 0.25]]
     """
     filt, smoothed, evidence = _run(log_lik, log_prior, transition, smooth, engine, True)

@@ -167,6 +167,8 @@ def _prior_rows(lp: FloatArray, lead: tuple[int, ...], K: int) -> FloatArray:
             f"`log_prior` must have {K} entries (one per type) on its last axis to match "
             f"`log_lik`; got shape {lp.shape}."
         )
+    if lp.ndim == 1:  # the common case, shared by every scenario
+        return np.ascontiguousarray(lp.reshape(1, K))
     try:
         fits = np.broadcast_shapes(lp.shape, (*lead, K)) == (*lead, K)
     except ValueError:

@@ -193,6 +193,19 @@ def test_observer_fused_equals_unfused(case, kind, persistence, monkeypatch):
             xr.testing.assert_identical(fused[name], ref[name])
 
 
+@pytest.mark.parametrize("persistence", [None, 0.9])
+def test_batched_equals_one_scenario_at_a_time_bit_for_bit(persistence):
+    """Each scenario is filtered on its own block: batching changes no bit (the what-if
+    sweep filters many settings at once and compares with single cells)."""
+    ds = simulate(n_periods=40, n_scenarios=6, seed=5)
+    obs = Observer(params=ModelParams(nu=5.0), persistence=persistence)
+    full = obs.filter(ds)
+    for i in range(6):
+        one = obs.filter(ds.isel(scenario=[i]))
+        for var in ("filtered", "smoothed", "log_evidence"):
+            np.testing.assert_array_equal(full[var].values[i], one[var].values[0])
+
+
 def test_signals_and_own_loglik_take_the_unfused_path(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the fused path was taken")

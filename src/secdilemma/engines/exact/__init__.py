@@ -1,6 +1,7 @@
-"""The exact engine: with the model's parameters fixed, a log-space forward filter and
-smoother over rival types (numba kernels with a numpy fallback), and type-II
-maximum-likelihood parameter estimates with the types summed out."""
+"""The exact engine: with the model's parameters fixed, the forward filter and smoother over
+rival types (numba kernels with a numpy reference; logs or probabilities out), the same with
+the buildup likelihood fused into the kernel (:mod:`.fused`, what the observers use), and
+type-II maximum-likelihood parameter estimates with the types summed out."""
 
 from __future__ import annotations
 

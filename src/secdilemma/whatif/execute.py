@@ -33,6 +33,7 @@ import os
 import shutil
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -216,9 +217,12 @@ def _run_distributed(
     from distributed import as_completed
 
     shared = client.scatter(plan, broadcast=True, hash=False)  # a new key: never a released one
+    # Task keys are new for every run too: a resumed sweep must not meet the keys of the
+    # interrupted run's futures while the scheduler is still cancelling them.
+    run = uuid.uuid4().hex[:12]
     futures = client.map(
         _run_box, [shared] * len(todo), todo, retries=retries, key=[
-            f"whatif-{plan.key()}-{i}" for i in todo
+            f"whatif-{plan.key()}-{run}-{i}" for i in todo
         ],
     )  # fmt: skip
     index = {f.key: i for f, i in zip(futures, todo, strict=True)}

@@ -538,12 +538,14 @@ def test_pymc_prior_is_the_stated_prior() -> None:
     assert min(pvalues.values()) > SBC_ALPHA / len(names), pvalues
 
 
-def test_gaussian_sufficient_statistics_with_gaps_and_offset() -> None:
-    """Normal noise, static types: the likelihood taken from each dyad's sufficient
-    statistics is the per-period sum of :func:`secdilemma.model.loglik_components`, also
-    with missing periods (a term with a missing input contributes nothing), a dyad without
-    evidence, per-dyad mu and sigma and a drift 10^4 noise sds away from zero (the
-    statistics are centred, so nothing cancels)."""
+@pytest.mark.parametrize("nu", [None, 4.0])
+def test_summed_likelihood_with_gaps_and_offset(nu: float | None) -> None:
+    """Static types: the likelihood the graph sums over the periods (Normal noise: from each
+    dyad's sufficient statistics; Student-t: over the packed periods with evidence) is the
+    per-period sum of :func:`secdilemma.model.loglik_components`, also with missing periods
+    (a term with a missing input contributes nothing), a dyad without evidence, per-dyad mu
+    and sigma and a drift 10^4 noise sds away from zero (the statistics are centred, so
+    nothing cancels)."""
     data = simulate(params=TRUTH, n_periods=15, n_scenarios=4, seed=3)
     dx, u = data["dx"].values.copy(), data["u"].values.copy()
     dx += 500.0  # 10^4 noise sds
@@ -551,10 +553,13 @@ def test_gaussian_sufficient_statistics_with_gaps_and_offset() -> None:
     u[1, 3] = np.nan
     dx[3, :] = np.nan  # no evidence at all
     data = data.assign(dx=(data["dx"].dims, dx), u=(data["u"].dims, u))
-    spec = ModelSpec.from_dict(
-        {"priors": {"hierarchical": ["mu", "sigma"], "mu": {"dist": "normal", "mu": 500.0,
-                                                            "sigma": 0.05}}}
-    )  # fmt: skip
+    priors: dict[str, Any] = {
+        "hierarchical": ["mu", "sigma"],
+        "mu": {"dist": "normal", "mu": 500.0, "sigma": 0.05},
+    }
+    if nu is not None:
+        priors["nu"] = nu
+    spec = ModelSpec.from_dict({"priors": priors})
     model = PerceptionModel(spec, data=data).build_model()
     pot = model.replace_rvs_by_values(model.potentials)[0]
     fn = model.compile_fn(pot, inputs=model.value_vars)
@@ -568,7 +573,9 @@ def test_gaussian_sufficient_statistics_with_gaps_and_offset() -> None:
             k: v + 0.3 * rng.standard_normal(np.shape(v)) for k, v in model.initial_point().items()
         }
         mu, alpha, beta, gamma, kappa, sigma = det(point)
-        params = ModelParams(mu=mu, alpha=alpha, beta=beta, gamma=gamma, kappa=kappa, sigma=sigma)
+        params = ModelParams(
+            mu=mu, alpha=alpha, beta=beta, gamma=gamma, kappa=kappa, sigma=sigma, nu=nu
+        )
         ll, _ = loglik_components(dx, u, params, TYPES)
         tot = ll.sum(axis=1) + np.log(1.0 / 3.0)
         want = float(np.sum(np.logaddexp.reduce(tot, axis=-1)))

@@ -66,7 +66,7 @@ def _reaction_parameters(pm: Any, pt: Any, problem: FitProblem, ndim: int) -> li
 
 def _reaction_loglik(pm: Any, pt: Any, problem: FitProblem) -> tuple[Any, Any]:
     """``(dyad, period, type)`` log density of the rival's changes (0 without evidence), and
-    the log type prior."""
+    the log type prior: what the forward algorithm of a switching type reads."""
     a = problem.arrays
     ts = problem.types
     dx = pm.Data("dx_obs", a.dx0, dims=("dyad", "period"))
@@ -84,6 +84,38 @@ def _reaction_loglik(pm: Any, pt: Any, problem: FitProblem) -> tuple[Any, Any]:
     z = (dx[:, :, None] - mean) / sigma
     nu = None if problem.nu is None else pm.Data("nu_value", problem.nu)
     return noise_loglik(pt, z, sigma, nu) * mask[:, :, None], log_prior
+
+
+def _packed_reaction_loglik(pm: Any, pt: Any, problem: FitProblem) -> tuple[Any, Any]:
+    """``(dyad, type)``: the log density of each dyad's changes under each type, summed over
+    the periods, for any noise; and the log type prior.
+
+    The same sum as :func:`_reaction_loglik`, over the periods with evidence only: they are
+    packed into one vector with each one's dyad (in dyad order), and their terms added into
+    their dyads. Dyads of different lengths are padded to the longest in the arrays; packed,
+    the padding costs nothing (on the 87 windows of the reference pool, 2,820 terms instead
+    of 87 x 98 = 8,526).
+    """
+    a = problem.arrays
+    which, _ = np.nonzero(a.mask)  # row-major: sorted by dyad
+    dyad = pm.Data("obs_dyad", which.astype(np.int64))
+    dx = pm.Data("obs_dx", a.dx0[a.mask])
+    up = pm.Data("obs_u_up", a.up[a.mask])
+    dn = pm.Data("obs_u_down", a.dn[a.mask])
+    h = pm.Data("obs_h_prev", a.h_prev[a.mask])
+    log_prior = pm.Data("log_type_prior", problem.log_type_prior, dims="rival_type")
+    g = pt.as_tensor(problem.types.greed)
+    f = pt.as_tensor(problem.types.fear)
+    mu, alpha, beta, gamma, kappa, sigma = (
+        v[dyad][:, None] if v.ndim == 1 else v for v in _reaction_parameters(pm, pt, problem, 1)
+    )  # (obs, 1) where they vary by dyad
+    slope_up = f * beta * h[:, None] - g * (1.0 - f) * kappa
+    slope_dn = f * (1.0 - g) * beta - g * gamma
+    mean = mu + g * alpha + slope_up * up[:, None] + slope_dn * dn[:, None]  # (obs, type)
+    nu = None if problem.nu is None else pm.Data("nu_value", problem.nu)
+    ll = noise_loglik(pt, (dx[:, None] - mean) / sigma, sigma, nu)
+    total = pt.zeros((a.shape[0], problem.types.n_types))
+    return pt.inc_subtensor(total[dyad], ll), log_prior
 
 
 def _gaussian_reaction_loglik(pm: Any, pt: Any, problem: FitProblem) -> tuple[Any, Any]:
@@ -168,8 +200,10 @@ def build_model(problem: FitProblem) -> Any:
     }
     switching = problem.spec.types.switching
     with pm.Model(coords=coords) as model:
-        if problem.nu is None and not switching:
-            summed, log_prior = _gaussian_reaction_loglik(pm, pt, problem)  # (dyad, type)
+        if not switching:
+            summed, log_prior = (
+                _gaussian_reaction_loglik if problem.nu is None else _packed_reaction_loglik
+            )(pm, pt, problem)  # (dyad, type)
             if a.shape[2]:
                 summed = summed + pt.sum(_signal_loglik(pm, pt, problem), axis=1)
             final = summed + log_prior

@@ -9,6 +9,7 @@ structure, is reused with new values.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,9 +68,15 @@ def _reference_prior(
     return PriorSpec("lognormal", args)
 
 
-def resolve_priors(spec: ModelSpec, dx: npt.ArrayLike) -> dict[str, tuple[PriorSpec, str]]:
+def resolve_priors(
+    spec: ModelSpec, dx: npt.ArrayLike, *, reference: Path | None = None
+) -> dict[str, tuple[PriorSpec, str]]:
     """The prior of each parameter and where it came from (``user``, ``data``, ``reference``,
     ``default``), following the precedence user > data-derived > reference > default.
+
+    ``reference`` is the reference file read with ``use_reference`` (default
+    ``models/reference_params.toml``; :func:`secdilemma.reference.reference_for` gives the
+    pool without a study's own dyad).
 
     Examples
     --------
@@ -84,8 +91,8 @@ def resolve_priors(spec: ModelSpec, dx: npt.ArrayLike) -> dict[str, tuple[PriorS
     ref: ModelParams | None = None
     ref_post: dict[str, dict[str, float]] | None = None
     if spec.priors.use_reference:
-        ref = load_reference_params()
-        ref_post = load_reference_posterior()
+        ref = load_reference_params(reference)
+        ref_post = load_reference_posterior(reference)
     sd = _robust_sd(dx_a)
     enough = np.isfinite(dx_a).sum() >= 3
     for name in (*REACTION, "nu"):

@@ -1,0 +1,139 @@
+"""Leave-one-out references (secdilemma.reference.reference_for): membership, the label,
+the pool that is fitted, the on-disk cache, and the file it writes (the PyMC fit replaced by
+a stub; the point estimate is real)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from secdilemma import reference as ref
+from secdilemma._paths import models_dir
+from secdilemma.engines.pymc.priors import resolve_priors
+from secdilemma.reference import (
+    PoolReference,
+    is_pool_member,
+    pool_windows,
+    reference_dyads,
+    reference_for,
+)
+from secdilemma.spec import ModelSpec
+from secdilemma.spec.reference import REFERENCE_FILE, load_reference_params
+
+STUB_POSTERIOR = {
+    k: {"median": m, "log_sd": 0.3, "q05": m / 2, "q95": m * 2}
+    for k, m in (("alpha", 0.03), ("beta", 0.2), ("gamma", 0.1), ("kappa", 0.05))
+}
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SECDILEMMA_CACHE_DIR", str(tmp_path))
+    return tmp_path / "reference"
+
+
+@pytest.fixture
+def builds(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Record every build_reference call and write a small stand-in file."""
+    calls: list[dict[str, Any]] = []
+
+    def fake(**kw: Any) -> dict[str, Any]:
+        calls.append(kw)
+        kw["out"].parent.mkdir(parents=True, exist_ok=True)
+        kw["out"].write_text("[params]\nmu = 0.01\n")
+        return {"path": str(kw["out"])}
+
+    monkeypatch.setattr(ref, "build_reference", fake)
+    return calls
+
+
+def test_membership_by_pair_in_either_orientation() -> None:
+    assert is_pool_member(750, 770)
+    assert is_pool_member("PAK", "IND")
+    assert is_pool_member("India", "Pakistan")
+    assert [d.name for d in pool_windows("TUR", "RUS")] == [
+        "RUS-TUR 1855-1870",
+        "RUS-TUR 1888-1904",
+    ]
+    # the bundled cases' pairs are not in the pool; nor is a pair that is no rivalry
+    for a, b in (("UKG", "GMY"), ("USA", "RUS"), ("CHN", "USA"), ("NOR", "SWD")):
+        assert not is_pool_member(a, b), (a, b)
+
+
+def test_a_dyad_outside_the_pool_gets_the_stored_reference(
+    cache: Path, builds: list[dict[str, Any]]
+) -> None:
+    got = reference_for("UKG", "GMY")
+    assert got == PoolReference(models_dir() / REFERENCE_FILE, "pool", member=False)
+    assert builds == []
+
+
+def test_a_member_gets_the_pool_without_it_once(cache: Path, builds: list[dict[str, Any]]) -> None:
+    got = reference_for("PAK", "IND")
+    assert got.member
+    assert got.label == "pool without IND-PAK"
+    assert got.left_out == ("IND-PAK 1948-2016",)
+    assert got.path.parent == cache
+    assert got.path.name.startswith("without-IND-PAK-")
+    assert got.path.is_file()
+    (call,) = builds
+    fitted = [str(n) for n in call["moves"].dyad.values]
+    assert fitted == [d.name for d in reference_dyads() if d.name != "IND-PAK 1948-2016"]
+    assert "without IND-PAK" in call["note"]
+    # cached: the same file, no second fit (in this process or any other)
+    assert reference_for(750, 770) == got
+    assert len(builds) == 1
+
+
+def test_every_window_of_the_pair_is_left_out(cache: Path, builds: list[dict[str, Any]]) -> None:
+    got = reference_for("RUS", "TUR")
+    assert got.label == "pool without RUS-TUR"
+    assert got.left_out == ("RUS-TUR 1855-1870", "RUS-TUR 1888-1904")
+    fitted = set(map(str, builds[0]["moves"].dyad.values))
+    assert not fitted & set(got.left_out)
+    assert len(fitted) == len(reference_dyads()) - 2
+
+
+def test_the_cache_key_follows_the_pools_data() -> None:
+    mv = ref.reference_moves(reference_dyads()[:4])
+    key = ref._cache_key(mv)
+    assert key == ref._cache_key(mv.copy(deep=True))
+    changed = mv.copy(deep=True)
+    changed["dx"][0, 3] = changed["dx"][0, 3] + 1e-9
+    assert ref._cache_key(changed) != key
+    assert ref._cache_key(mv.isel(dyad=slice(0, 3))) != key
+
+
+def test_the_leave_one_out_file_is_a_reference(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The real build (point estimate over the remaining pool) with the PyMC fit stubbed: the
+    file loads as a reference, lists its pool without the left-out pair, and the fit's
+    priors read it (resolve_priors' ``reference``)."""
+    seen: list[xr.Dataset] = []
+
+    def stub(moves: xr.Dataset) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+        seen.append(moves)
+        return STUB_POSTERIOR, {"max_rhat": 1.001, "min_ess_bulk": 2000.0, "divergences": 0}
+
+    monkeypatch.setattr(ref, "reference_posterior", stub)
+    assert ref._main(["--without", "IND", "PAK"]) == 0
+    out = capsys.readouterr().out
+    assert "pool without IND-PAK" in out
+    got = reference_for("IND", "PAK")  # cached by the command
+    assert len(seen) == 1
+    text = got.path.read_text()
+    assert '"IND-PAK 1948-2016"' not in text
+    assert '"CHN-IND 1948-2016"' in text
+    assert f"n_dyads = {len(reference_dyads()) - 1}" in text
+    params = load_reference_params(got.path)
+    assert 0.0 < float(params.sigma) < 1.0
+    spec = ModelSpec.from_dict({"priors": {"use_reference": True}})
+    pri = resolve_priors(spec, np.zeros(5), reference=got.path)
+    assert pri["beta"][1] == "reference"
+    assert pri["beta"][0].args["median"] == pytest.approx(0.2)
+    assert pri["nu"][0].args["value"] == 4.0

@@ -39,6 +39,15 @@ def make():
         return PerceptionModel(load_spec("anglo_german_naval"))
     data = simulate(n_periods=50, n_scenarios=int(which.split(":")[1]), seed=1)
     return PerceptionModel(ModelSpec.from_dict({}), data=data)
+def per_param(tree):
+    # worst R-hat and smallest bulk/tail ESS of each posterior variable (over its elements)
+    import numpy as np
+    from arviz_stats import ess, rhat
+    post = tree["posterior"].to_dataset()
+    post = post[[v for v in post.data_vars if post[v].dtype.kind == "f"]]
+    r, eb, et = rhat(post), ess(post, method="bulk"), ess(post, method="tail")
+    return {str(v): [float(np.max(r[v])), float(np.min(eb[v])), float(np.min(et[v]))]
+            for v in post.data_vars}
 out = {}
 for run in runs:
     t = time.perf_counter()
@@ -52,7 +61,8 @@ for run in runs:
     out[run] = {"wall_s": wall, "sampling_s": tree.attrs["sampling_time_s"],
                 "min_ess_bulk": d["min_ess_bulk"], "divergences": d["divergences"],
                 "max_rhat": d["max_rhat"],
-                "ess_per_s": d["min_ess_bulk"] / tree.attrs["sampling_time_s"]}
+                "ess_per_s": d["min_ess_bulk"] / tree.attrs["sampling_time_s"],
+                "params": per_param(tree)}
 print("RESULT" + json.dumps(out))
 """
 
@@ -74,12 +84,29 @@ def run(backend: str, which: str, chains: int, draws: int, runs: str, env: dict[
     return res
 
 
+def print_params(results: dict) -> None:
+    """Per posterior variable: the worst R-hat and the smallest bulk and tail ESS over its
+    elements (the repeat fit where there is one), so that a failed gate names its cause."""
+    for (which, backend), r in results.items():
+        if "error" in r:
+            continue
+        fit = r.get("repeat") or r["first"]
+        print(f"\n{which} {backend}")
+        print(f"  {'variable':14} {'max R-hat':>9} {'ESS bulk':>9} {'ESS tail':>9}")
+        for name, (rh, eb, et) in fit["params"].items():
+            print(f"  {name:14} {rh:9.4f} {eb:9.0f} {et:9.0f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--dyads", type=int, default=20)
     ap.add_argument("--backends", default="pymc,nutpie")
+    ap.add_argument(
+        "--models", default="case,pooled", help="case (naval), pooled (simulated dyads) or both"
+    )
     args = ap.parse_args()
+    models = [m if m == "case" else f"pooled:{args.dyads}" for m in args.models.split(",")]
     chains, draws = (2, 500) if args.quick else (4, 1000)
     results = {}
     # nutpie's compiled wrapper is cached on disk (engines.pymc._nutpie_cache): measure a fresh
@@ -87,7 +114,7 @@ def main() -> None:
     # PyMC's C code lives in PyTensor's compiledir, warm after the first run on a machine.
     with tempfile.TemporaryDirectory() as cache:
         env = dict(os.environ, SECDILEMMA_CACHE_DIR=cache)
-        for which in ("case", f"pooled:{args.dyads}"):
+        for which in models:
             for backend in args.backends.split(","):
                 if backend == "nutpie":
                     once = run(backend, which, chains, draws, "first", env)
@@ -124,7 +151,8 @@ def main() -> None:
             else f"{'':9} {f['ess_per_s']:8.0f} {f['divergences']:4d} {f['max_rhat']:6.3f}"
         )
         print(f"{which:12} {backend:12} {r['process_wall_s']:9.1f} {f['wall_s']:8.1f} {tail}")
-    for which in ("case", f"pooled:{args.dyads}"):
+    print_params(results)
+    for which in models:
         a, b = results.get((which, "pymc")), results.get((which, "nutpie"))
         if a and b and "error" not in a and "error" not in b:
             print(

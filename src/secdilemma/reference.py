@@ -121,9 +121,9 @@ WAR_YEARS: tuple[tuple[int, int], ...] = ((1914, 1918), (1939, 1945))
 REFERENCE_SEED = 2026
 #: Sampler settings of the reference's PyMC fit. 2,500 draws a chain: on the generated pool
 #: ``alpha`` (greed's drift, traded against the windows' own drifts ``mu_dyad``) and
-#: ``mu_tau`` mix slowly, and with 1,000 draws their bulk ESS was 420-550 and R-hat
-#: 1.010-1.013 (seeds 2026 and 1: at or over the gate); with 2,500, ESS 1,059-1,120 and
-#: R-hat 1.003-1.008 on seeds 1, 3, 4 and 2026.
+#: ``mu_tau`` mix slowly: with 1,000 draws (seed 2026) their bulk ESS was 417-552 and R-hat
+#: 1.010-1.013, at or over the gate; with 2,500, ESS 1,059-1,120 and R-hat 1.003-1.008 on
+#: seeds 1, 3, 4 and 2026 (benchmarks/README.md).
 SAMPLER: dict[str, Any] = {
     "chains": 4, "draws": 2500, "tune": 1000, "seed": REFERENCE_SEED, "target_accept": 0.9,
 }  # fmt: skip

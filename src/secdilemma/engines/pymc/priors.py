@@ -123,11 +123,12 @@ def reaction_parameter(
     ``mu + sigma * raw`` (``median * exp(log_sd * raw)``), the same prior. Every coordinate
     the sampler sees then has prior scale 1, whatever the units of the moves: nutpie and
     PyMC start each chain at a uniform(-1, 1) jitter of the prior's centre in those
-    coordinates, which for ``mu`` in its own units (prior sd 0.1 by default) put chains
-    10 prior sds away, among the modes where every dyad is read as greedy and ``mu`` and
-    ``alpha`` drift together (on 200 simulated dyads, 3 of 6 seeds left a chain there:
-    R-hat up to 1.33; benchmarks/README.md). The raw coordinates (``*_z``) are dropped from
-    the result; ``{name}`` is reported as before.
+    coordinates, which for ``mu`` in its own units (prior sd 0.1 by default) put chains up
+    to 10 prior sds away, near modes where every dyad is read as greedy and ``mu`` and
+    ``alpha`` drift together (on 200 simulated dyads, 3 of 6 seeds had a chain that tuned
+    there to 73-171 leapfrog steps a draw, and 5 of 6 failed the gate, R-hat up to 1.33;
+    benchmarks/README.md). The raw coordinates (``*_z``) are dropped from the result;
+    ``{name}`` is reported as before.
     """
     args = prior.args
     if prior.is_fixed:

@@ -40,7 +40,7 @@ def plot_decision(result: xr.Dataset, *, ax: Any = None, title: str | None = Non
     import matplotlib.pyplot as plt
 
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 4.0))
+        fig, ax = plt.subplots(figsize=(6.5, 4.6), layout="constrained")
     else:
         fig = ax.figure
     x = result["greed_axis"].values

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-__all__ = ["fixed_value", "switch_points"]
+__all__ = ["NOT_INPUTS", "at_study", "fixed_value", "switch_points"]
 
 
 def fixed_value(ds: xr.Dataset, name: str) -> Any:
@@ -25,16 +25,20 @@ def fixed_value(ds: xr.Dataset, name: str) -> Any:
     return None
 
 
-def _at_study(ds: xr.Dataset, da: xr.DataArray, keep: str) -> tuple[xr.DataArray, dict[str, Any]]:
-    """``da`` along ``keep`` with the other swept inputs at (the grid value nearest) the
-    study's own values, or their first value."""
+#: Dims of a sweep's variables that are not swept inputs: never fixed at a study value.
+NOT_INPUTS = ("action", "rival_type", "policy")
+
+
+def at_study(
+    ds: xr.Dataset, da: xr.DataArray, keep: tuple[str, ...]
+) -> tuple[xr.DataArray, dict[str, Any]]:
+    """``da`` with every swept input but ``keep`` at (the grid value nearest) the study's
+    own value, or the first value where the study has none; also the values chosen."""
     at: dict[str, Any] = {}
-    for dim in da.dims:
-        if dim == keep:
-            continue
+    for dim in [d for d in da.dims if d not in keep and d in ds.coords and d not in NOT_INPUTS]:
         coord = ds[dim].values
         v = fixed_value(ds, str(dim))
-        if coord.dtype.kind in "fiu" and isinstance(v, int | float) and v is not None:
+        if coord.dtype.kind in "fiu" and isinstance(v, int | float):
             i = int(np.nanargmin(np.abs(coord.astype(float) - float(v))))
         else:
             hits = np.flatnonzero(coord.astype(str) == str(v))
@@ -54,7 +58,7 @@ def switch_points(ds: xr.Dataset) -> list[dict[str, Any]]:
     counts = np.bincount(best.values.ravel().astype(int), minlength=len(actions))
     share = {a: float(c) / max(int(best.size), 1) for a, c in zip(actions, counts, strict=True)}
     for dim in best.dims:
-        line, at = _at_study(ds, best, str(dim))
+        line, at = at_study(ds, best, (str(dim),))
         vals = ds[dim].values
         names = [actions[int(i)] for i in line.values]
         changes = [

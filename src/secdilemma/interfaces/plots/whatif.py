@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from secdilemma.errors import ParameterError
-from secdilemma.whatif.summary import fixed_value
+from secdilemma.whatif.summary import at_study, fixed_value
 
 __all__ = [
     "plot_decision_map",
@@ -51,24 +51,6 @@ def _num(text: str) -> Any:
         return text
 
 
-def _slice(ds: xr.Dataset, da: xr.DataArray, keep: tuple[str, ...]) -> tuple[Any, dict[str, Any]]:
-    """``da`` with every swept dim but ``keep`` at the study's value (nearest grid value)."""
-    at: dict[str, Any] = {}
-    for dim in [d for d in da.dims if d not in keep and d in ds.coords and d != "action"]:
-        if dim in ("rival_type", "policy"):
-            continue
-        coord = ds[dim].values
-        v = fixed_value(ds, str(dim))
-        if coord.dtype.kind in "fiu" and isinstance(v, int | float):
-            i = int(np.nanargmin(np.abs(coord.astype(float) - float(v))))
-        else:
-            hits = np.flatnonzero(coord.astype(str) == str(v))
-            i = int(hits[0]) if hits.size else 0
-        at[str(dim)] = coord[i].item()
-        da = da.isel({dim: i})
-    return da, at
-
-
 def _numeric_dims(ds: xr.Dataset) -> list[str]:
     return [str(d) for d in ds["best_action"].dims if ds[d].dtype.kind in "fiu" and ds.sizes[d] > 1]
 
@@ -94,8 +76,8 @@ def plot_decision_map(
     from matplotlib.patches import Patch
 
     fig, ax = plt.subplots(figsize=(6.4, 5.2)) if ax is None else (ax.figure, ax)
-    best, at = _slice(ds, ds["best_action"], (x, y))
-    gap, _ = _slice(ds, ds["eu_gap"], (x, y))
+    best, at = at_study(ds, ds["best_action"], (x, y))
+    gap, _ = at_study(ds, ds["eu_gap"], (x, y))
     best = best.transpose(y, x)
     gap = gap.transpose(y, x)
     actions = [str(a) for a in ds["action"].values]
@@ -140,8 +122,8 @@ def plot_line(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.4, 4.2)) if ax is None else (ax.figure, ax)
-    da, at = _slice(ds, ds[variable], (along,))
-    best, _ = _slice(ds, ds["best_action"], (along,))
+    da, at = at_study(ds, ds[variable], (along,))
+    best, _ = at_study(ds, ds["best_action"], (along,))
     xs = ds[along].values
     numeric = xs.dtype.kind in "fiu"
     pos = xs.astype(float) if numeric else np.arange(xs.size)

@@ -8,7 +8,6 @@ every result a study returns.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ from secdilemma._version import __version__
 from secdilemma.data import list_cases
 from secdilemma.errors import ParameterError, SpecError
 from secdilemma.spec import ModelSpec, load_spec
+from secdilemma.spec.parse import suggest
 
 __all__ = [
     "DEFAULT_N_SIMS",
@@ -130,8 +130,7 @@ def _attr(v: Any) -> str:
 
 def check_choice(name: str, value: str, choices: Sequence[str]) -> str:
     if value not in choices:
-        near = difflib.get_close_matches(str(value), list(choices), n=1)
-        hint = f" Did you mean {near[0]!r}?" if near else ""
+        hint = suggest(str(value), choices, n=1)
         raise ParameterError(f"{name} must be one of {list(choices)}; got {value!r}.{hint}")
     return value
 
@@ -146,8 +145,7 @@ def spec_of(target: ModelSpec | str | os.PathLike[str]) -> tuple[ModelSpec, str]
         return load_spec(path), "spec"
     cases = list_cases()
     if text not in cases:
-        near = difflib.get_close_matches(text, cases, n=3)
-        hint = f" Did you mean {', '.join(map(repr, near))}?" if near else ""
+        hint = suggest(text, cases)
         raise SpecError(
             f"{text!r} is neither a bundled case ({', '.join(cases)}) nor a model spec file "
             f"(a .toml path, e.g. models/{cases[0]}.toml).{hint}"

@@ -319,6 +319,16 @@ def decide_cmd(
 FIT_FILES = ("fit.nc", "summary.json", "fit.png")
 
 
+def save_fit(model: Any, run: OutputRun, prefix: str) -> None:
+    """Print a fitted model's summary; write ``fit.nc`` and ``summary.json`` under ``prefix``."""
+    summary = model.summary()
+    out.print_fit_summary(summary)
+    model.save(run.path(f"{prefix}fit.nc"), overwrite=True)
+    run.path(f"{prefix}summary.json").write_text(
+        json.dumps(summary, indent=2, default=str), encoding="utf-8"
+    )
+
+
 def write_fit(study: Study, run: OutputRun, prefix: str = "", **sampler: Any) -> Any:
     """Fit the study's model (PyMC) and write the fit, its summary and its figure.
 
@@ -330,12 +340,7 @@ def write_fit(study: Study, run: OutputRun, prefix: str = "", **sampler: Any) ->
         study.fit(progressbar=sys.stderr.isatty(), **given)
     model = study.model_
     assert model is not None
-    summary = model.summary()
-    out.print_fit_summary(summary)
-    model.save(run.path(f"{prefix}fit.nc"), overwrite=True)
-    run.path(f"{prefix}summary.json").write_text(
-        json.dumps(summary, indent=2, default=str), encoding="utf-8"
-    )
+    save_fit(model, run, prefix)
     fig = plot_fit(model, title=study.setting.title("full Bayesian fit"))
     save_figure(fig, run.path(f"{prefix}fit.png"))
     return model
@@ -438,12 +443,7 @@ def compare_cmd(
             table, models = study.compare(which, **given)
             for name, model in models.items():
                 out.console.rule(f"variant {name}")
-                summary = model.summary()
-                out.print_fit_summary(summary)
-                model.save(run.path(f"{name}/fit.nc"), overwrite=True)
-                run.path(f"{name}/summary.json").write_text(
-                    json.dumps(summary, indent=2, default=str), encoding="utf-8"
-                )
+                save_fit(model, run, f"{name}/")
             out.print_comparison(table, json.loads(table.attrs["not_converged"]))
             save_dataset(table, run.path("comparison.nc"), overwrite=True)
         out.console.print(f"wrote comparison.nc and {len(models)} fits in {folder}", markup=False)

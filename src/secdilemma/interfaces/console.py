@@ -224,15 +224,17 @@ def print_fit_summary(summary: dict[str, Any]) -> None:
         )
 
 
-def print_comparison(table: Any, shaky: list[str]) -> None:
+def print_comparison(table: xr.Dataset, shaky: list[str]) -> None:
+    """The comparison Dataset of :meth:`secdilemma.Study.compare` (over ``model``, best first)."""
     rich = Table(title="PSIS-LOO model comparison (best first)")
     wanted = ("rank", "elpd", "se", "elpd_diff", "dse", "p_worse", "weight", "p")
-    cols = [c for c in (*wanted, "diag_diff", "diag_elpd") if c in table.columns]
+    cols = [c for c in (*wanted, "diag_diff", "diag_elpd") if c in table.data_vars]
     rich.add_column("model")
     for c in cols:
         rich.add_column(c, justify="right")
-    for name, row in table.iterrows():
-        cells = [f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]) for c in cols]
+    for i, name in enumerate(table["model"].values):
+        values = [np.asarray(table[c].values[i]).tolist() for c in cols]  # Python scalars
+        cells = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in values]
         rich.add_row(str(name), *cells)
     console.print(rich)
     console.print(

@@ -108,7 +108,9 @@ def test_nutpie_backend_agrees_with_pymc() -> None:
     means = {}
     for backend in ("pymc", "nutpie"):
         m = PerceptionModel(load_spec("anglo_german_naval"))
-        m.fit(sampler=backend, chains=2, draws=1000, tune=1000, seed=3, progressbar=False)
+        # the spec's sampler (4 x 2000 tuning + 2000 draws): with 2 x 1000 the slowly mixing
+        # drift mu left the two backends 0.07 apart on P(insecure), Monte Carlo error alone
+        m.fit(sampler=backend, seed=3, progressbar=False)
         assert m.diagnostics_ is not None
         assert m.diagnostics_["divergences"] == 0
         means[backend] = m.type_posterior()["mean"].values

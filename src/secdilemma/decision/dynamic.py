@@ -11,6 +11,18 @@ from the hazards along the path, not sampled, which removes a source of Monte Ca
 Common random numbers: every policy (and every action, in :func:`utility_table`) is run on
 the same standardised noise draws and the same true types, so differences between policies
 are not blurred by different luck.
+
+Signals: with ``params.signals`` the rival also sends, with its answer ``y_t`` to our move
+``u_t``, one binary signal per channel, ``s_{t,j} = 1`` iff ``U_{t,j} < P(s_j = 1 | type)``
+with the threat term ``h * max(u_t, 0)`` (the model's ``s_{t+1}`` given ``u_t``), and the
+observer's exact update adds the signals' log-likelihood to the buildup's
+(:func:`~secdilemma.decision.problem.signal_loglik`). The uniforms ``U`` ``(n, H, J)`` are a
+stream of their own: :func:`compare_policies` draws them from its generator *after* the
+reaction noise, so the noise (and, without signals, every number) is as without channels,
+and every policy sees the same uniforms. A cheap-talk channel (the same probability under
+every type) then changes no number at all: its likelihood term is exactly 0. Signals change
+only the belief, never a stage loss, so policies that do not read the belief (and
+:func:`utility_table`, whose actions are committed) are unaffected and draw none.
 """
 
 from __future__ import annotations
@@ -34,13 +46,15 @@ from secdilemma.decision.problem import (
     overflow_causes,
     parse_belief,
     reaction_means,
+    signal_evidence,
+    signal_loglik,
 )
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams
 from secdilemma.model.simulate import SeedLike, as_generator, check_memory, draw_noise
 from secdilemma.model.types import TypeSpace
 
-__all__ = ["compare_policies", "rollout", "utility_table"]
+__all__ = ["compare_policies", "draw_signal_uniforms", "rollout", "utility_table"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -57,11 +71,25 @@ class Rollout:
     p_war: FloatArray  # probability of war within the horizon
     moves: IntArray  # (n, H) action indices
     final_belief: FloatArray  # (n, K)
+    signals: FloatArray | None = None  # (n, H, J) the rival's signals, when simulated
 
 
 def standard_noise(seed: SeedLike, nu: float | None, size: tuple[int, ...]) -> FloatArray:
     """Standardised reaction noise (the model's, with ``sigma = 1``), scaled in the rollout."""
     return draw_noise(seed, 1.0, nu, size)
+
+
+def draw_signal_uniforms(model: DynamicModel, seed: SeedLike, n: int) -> FloatArray | None:
+    """Uniforms ``(n, horizon, J)`` that decide the rival's signals in :func:`rollout`.
+
+    ``None`` when the model has no signal channels (then nothing is drawn from ``seed``).
+    Draw them from the run's generator *after* :func:`standard_noise`, so the noise stays as
+    in a run without channels.
+    """
+    sig = model.model_params.signals
+    if sig is None:
+        return None
+    return as_generator(seed).random((n, model.horizon, sig.n_channels))
 
 
 def rollout(
@@ -72,6 +100,7 @@ def rollout(
     belief: FloatArray,
     noise: FloatArray,
     draw_index: IntArray | None = None,
+    signal_uniforms: FloatArray | None = None,
 ) -> Rollout:
     """Run ``policy`` on ``n`` futures.
 
@@ -90,12 +119,20 @@ def rollout(
     draw_index
         ``(n,)`` posterior draw of the parameters used in each future (when the model's
         parameters are draws).
+    signal_uniforms
+        ``(n, H, J)`` uniforms on ``[0, 1)`` (:func:`draw_signal_uniforms`): with
+        ``model.params.signals``, the rival sends ``s_{t,j} = 1`` iff
+        ``signal_uniforms[:, t, j] < P(s_j = 1 | true type, h * max(u_t, 0))`` and the
+        observer's belief updates on the signals too (see the module docstring). ``None``
+        simulates buildups only (every number as for a model without channels).
     """
     types, losses = model.type_space, model.loss_spec
     n = int(true_type.shape[0])
     horizon = model.horizon
     if noise.shape != (n, horizon):
         raise ParameterError(f"rollout: `noise` must have shape {(n, horizon)}; got {noise.shape}.")
+    unif = _check_uniforms(model, signal_uniforms, n)
+    sig = None if unif is None else np.full(unif.shape, np.nan)
     sp = model.scenario_params(draw_index, n)
     g_true = types.greed[true_type]
     nu = model.model_params.nu
@@ -118,6 +155,7 @@ def rollout(
             actions=model.action_names,
             greed=types.greed,
             fear=types.fear,
+            signals=None if sig is None else _frozen(sig[:, :t]),
         )
         a = _check_actions(policy, policy.act(state), n, len(model.moves))
         u = model.moves[a]
@@ -132,8 +170,13 @@ def rollout(
             tot["exploitation"] += w * expl
             tot["war"] += w * losses.war * haz
         surv = surv * (1.0 - haz)
+        signal_ll = None
+        if unif is not None and sig is not None:
+            ll1, ll0 = signal_loglik(model, sp["omega"], sp["delta"], u)  # (n, K, J)
+            sig[:, t] = (unif[:, t] < np.exp(ll1[idx, true_type])).astype(float)
+            signal_ll = signal_evidence(ll1, ll0, sig[:, t])
         try:
-            log_b = bayes_update(log_b, y, means, sp["sigma"], nu)
+            log_b = bayes_update(log_b, y, means, sp["sigma"], nu, signal_ll)
         except ParameterError:  # every type's likelihood underflows: inputs out of range
             raise _overflow(model, f"the belief update in period {t}") from None
         with np.errstate(over="ignore"):  # the level matters only with lam > 0: then y is inf
@@ -152,7 +195,25 @@ def rollout(
         p_war=1.0 - surv,
         moves=own,
         final_belief=np.exp(log_b),
+        signals=sig,
     )
+
+
+def _check_uniforms(model: DynamicModel, unif: FloatArray | None, n: int) -> FloatArray | None:
+    """The rollout's signal uniforms (``None`` without channels), shape-checked."""
+    sp = model.model_params.signals
+    if unif is None or sp is None:
+        return None
+    arr = np.asarray(unif, dtype=float)
+    shape = (n, model.horizon, sp.n_channels)
+    if arr.shape != shape:
+        raise ParameterError(
+            f"rollout: `signal_uniforms` must have shape {shape} (futures, horizon, channels "
+            f"{list(sp.names)}); got {arr.shape}."
+        )
+    if not np.all((arr >= 0.0) & (arr < 1.0)):
+        raise ParameterError("rollout: `signal_uniforms` must lie in [0, 1).")
+    return arr
 
 
 def _overflow(model: DynamicModel, what: str) -> ParameterError:
@@ -263,7 +324,9 @@ def compare_policies(
 
     Every true type is simulated ``n_sims`` times with the same noise draws for every policy
     (stratified by type, which also lowers the variance); the observer starts from ``prior``
-    and learns by the exact Bayes rule; the overall figures weight the types by ``prior``
+    and learns by the exact Bayes rule, from the buildups and, with ``params.signals``, from
+    the rival's signals (drawn on their own uniforms after the noise; see the module
+    docstring); the overall figures weight the types by ``prior``
     (so the prior is also the truth's distribution, the setting in which ``BayesOptimal`` is
     optimal). With parameter draws ``(S,)``, future ``i`` uses draw ``i`` and ``n_sims``
     must be ``S``.
@@ -313,11 +376,21 @@ def compare_policies(
     rng = as_generator(seed)
     base = standard_noise(rng, model.model_params.nu, (n_sims, model.horizon))
     noise = np.tile(base, (k, 1))
+    unif = draw_signal_uniforms(model, rng, n_sims)  # after the noise: a stream of its own
+    unif = None if unif is None else np.tile(unif, (k, 1, 1))
     true_type = np.repeat(np.arange(k), n_sims)
     draw = np.tile(np.arange(n_sims), k) if model.n_draws is not None else None
     belief = np.tile(prior_v, (k * n_sims, 1))
     results = {
-        key: rollout(model, pol, true_type=true_type, belief=belief, noise=noise, draw_index=draw)
+        key: rollout(
+            model,
+            pol,
+            true_type=true_type,
+            belief=belief,
+            noise=noise,
+            draw_index=draw,
+            signal_uniforms=unif,
+        )
         for key, pol in named.items()
     }
     ds = _policy_summary(results, model, prior_v, n_sims)

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from secdilemma.decision.problem import DynamicModel
+from secdilemma.decision.problem import DynamicModel, signal_evidence, signal_loglik
 from secdilemma.engines.exact.filtering import static_update
 from secdilemma.errors import ParameterError
 from secdilemma.model import noise_logpdf, reaction_mean, threat_multiplier
@@ -73,6 +73,10 @@ class PolicyState:
         Action names; policies return indices into this tuple.
     greed, fear
         ``(K,)`` motive loadings of the types.
+    signals
+        ``(n, period, J)`` the rival's signals (0/1) sent with each of its reactions, when the
+        model has signal channels (``None`` otherwise). ``belief`` has already been updated
+        on them.
     """
 
     period: int
@@ -83,6 +87,7 @@ class PolicyState:
     actions: tuple[str, ...]
     greed: FloatArray
     fear: FloatArray
+    signals: FloatArray | None = None
 
     @property
     def n(self) -> int:
@@ -255,6 +260,43 @@ class BeliefThreshold(Policy):
         ).astype(np.intp)
 
 
+def signal_branches(model: DynamicModel) -> tuple[FloatArray, FloatArray]:
+    """The joint outcomes of the signal channels after each action, for the belief-grid DP.
+
+    Returns ``ll_sig`` ``(A, O, K)``, the log-likelihood of outcome ``o`` under each type as
+    the observer's update uses it (:func:`~secdilemma.decision.problem.signal_evidence`), and
+    ``p_out`` ``(A, K, O)``, the probability of outcome ``o`` when the true type is ``k``. The
+    ``O = 2^J'`` outcomes run over the ``J'`` channels informative under some action (a
+    channel with the same probability for every type after every action is left out); without
+    such channels ``O = 1`` (zeros and ones).
+    """
+    a_n, k = len(model.moves), model.type_space.n_types
+    p = model.model_params
+    if p.signals is None:
+        return np.zeros((a_n, 1, k)), np.ones((a_n, k, 1))
+    om = np.full(a_n, float(np.asarray(p.omega)))
+    de = np.full(a_n, float(np.asarray(p.delta)))
+    ll1, ll0 = signal_loglik(model, om, de, model.moves)  # (A, K, J)
+    informative = ~((np.ptp(ll1, axis=1) == 0.0) & (np.ptp(ll0, axis=1) == 0.0)).all(axis=0)
+    keep = np.flatnonzero(informative)
+    if keep.size > _MAX_DP_CHANNELS:
+        raise ParameterError(
+            f"BayesOptimal: {keep.size} informative signal channels give 2^{keep.size} joint "
+            f"outcomes per period; at most {_MAX_DP_CHANNELS} (drop channels from "
+            "`params.signals`)."
+        )
+    ll1, ll0 = ll1[:, None, :, keep], ll0[:, None, :, keep]  # (A, 1, K, J')
+    bits = np.array(list(itertools.product((0.0, 1.0), repeat=keep.size)))  # (O, J')
+    b = bits[None, :, None, :]
+    log_p = np.where(b == 1.0, ll1, ll0).sum(axis=-1)  # (A, O, K), the true probabilities
+    ll_sig = signal_evidence(ll1, ll0, bits[None, :, :])  # (A, O, K), cheap channels at 0
+    return ll_sig, np.exp(log_p).transpose(0, 2, 1)
+
+
+#: Most informative signal channels the belief-grid DP enumerates jointly (2^J outcomes).
+_MAX_DP_CHANNELS = 8
+
+
 class BayesOptimal(Policy):
     """The Bayes-optimal policy over beliefs, by backward induction on a belief grid.
 
@@ -264,6 +306,14 @@ class BayesOptimal(Policy):
     computed on a regular grid over the first ``K - 1`` belief coordinates (multilinear
     interpolation in between), and the expectation over the rival's reaction uses
     ``n_quad`` equal-weight quantiles of the noise distribution. It solves on first use.
+
+    With ``params.signals`` the rival also sends its signals with each reaction: the backward
+    induction then also averages over the ``2^J`` joint outcomes of the channels (weighted by
+    their probability under the true type and the action's threat ``h * max(u, 0)``) and the
+    belief after each is the exact update on the reaction and the signals together (the
+    likelihood of :func:`~secdilemma.decision.problem.signal_loglik`, as in the rollouts). A
+    channel that is cheap talk under every action (the same probability for every type) is
+    left out, so it changes no number.
 
     Parameters
     ----------
@@ -321,12 +371,14 @@ class BayesOptimal(Policy):
                 "`grid_size`."
             )
         g_n, a_n = grid_size ** max(k - 1, 0), len(model.moves)
-        branches = g_n * a_n * k * n_quad  # posterior beliefs (grid x action x type x node)
+        n_out = signal_branches(model)[0].shape[1]
+        # posterior beliefs (grid x action x type x node x signal outcome)
+        branches = g_n * a_n * k * n_quad * n_out
         check_memory(
             8.0 * branches * (6 * k + 3 * 2 ** max(k - 1, 0)) + 8.0 * model.horizon * g_n * a_n,
             where="BayesOptimal",
             sizes=f"a grid of {grid_size}^{k - 1} beliefs x {a_n} actions x {k} types x "
-            f"n_quad={n_quad} x horizon {model.horizon}",
+            f"n_quad={n_quad} x {n_out} signal outcomes x horizon {model.horizon}",
             reduce="`grid_size`, `n_quad` or `horizon`",
         )
         self.model = model
@@ -401,15 +453,24 @@ class BayesOptimal(Policy):
         )
         cost = arms + expl + losses.war * haz  # (A, K, Q)
         cont = losses.discount * (1.0 - haz)  # (A, K, Q)
-        # posterior at every grid node after every (action, true type, quantile)
+        # posterior at every grid node after every (action, true type, quantile[, signals])
         log_grid = np.log(np.maximum(grid, 1e-300))
-        post = np.exp(static_update(log_grid[:, None, None, None, :], ll[None]))  # (G,A,K,Q,K)
+        ll_sig, p_out = signal_branches(model)  # (A, O, K), (A, K, O)
+        with_signals = model.model_params.signals is not None and ll_sig.shape[1] > 1
+        if with_signals:
+            ll = ll[:, :, :, None, :] + ll_sig[:, None, None, :, :]  # (A, K, Q, O, K)
+        log_prior = log_grid.reshape(grid.shape[0], *([1] * (ll.ndim - 1)), k)
+        post = np.exp(static_update(log_prior, ll[None]))  # (G, A, K, Q[, O], K)
         g_n = grid.shape[0]
-        wmat = self._weights(post.reshape(-1, k))  # (G*A*K*Q, G)
+        wmat = self._weights(post.reshape(-1, k))  # (G*A*K*Q[*O], G)
         q = np.empty((horizon, g_n, a_n))
         v_next = np.zeros(g_n)
         for t in range(horizon - 1, -1, -1):
-            v_post = (wmat @ v_next).reshape(g_n, a_n, k, n_q)
+            if with_signals:
+                v_out = (wmat @ v_next).reshape(g_n, a_n, k, n_q, -1)
+                v_post = np.einsum("gakqo,ako->gakq", v_out, p_out)
+            else:
+                v_post = (wmat @ v_next).reshape(g_n, a_n, k, n_q)
             inner = (cost[None] + cont[None] * v_post).mean(axis=-1)  # (G, A, K)
             q[t] = np.einsum("gk,gak->ga", grid, inner)
             v_next = q[t].min(axis=1)

@@ -3,6 +3,11 @@
 A :class:`DynamicModel` bundles what a forward simulation needs: the type space, the model
 parameters (scalars, or arrays of shape ``(S,)`` for ``S`` posterior draws), the losses, the
 actions (each a move ``u`` of the observer) and the horizon.
+
+Signals: when ``params.signals`` is set, forward runs draw the rival's binary signals each
+period and the observer updates on them with the model's likelihood
+(:func:`signal_loglik`, which evaluates :func:`secdilemma.model.loglik_components`), in the
+same exact update as the buildups (:func:`bayes_update`).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from secdilemma.engines.exact.filtering import static_update
 from secdilemma.errors import ParameterError
 from secdilemma.model import (
     ModelParams,
+    loglik_components,
     noise_logpdf,
     reaction_mean,
     threat_multiplier,
@@ -36,6 +42,8 @@ __all__ = [
     "bayes_update",
     "parse_actions",
     "parse_belief",
+    "signal_evidence",
+    "signal_loglik",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -135,7 +143,13 @@ class DynamicModel:
         Type space (default greedy/insecure/mixed).
     params
         Model parameters. Any of ``mu … anchor`` (and ``omega``, ``delta``) may be an array of
-        shape ``(S,)``: one value per posterior draw. Signals are not used in forward runs.
+        shape ``(S,)``: one value per posterior draw. With ``params.signals`` (one set of
+        channel coefficients, shared by every draw) forward runs draw the rival's signals each
+        period, ``P(s_j = 1 | type) = logistic(eta0_j + eta_g_j*g + eta_f_j*f*h*u⁺)`` with
+        ``u`` the move the rival is answering, and the observer's belief (hence
+        :class:`~secdilemma.decision.BeliefThreshold` and
+        :class:`~secdilemma.decision.BayesOptimal`) updates on them; without it every number
+        is as for a model with buildups only.
     losses
         :class:`Losses` (defaults documented there).
     actions
@@ -284,18 +298,81 @@ def reaction_means(
 
 
 def bayes_update(
-    log_belief: FloatArray, y: FloatArray, means: FloatArray, sigma: FloatArray, nu: float | None
+    log_belief: FloatArray,
+    y: FloatArray,
+    means: FloatArray,
+    sigma: FloatArray,
+    nu: float | None,
+    signal_ll: FloatArray | None = None,
 ) -> FloatArray:
     """Exact static-type Bayes update in log space.
 
     ``log_belief`` ``(n, K)``, the rival's reaction ``y`` ``(n,)``, the expected reaction of
     each type ``means`` ``(n, K)``; returns the normalised log posterior ``(n, K)``. The
-    likelihood is the model's noise density (:func:`secdilemma.model.noise_logpdf`), the update
-    one period of the exact engine's static filter
-    (:func:`secdilemma.engines.exact.static_update`).
+    likelihood is the model's noise density (:func:`secdilemma.model.noise_logpdf`), plus
+    ``signal_ll`` ``(n, K)`` (the log probability of the period's signals, from
+    :func:`signal_loglik`) when given; the update is one period of the exact engine's static
+    filter (:func:`secdilemma.engines.exact.static_update`), which adds the buildup and signal
+    terms of a period the same way.
     """
     ll = noise_logpdf(y[:, None] - means, np.asarray(sigma)[:, None], nu)
+    if signal_ll is not None:
+        ll = ll + signal_ll
     return static_update(log_belief, ll)
+
+
+def signal_loglik(
+    model: DynamicModel, omega: FloatArray, delta: FloatArray, u: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """``log P(s_j = 1 | type)`` and ``log P(s_j = 0 | type)``, each ``(n, K, J)``.
+
+    The signals the rival sends with its answer to our move ``u`` ``(n,)`` (so the threat term
+    is ``h(omega, delta) * max(u, 0)``, per scenario ``(n,)``), evaluated by the model's
+    likelihood :func:`secdilemma.model.loglik_components` on a two-period window (our move,
+    then the rival's signal; no buildup evidence), so forward runs and the exact observer share
+    one likelihood.
+
+    Examples
+    --------
+    >>> from secdilemma.model import SignalParams
+    >>> sp = SignalParams(("refused",), eta0=[0.0], eta_g=[2.0], eta_f=[0.0])
+    >>> m = DynamicModel(types=TypeSpace.from_names(["greedy", "insecure"]),
+    ...                  params=ModelParams(signals=sp))
+    >>> ll1, ll0 = signal_loglik(m, np.array([0.5]), np.array([0.5]), np.array([0.1]))
+    >>> np.exp(ll1[0, :, 0]).round(3).tolist()  # logistic(2), logistic(0)
+    [0.881, 0.5]
+    """
+    sig = model.model_params.signals
+    if sig is None:
+        raise ParameterError("signal_loglik: `params.signals` is None; there are no channels.")
+    n, j = int(np.shape(u)[0]), sig.n_channels
+    om, de = np.asarray(omega, dtype=float), np.asarray(delta, dtype=float)
+    window = ModelParams(
+        omega=np.concatenate([om, om])[:, None],
+        delta=np.concatenate([de, de])[:, None],
+        signals=sig,
+    )
+    uu = np.zeros((2 * n, 2))
+    uu[:, 0] = np.concatenate([u, u])
+    s = np.full((2 * n, 2, j), np.nan)
+    s[:n, 1], s[n:, 1] = 1.0, 0.0
+    _, ll = loglik_components(np.full((2 * n, 2), np.nan), uu, window, model.type_space, signals=s)
+    assert ll is not None
+    return ll[:n, 1], ll[n:, 1]
+
+
+def signal_evidence(ll1: FloatArray, ll0: FloatArray, s: npt.ArrayLike) -> FloatArray:
+    """Log-likelihood ``(..., K)`` of the signals ``s`` ``(..., J)`` (0/1) summed over channels.
+
+    ``ll1``, ``ll0`` ``(..., K, J)`` from :func:`signal_loglik`. A channel whose probability is
+    the same under every type (cheap talk, e.g. ``eta_g = eta_f = 0``, or a fear term without
+    a threat) carries no information: its term is set to exactly 0, so it leaves the belief
+    bit for bit as without the channel.
+    """
+    sent = np.asarray(s)[..., None, :] == 1
+    ll = np.where(sent, ll1, ll0)
+    cheap = (np.ptp(ll1, axis=-2) == 0.0) & (np.ptp(ll0, axis=-2) == 0.0)  # (..., J)
+    return np.asarray(np.where(cheap[..., None, :], 0.0, ll).sum(axis=-1), dtype=float)
 
 
 def overflow_causes(model: DynamicModel) -> str:

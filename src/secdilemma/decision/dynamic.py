@@ -172,9 +172,7 @@ def rollout(
         surv = surv * (1.0 - haz)
         signal_ll = None
         if unif is not None and sig is not None:
-            ll1, ll0 = signal_loglik(model, sp["omega"], sp["delta"], u)  # (n, K, J)
-            sig[:, t] = (unif[:, t] < np.exp(ll1[idx, true_type])).astype(float)
-            signal_ll = signal_evidence(ll1, ll0, sig[:, t])
+            sig[:, t], signal_ll = _send_signals(model, sp, u, unif[:, t], true_type)
         try:
             log_b = bayes_update(log_b, y, means, sp["sigma"], nu, signal_ll)
         except ParameterError:  # every type's likelihood underflows: inputs out of range
@@ -197,6 +195,20 @@ def rollout(
         final_belief=np.exp(log_b),
         signals=sig,
     )
+
+
+def _send_signals(
+    model: DynamicModel,
+    sp: Mapping[str, FloatArray],
+    u: FloatArray,
+    unif: FloatArray,
+    true_type: IntArray,
+) -> tuple[FloatArray, FloatArray]:
+    """The rival's signals ``(n, J)`` with its answer to ``u`` (``s = 1`` iff the uniform is
+    below ``P(s = 1 | true type)``) and their log-likelihood ``(n, K)`` for the update."""
+    ll1, ll0 = signal_loglik(model, sp["omega"], sp["delta"], u)  # (n, K, J)
+    sent = (unif < np.exp(ll1[np.arange(u.shape[0]), true_type])).astype(float)
+    return sent, signal_evidence(ll1, ll0, sent)
 
 
 def _check_uniforms(model: DynamicModel, unif: FloatArray | None, n: int) -> FloatArray | None:

@@ -481,6 +481,11 @@ def value_of_information(
         ``best_action``; ``expected_utility`` ``(action)`` before the test; attr
         ``worth_testing``.
 
+    See Also
+    --------
+    secdilemma.decision.evsi_by_channel : the EVSI of each channel of a SignalParams alone,
+        net of a cost per channel, next to this joint EVSI.
+
     Examples
     --------
     >>> from secdilemma.decision import kydd_payoffs

@@ -286,7 +286,8 @@ def utility_table(
     """``U[a, k]`` by simulation: each action played throughout, each type, common noise.
 
     With parameter draws (``S`` of them) each draw gets ``max(1, n_sims // S)`` futures per
-    type, so ``U`` is ``(S, A, K)``.
+    type, so ``U`` is ``(S, A, K)``. Signal channels (``params.signals``) do not enter: a
+    committed action does not read the belief, and signals change nothing else.
     """
     n_sims = check_positive_int("n_sims", n_sims)
     rng = as_generator(seed)

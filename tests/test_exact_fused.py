@@ -10,7 +10,7 @@ import pytest
 import xarray as xr
 
 from secdilemma.engines.exact.filtering import filter_probabilities
-from secdilemma.engines.exact.fused import buildup_loglik, moves_posterior
+from secdilemma.engines.exact.fused import buildup_loglik, moves_posterior, signal_loglik
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams, SignalParams, TypeSpace, loglik_components
 from secdilemma.model.simulate import simulate
@@ -153,6 +153,15 @@ def _unfused(obs, data, smooth, monkeypatch):
         return obs.filter(data, smooth=smooth)
 
 
+def _shuffled_signals(ds):
+    """Gaps in the signals and the moves, the channels in another order than the model's."""
+    ds = ds.copy(deep=True)
+    ds["signals"][0, 3:9, 1] = np.nan
+    ds["signals"][2, :, 0] = np.nan
+    ds["u"][1, 4] = np.nan
+    return ds.isel(signal=[1, 0])
+
+
 def _datasets():
     ds = simulate(n_periods=25, n_scenarios=4, seed=3)
     gaps = ds.copy(deep=True)
@@ -167,6 +176,16 @@ def _datasets():
         "omega per period": (ds, ModelParams(omega=np.linspace(0, 1, 25), delta=0.3)),
         "mean reversion": (ds, ModelParams(lam=0.2, anchor=0.1)),
         "one series": (ds.isel(scenario=0), ModelParams()),
+        "signals": (
+            simulate(params=ModelParams(signals=SIGNALS), n_periods=25, n_scenarios=4, seed=6),
+            ModelParams(signals=SIGNALS, nu=5.0),
+        ),
+        "signals with gaps, out of order": (
+            _shuffled_signals(
+                simulate(params=ModelParams(signals=SIGNALS), n_periods=25, n_scenarios=4, seed=7)
+            ),
+            ModelParams(signals=SIGNALS, omega=np.linspace(0, 1, 25)),
+        ),
         "signals in the data, none in the model": (
             simulate(params=ModelParams(signals=SIGNALS), n_periods=12, n_scenarios=2, seed=4),
             ModelParams(),
@@ -179,7 +198,12 @@ def _datasets():
 @pytest.mark.parametrize("persistence", [None, 0.9])
 def test_observer_fused_equals_unfused(case, kind, persistence, monkeypatch):
     data, params = _datasets()[case]
-    extra = {"tempered": {"temperature": 0.4}, "selective": {"buildup_weight": 0.0}}
+    extra = {
+        "tempered": {"temperature": 0.4},
+        "selective": {"buildup_weight": 0.0}
+        if params.signals is None
+        else {"buildup_weight": 0.7, "channel_weights": {"b": 1.8, "a": 0.0}},
+    }
     obs = OBSERVER_KINDS[kind](params=params, persistence=persistence, **extra.get(kind, {}))
     for smooth in (True, False):
         fused = obs.filter(data, smooth=smooth)
@@ -206,14 +230,12 @@ def test_batched_equals_one_scenario_at_a_time_bit_for_bit(persistence):
             np.testing.assert_array_equal(full[var].values[i], one[var].values[0])
 
 
-def test_signals_and_own_loglik_take_the_unfused_path(monkeypatch):
+def test_own_loglik_takes_the_unfused_path(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the fused path was taken")
 
     monkeypatch.setattr(observer_base, "moves_posterior", refuse)
     data = simulate(params=ModelParams(signals=SIGNALS), n_periods=10, n_scenarios=2, seed=5)
-    Observer(params=ModelParams(signals=SIGNALS)).filter(data)
-    SelectiveObserver(params=ModelParams(signals=SIGNALS), channel_weights={"a": 0.0}).filter(data)
 
     class Shifted(Observer):
         """A kind with its own log-likelihood (here: the model's, tempered by hand)."""
@@ -226,3 +248,105 @@ def test_signals_and_own_loglik_take_the_unfused_path(monkeypatch):
     monkeypatch.undo()
     ref = TemperedObserver(temperature=0.5).filter(data.drop_vars("signals"))
     np.testing.assert_allclose(got.filtered, ref.filtered, atol=1e-12)
+
+
+def test_signals_take_the_fused_path(monkeypatch):
+    calls = []
+    real = observer_base.moves_posterior
+    monkeypatch.setattr(
+        observer_base, "moves_posterior", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    data = simulate(params=ModelParams(signals=SIGNALS), n_periods=10, n_scenarios=2, seed=5)
+    Observer(params=ModelParams(signals=SIGNALS)).filter(data)
+    SelectiveObserver(params=ModelParams(signals=SIGNALS), channel_weights={"a": 0.0}).filter(data)
+    assert len(calls) == 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Signals in the fused kernel
+# ---------------------------------------------------------------------------------------------
+def _random_signals(seed: int, shape: tuple[int, ...]) -> tuple[np.ndarray, SignalParams]:
+    """Signals 0, 1 or NaN over ``shape + (J,)`` and channels with and without a fear term
+    (some with coefficients large enough to saturate the logistic)."""
+    rng = np.random.default_rng(5000 + seed)
+    J = int(rng.integers(1, 6))
+    sig = (rng.random((*shape, J)) < rng.random()).astype(float)
+    sig[rng.random(sig.shape) < 0.2] = np.nan
+    scale = 40.0 if seed % 7 == 0 else 3.0
+    eta_f = np.where(rng.random(J) < 0.5, 0.0, rng.normal(0, scale, J))
+    sp = SignalParams(
+        tuple(f"c{j}" for j in range(J)),
+        eta0=rng.normal(0, scale, J),
+        eta_g=np.where(rng.random(J) < 0.2, 0.0, rng.normal(0, scale, J)),
+        eta_f=eta_f,
+    )
+    return sig, sp
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_fused_posterior_with_signals_is_loglik_then_filter(seed):
+    c = _random_case(seed)
+    sig, sp = _random_signals(seed, c["dx"].shape)
+    params = c["params"].replace(signals=sp)
+    rng = np.random.default_rng(2000 + seed)
+    K, J = c["types"].n_types, sp.n_channels
+    lp = np.log(np.full(K, 1 / K))
+    a = rng.dirichlet(np.ones(K) * 3, size=K)
+    w_b = float(rng.choice([1.0, 0.0, 0.4]))
+    w_s = np.where(rng.random(J) < 0.2, 0.0, rng.uniform(0.2, 2.0, J)) if seed % 2 else None
+    blind = seed % 3 == 0
+    with np.errstate(all="ignore"):
+        ll_b, ll_s = loglik_components(
+            c["dx"], c["u"], params, c["types"], signals=sig, x=c["x"], threat_blind=blind
+        )
+        w = np.ones(J) if w_s is None else w_s
+        ll = np.where(w_b == 0.0, 0.0, w_b * ll_b) + np.sum(
+            np.where(w == 0.0, 0.0, w * ll_s), axis=-1
+        )
+    kw = {"x": c["x"], "threat_blind": blind, "weight": w_b, "signal_weights": w_s}
+    for trans in (None, a):
+        try:
+            ref = filter_probabilities(ll, lp, transition=trans)
+        except ParameterError as exc:
+            with pytest.raises(ParameterError, match=str(exc)[:30].replace("(", r"\(")[:20]):
+                moves_posterior(
+                    c["dx"], c["u"], params, c["types"], lp, signals=sig, transition=trans, **kw
+                )
+            continue
+        got = moves_posterior(
+            c["dx"], c["u"], params, c["types"], lp, signals=sig, transition=trans, **kw
+        )
+        np.testing.assert_allclose(got.filtered, ref.filtered, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got.smoothed, ref.smoothed, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got.log_evidence, ref.log_evidence, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(30))
+@pytest.mark.parametrize("threat_blind", [False, True])
+def test_signal_loglik_is_the_equations(seed, threat_blind):
+    c = _random_case(seed)
+    sig, sp = _random_signals(seed, c["dx"].shape)
+    params = c["params"].replace(signals=sp)
+    with np.errstate(all="ignore"):
+        _, ref = loglik_components(
+            c["dx"], c["u"], params, c["types"], signals=sig, x=c["x"], threat_blind=threat_blind
+        )
+    got = signal_loglik(sig, c["u"], params, c["types"], threat_blind=threat_blind)
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-12)
+    assert got.shape == ref.shape
+
+
+def test_bad_signals_raise_the_equations_errors():
+    p, ts = ModelParams(signals=SIGNALS), TypeSpace.default()
+    lp = np.log(np.full(3, 1 / 3))
+    dx, u = np.zeros((2, 4)), np.zeros((2, 4))
+    bad = np.zeros((2, 4, 2))
+    bad[1, 2, 0] = 0.5
+    with pytest.raises(ParameterError, match="must be 0, 1 or NaN"):
+        moves_posterior(dx, u, p, ts, lp, signals=bad)
+    with pytest.raises(ParameterError, match="must be 0, 1 or NaN"):
+        signal_loglik(bad, u, p, ts)
+    with pytest.raises(ParameterError, match="expected"):
+        moves_posterior(dx, u, p, ts, lp, signals=np.zeros((2, 4, 3)))
+    with pytest.raises(ParameterError, match=r"params\.signals` is None"):
+        moves_posterior(dx, u, ModelParams(), ts, lp, signals=np.zeros((2, 4, 2)))

@@ -298,15 +298,15 @@ class Observer:
             return trans, np.log(prior)
 
     def _fused_filter(self, data: xr.Dataset, smooth: bool) -> xr.Dataset | None:
-        """The posterior with the buildup likelihood computed inside the filter kernel
+        """The posterior with the log-likelihood (buildups and signals, after this kind's
+        weights) computed inside the filter kernel
         (:func:`~secdilemma.engines.exact.fused.moves_posterior`), or ``None`` where that
-        path does not apply: a model with signal channels, a kind that computes its own
-        log-likelihood or data, no numba."""
+        path does not apply: a kind that computes its own log-likelihood or data, weights that
+        are not one number for the buildups and one per channel, no numba."""
         types, params = self._resolved()
         kind = type(self)
         if not (
             _FUSE
-            and params.signals is None
             and kind._loglik is Observer._loglik
             and kind._prepare is Observer._prepare
             and fused_available()
@@ -314,9 +314,14 @@ class Observer:
             return None
         prep = self._prepare(data, params)
         params = _params_for(params, prep, kind.__name__)
-        w_b = self._weights(())[0]
-        if prep.dx.shape[-1] < 1 or np.ndim(w_b) != 0:
-            return None  # loglik_components words the error; or a weight per scenario
+        channels = tuple(params.signals.names) if params.signals is not None else ()
+        w_b, w_s = self._weights(channels)
+        if (
+            prep.dx.shape[-1] < 1  # loglik_components words the error
+            or np.ndim(w_b) != 0  # e.g. a weight per scenario
+            or np.shape(w_s) != (len(channels),)
+        ):
+            return None
         trans, log_prior = self._prior_and_transition(types)
         res = moves_posterior(
             prep.dx,
@@ -324,10 +329,12 @@ class Observer:
             params,
             types,
             log_prior,
+            signals=prep.signals,
             x=prep.x,
             transition=trans,
             threat_blind=self.threat_blind,
             weight=float(w_b),
+            signal_weights=np.asarray(w_s, dtype=float) if channels else None,
             smooth=smooth,
         )
         coords: dict[Hashable, xr.Variable] = {k: v.variable for k, v in prep.coords.items()}
@@ -485,7 +492,8 @@ def _signal_array(
     extra = [c for c in have if c not in sp.names]
     if extra:
         notes.append(f"signal channels ignored (not in the model): {extra}")
-    sig = sig.sel(signal=list(sp.names))
+    if have != list(sp.names):  # (selecting copies the array: skipped when in order)
+        sig = sig.sel(signal=list(sp.names))
     bad_dims = set(sig.dims) - set(lead) - {"period", "signal"}
     if bad_dims:
         raise ParameterError(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -33,13 +33,14 @@ from secdilemma.engines.exact.filtering import (
 from secdilemma.errors import ParameterError
 from secdilemma.model.equations import (
     ModelParams,
+    SignalParams,
     loglik_components,
     noise_offset,
     threat_multiplier,
 )
 from secdilemma.model.types import TypeSpace
 
-__all__ = ["buildup_loglik", "fused_available", "moves_posterior"]
+__all__ = ["buildup_loglik", "fused_available", "moves_posterior", "signal_loglik"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -160,6 +161,111 @@ def _threat_rows(
     return np.ascontiguousarray(np.broadcast_to(h, (*lead, cols)).reshape(rows, cols))
 
 
+_NO_SIGNALS = np.zeros((1, 1, 0))
+
+
+def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike | None) -> Any:
+    """The kernels' ``sig`` tuple (see ``_fused.signal_rows``) for channels ``sp`` with
+    ``weights`` ``(J,)`` (default 1).
+
+    The log probabilities at zero threat are the equations' own numbers
+    (``loglik_components`` at ``h = 0``): the channels without a fear term are looked up
+    there; only the channels with a fear term compute a logistic per period, in the kernel.
+    """
+    if sp is None:  # the kernel reads none of these
+        K = types.n_types
+        none = np.zeros((0, K))
+        no_fear = (np.zeros(0, np.int64), none, none, np.zeros((2, 0, K)), np.zeros(0))
+        return np.zeros(0, np.int64), np.zeros((2, 0, K)), no_fear
+    J = sp.n_channels
+    w = np.ones(J) if weights is None else np.array(weights, dtype=float).reshape(J)
+    sig = np.zeros((2, 2, J))
+    sig[1] = 1.0
+    zeros = np.zeros((2, 2))
+    _, ll = loglik_components(
+        zeros, zeros, ModelParams(signals=sp), types, signals=sig, threat_blind=True
+    )
+    assert ll is not None
+    table = np.swapaxes(ll[:, 1], 1, 2)  # (s, K, J) -> (s, J, K)
+    plain = np.flatnonzero((sp.eta_f == 0.0) & (w != 0.0))
+    wtable = np.ascontiguousarray(np.where(w[:, None] != 0.0, w[:, None] * table, 0.0))
+    fch = np.flatnonzero((sp.eta_f != 0.0) & (w != 0.0))
+    base = (sp.eta0 + sp.eta_g * types.greed[:, None]).T  # (J, K), as the equations add
+    ef = (sp.eta_f * types.fear[:, None]).T
+    fear = tuple(np.ascontiguousarray(a) for a in (fch, base[fch], ef[fch], table[:, fch], w[fch]))
+    return plain, wtable, fear
+
+
+def _signal_cube(
+    signals: npt.ArrayLike | None, params: ModelParams, lead: tuple[int, ...], T: int
+) -> FloatArray:
+    """``signals`` as the kernels' ``(S, T, J)`` (``J`` = 0 for ``None``); ``ValueError``
+    where they do not fit ``params.signals``."""
+    if signals is None:
+        return _NO_SIGNALS
+    s = np.asarray(signals, dtype=float)
+    if params.signals is None or s.shape != (*lead, T, params.signals.n_channels):
+        raise ValueError
+    return np.ascontiguousarray(s.reshape(math.prod(lead), T, s.shape[-1]))
+
+
+def _refuse_signals(
+    dx: npt.ArrayLike,
+    u: npt.ArrayLike,
+    params: ModelParams,
+    types: TypeSpace,
+    signals: npt.ArrayLike | None,
+    x: npt.ArrayLike | None,
+    threat_blind: bool,
+) -> NoReturn:
+    """Raise the equations' error for ``signals`` (worded there), or a fallback one."""
+    loglik_components(dx, u, params, types, signals=signals, x=x, threat_blind=threat_blind)
+    J = 0 if params.signals is None else params.signals.n_channels
+    raise ParameterError(
+        f"loglik: `signals` must be (..., T, J) = (..., {np.shape(u)[-1]}, {J}) in the "
+        "channel order of `params.signals`, with values 0, 1 or NaN; "
+        + ("`params.signals` is None." if params.signals is None else "they are not.")
+    )
+
+
+def signal_loglik(
+    signals: npt.ArrayLike,
+    u: npt.ArrayLike,
+    params: ModelParams,
+    types: TypeSpace,
+    *,
+    threat_blind: bool = False,
+) -> FloatArray:
+    """``loglik_components(..., signals=signals)[1]``, compiled: the log probability of each
+    signal under each type, ``(..., T, K, J)`` (0 where missing), as the fused filter adds it.
+
+    ``u`` ``(..., T)`` are the observer's moves (the threat of a channel with a fear term
+    reads ``u`` of the period before). One pass of the fused kernel per channel (that channel
+    weighted 1, the others 0, no buildups): the code the observers run.
+
+    Examples
+    --------
+    >>> from secdilemma.model import SignalParams, loglik_components
+    >>> sp = SignalParams(("a", "b"), eta0=[-1.0, 0.0], eta_g=[2.0, 0.0], eta_f=[0.0, 1.5])
+    >>> p, ts = ModelParams(signals=sp), TypeSpace.default()
+    >>> s, u = np.array([[1.0, 0.0], [np.nan, 1.0], [0.0, 1.0]]), np.array([0.1, 0.2, -0.1])
+    >>> ref = loglik_components(u, u, p, ts, signals=s)[1]
+    >>> bool(np.allclose(signal_loglik(s, u, p, ts), ref, rtol=0, atol=1e-12))
+    True
+    """
+    u_a = np.asarray(u, dtype=float)
+    if params.signals is None or signals is None:
+        _refuse_signals(u_a, u_a, params, types, signals, None, threat_blind)
+    J = params.signals.n_channels
+    missing = np.full(u_a.shape, np.nan)
+    lone = params.replace(lam=0.0)  # no buildups: their parameters are not read
+    out = [
+        _loglik(missing, u_a, lone, types, signals, None, threat_blind, 0.0, np.eye(J)[j])
+        for j in range(J)
+    ]
+    return np.stack(out, axis=-1) if out else np.zeros((*u_a.shape, types.n_types, 0))
+
+
 def buildup_loglik(
     dx: npt.ArrayLike,
     u: npt.ArrayLike,
@@ -184,11 +290,51 @@ def buildup_loglik(
     kern = _fused()
     if kern is None:  # pragma: no cover - numba is a declared dependency
         return np.asarray(weight * loglik_components(dx, u, params, types, x=x)[0])
+    return _loglik(dx, u, params, types, None, x, threat_blind, weight, None)
+
+
+def _loglik(
+    dx: npt.ArrayLike,
+    u: npt.ArrayLike,
+    params: ModelParams,
+    types: TypeSpace,
+    signals: npt.ArrayLike | None,
+    x: npt.ArrayLike | None,
+    threat_blind: bool,
+    weight: float,
+    signal_weights: npt.ArrayLike | None,
+) -> FloatArray:
+    """The fused kernel's log-likelihood ``(..., T, K)`` (see :func:`moves_posterior`)."""
+    kern = _fused()
     moves, lead = _kernel_inputs(dx, u, params, types, x, threat_blind)
     S, T = moves[0].shape
+    chan = _chan(dx, u, params, types, signals, x, threat_blind, signal_weights, lead, T)
     out = np.empty((S, T, types.n_types))
-    kern.buildup_loglik(*moves, float(weight), out)
+    kern.loglik(*moves, float(weight), chan, out)
+    if chan[2][0]:
+        _refuse_signals(dx, u, params, types, signals, x, threat_blind)
     return out.reshape(*lead, T, types.n_types)
+
+
+def _chan(
+    dx: npt.ArrayLike,
+    u: npt.ArrayLike,
+    params: ModelParams,
+    types: TypeSpace,
+    signals: npt.ArrayLike | None,
+    x: npt.ArrayLike | None,
+    threat_blind: bool,
+    signal_weights: npt.ArrayLike | None,
+    lead: tuple[int, ...],
+    T: int,
+) -> tuple[Any, ...]:
+    """The kernels' ``chan`` = ``(signals (S, T, J), sig, flags)``."""
+    try:
+        cube = _signal_cube(signals, params, lead, T)
+    except ValueError:
+        _refuse_signals(dx, u, params, types, signals, x, threat_blind)
+    sp = params.signals if signals is not None else None
+    return cube, _channels(sp, types, signal_weights), np.zeros(1, dtype=np.int64)
 
 
 def moves_posterior(
@@ -198,30 +344,36 @@ def moves_posterior(
     types: TypeSpace,
     log_prior: npt.ArrayLike,
     *,
+    signals: npt.ArrayLike | None = None,
     x: npt.ArrayLike | None = None,
     transition: npt.ArrayLike | None = None,
     threat_blind: bool = False,
     weight: float = 1.0,
+    signal_weights: npt.ArrayLike | None = None,
     smooth: bool = True,
 ) -> FilterProbabilities:
-    """The posterior over types from the moves, the buildup likelihood fused into the filter.
+    """The posterior over types from the moves (and signals), the likelihood fused into the
+    filter.
 
     Parameters
     ----------
-    dx, u, params, types, x, threat_blind
-        As for :func:`secdilemma.model.loglik_components` (no signals: ``params.signals`` is
-        not used).
+    dx, u, params, types, signals, x, threat_blind
+        As for :func:`secdilemma.model.loglik_components` (``signals`` ``(..., T, J)`` when
+        ``params.signals`` has channels, else ``None``).
     log_prior, transition, smooth
         As for :func:`~secdilemma.engines.exact.filtering.filter_probabilities`.
     weight
-        Power on the likelihood (a tempered or selective observer's buildup weight; 0 ignores
-        the buildups).
+        Power on the buildup likelihood (a tempered or selective observer's buildup weight;
+        0 ignores the buildups).
+    signal_weights
+        ``(J,)`` powers on each channel's likelihood (default 1; 0 ignores a channel).
 
     Returns
     -------
     FilterProbabilities
         ``filtered``, ``smoothed`` ``(..., T, K)`` and ``log_evidence`` ``(...)``; the same as
-        ``filter_probabilities(weight * loglik_components(...)[0], log_prior, ...)``.
+        ``filter_probabilities(weight * ll_b + sum_j(signal_weights[j] * ll_s[..., j]),
+        log_prior, ...)`` with ``ll_b, ll_s = loglik_components(...)``.
 
     Examples
     --------
@@ -238,6 +390,7 @@ def moves_posterior(
     moves, lead = _kernel_inputs(dx, u, params, types, x, threat_blind)
     K = types.n_types
     S, T = moves[0].shape
+    chan = _chan(dx, u, params, types, signals, x, threat_blind, signal_weights, lead, T)
     lp = check_log_prior(log_prior, lead, K, True)
     if transition is None:
         trans: tuple[Any, ...] = (False, _NO_X, _NO_X)
@@ -248,8 +401,10 @@ def moves_posterior(
     evidence = np.empty(S)
     prior = (lp, bool(smooth), True)
     bad: tuple[int, int, int, int] = kern.observe(
-        *moves, float(weight), prior, trans, filt, smoothed, evidence
+        *moves, float(weight), prior, trans, chan, filt, smoothed, evidence
     )
+    if chan[2][0]:
+        _refuse_signals(dx, u, params, types, signals, x, threat_blind)
     raise_status(*bad, lead)
     shape = (*lead, T, K)
     return FilterProbabilities(

@@ -23,7 +23,10 @@ measured in the same run:
 * ``x python``: against a plain Python loop over scenarios and periods (Python floats and
   ``math.exp``/``math.log``), timed on a subset of scenarios and scaled per update;
 * ``x copy``: time relative to ``np.copyto`` of an array as large as the filter's input plus
-  output (the memory bound; 1.0 would be as fast as merely moving the data once).
+  output (the memory bound; 1.0 would be as fast as merely moving the data once);
+* ``signals``: ``Observer.filter`` on dyads simulated with 4 signal channels (:data:`SIGNALS`:
+  three without a fear term, one with), against the same observer and moves without the
+  channels; ``with / without`` is the throughput with signals as a share of that without.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import numpy as np
 
 from secdilemma.engines.exact import _kernels
 from secdilemma.engines.exact.filtering import filter_probabilities, forward_backward
-from secdilemma.model import ModelParams, loglik_components, transition_matrix
+from secdilemma.model import ModelParams, SignalParams, loglik_components, transition_matrix
 from secdilemma.model.simulate import simulate
 from secdilemma.model.types import TypeSpace
 from secdilemma.observers import Observer
@@ -225,6 +228,47 @@ def build_cases(
     return cases
 
 
+#: The benchmark's signal channels: realistic, most without a fear term, one with.
+SIGNALS = SignalParams(
+    ("arms_control_refused", "alliance_formed", "summit_held", "mobilised"),
+    eta0=[-1.5, -1.0, 0.5, -2.0],
+    eta_g=[2.0, 1.0, -1.5, 0.5],
+    eta_f=[0.0, 0.0, 0.0, 1.5],
+)
+
+
+def signal_cases(ds_sig: Any) -> dict[str, tuple[Callable[[], Any], str, int]]:
+    """``Observer.filter`` with the signal channels and without them, on the same moves."""
+    p_sig = ModelParams(signals=SIGNALS)
+    ds_plain = ds_sig.drop_vars(["signals", "signal"])
+    cases: dict[str, tuple[Callable[[], Any], str, int]] = {}
+    for label, persistence, smooth in (
+        ("static", None, False),
+        ("switching", 0.9, False),
+        ("switching+smoother", 0.9, True),
+    ):
+        with_sig = Observer(params=p_sig, persistence=persistence)
+        without = Observer(persistence=persistence)
+        py = "static" if persistence is None else "switching"
+        n_arr = 3 if smooth else 2
+        cases[f"signals: {label}, with 4 channels"] = (
+            lambda o=with_sig, sm=smooth: o.filter(ds_sig, smooth=sm),
+            py,
+            n_arr,
+        )
+        cases[f"signals: {label}, without"] = (
+            lambda o=without, sm=smooth: o.filter(ds_plain, smooth=sm),
+            py,
+            n_arr,
+        )
+    cases["signals: static, with 4 channels, unfused path"] = (
+        unfused(lambda: Observer(params=p_sig).filter(ds_sig, smooth=False)),
+        "static",
+        2,
+    )
+    return cases
+
+
 #: (end-to-end case, bare kernel case, array API case) for the ratios of the issue.
 RATIOS = [
     (
@@ -290,6 +334,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
 
     cases = build_cases(ds, ll, lp, a, not args.no_numpy)
+    ds_sig = simulate(types, ModelParams(signals=SIGNALS), n_periods=T, n_scenarios=S, seed=0)
+    cases |= signal_cases(ds_sig)
     cases["loglik_components (numpy; not a filter)"] = (
         lambda: loglik_components(ds.dx.values, ds.u.values, params, types),
         "static",
@@ -317,6 +363,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }
         for e2e, kern, api in RATIOS
     ]
+    signal_ratios = {
+        label: med[f"signals: {label}, without"] / med[f"signals: {label}, with 4 channels"]
+        for label in ("static", "switching", "switching+smoother")
+    }
     results: dict[str, Any] = {
         "scenarios": S,
         "periods": T,
@@ -329,6 +379,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cpus",
         "rows": rows,
         "ratios": ratios,
+        "signal_ratios": signal_ratios,
     }
     report(results, t_py, t_copy, n_updates)
     if args.compile_time:
@@ -379,6 +430,9 @@ def report(
             f"  {r['end_to_end']:40s} {100 * r['share_of_kernel']:5.0f} % of {r['kernel']} "
             f"({100 * r['share_of_array_api']:.0f} % of forward_backward)"
         )
+    print("Observer.filter with 4 signal channels, throughput as a share of that without:")
+    for label, r in results["signal_ratios"].items():
+        print(f"  {label:40s} {r:5.2f}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ import xarray as xr
 
 from secdilemma import reference as ref
 from secdilemma._paths import models_dir
-from secdilemma.engines.pymc.priors import resolve_priors
+from secdilemma.data.pool import POOL_CHANNELS
+from secdilemma.engines.exact.estimate import ETA_BOUND
+from secdilemma.engines.pymc.priors import resolve_priors, resolve_signal_priors
 from secdilemma.reference import (
     PoolReference,
     is_pool_member,
@@ -22,12 +24,22 @@ from secdilemma.reference import (
     reference_for,
 )
 from secdilemma.spec import ModelSpec
-from secdilemma.spec.reference import REFERENCE_FILE, load_reference_params
+from secdilemma.spec.reference import (
+    REFERENCE_FILE,
+    load_reference_params,
+    load_reference_signals,
+)
 
 STUB_POSTERIOR = {
     k: {"median": m, "log_sd": 0.3, "q05": m / 2, "q95": m * 2}
     for k, m in (("alpha", 0.03), ("beta", 0.2), ("gamma", 0.1), ("kappa", 0.05))
 }
+#: A stubbed posterior of the signal coefficients: each channel the same.
+STUB_SIGNALS = {
+    ch: {c: {"mean": m, "sd": 0.4, "q05": m - 0.66, "q95": m + 0.66}
+         for c, m in (("eta0", -4.0), ("eta_g", 1.5), ("eta_f", 0.0))}
+    for ch in POOL_CHANNELS
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -116,9 +128,10 @@ def test_the_leave_one_out_file_is_a_reference(
     priors read it (resolve_priors' ``reference``)."""
     seen: list[xr.Dataset] = []
 
-    def stub(moves: xr.Dataset) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
+    def stub(moves: xr.Dataset) -> tuple[dict[str, dict[str, float]], dict[str, Any], Any]:
         seen.append(moves)
-        return STUB_POSTERIOR, {"max_rhat": 1.001, "min_ess_bulk": 2000.0, "divergences": 0}
+        diag = {"max_rhat": 1.001, "min_ess_bulk": 2000.0, "divergences": 0}
+        return STUB_POSTERIOR, diag, STUB_SIGNALS
 
     monkeypatch.setattr(ref, "reference_posterior", stub)
     assert ref._main(["--without", "IND", "PAK"]) == 0
@@ -137,3 +150,15 @@ def test_the_leave_one_out_file_is_a_reference(
     assert pri["beta"][1] == "reference"
     assert pri["beta"][0].args["median"] == pytest.approx(0.2)
     assert pri["nu"][0].args["value"] == 4.0
+    # the signal channels: point estimates for the exact observer, posteriors for the fit
+    sp = load_reference_signals(got.path)
+    assert sp is not None
+    assert sp.names == tuple(seen[0]["signal"].values)
+    assert np.all(np.abs(sp.eta0) < ETA_BOUND)
+    spec = ModelSpec.from_dict(
+        {"priors": {"use_reference": True}, "signals": {"channels": ["mid_use_of_force"]}}
+    )
+    sig = resolve_signal_priors(spec, reference=got.path)
+    assert sig["eta_g"].origin == ("reference",)
+    assert sig["eta_g"].mu[0] == pytest.approx(1.5)
+    assert sig["eta_g"].sigma[0] == pytest.approx(np.hypot(0.4, spec.priors.reference_log_sd))

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from secdilemma import reference as ref
-from secdilemma.data import resolve_country
+from secdilemma.data import pool, resolve_country
 from secdilemma.data.sources import read_nmc, read_rivalries
 from secdilemma.reference import (
     MIN_YEARS,
@@ -62,13 +62,13 @@ def test_runs_keep_every_long_enough_run() -> None:
     years = np.arange(1900, 1950)
     ok = np.ones(50, dtype=bool)
     ok[[20, 21, 40]] = False  # runs 1900-1919 (20), 1922-1939 (18), 1941-1949 (9)
-    assert ref._runs(ok, years) == [(1900, 1919), (1922, 1939)]
-    assert ref._runs(np.zeros(50, dtype=bool), years) == []
+    assert pool._runs(ok, years) == [(1900, 1919), (1922, 1939)]
+    assert pool._runs(np.zeros(50, dtype=bool), years) == []
     ok = np.zeros(50, dtype=bool)
     ok[:MIN_YEARS] = True
-    assert ref._runs(ok, years) == [(1900, 1900 + MIN_YEARS - 1)]
+    assert pool._runs(ok, years) == [(1900, 1900 + MIN_YEARS - 1)]
     ok[MIN_YEARS - 1] = False
-    assert ref._runs(ok, years) == []
+    assert pool._runs(ok, years) == []
 
 
 def test_each_rival_year_once_takes_the_longest_first_and_cuts_the_rest() -> None:
@@ -82,7 +82,7 @@ def test_each_rival_year_once_takes_the_longest_first_and_cuts_the_rest() -> Non
         (w(4, 9, 1930, 1959), 4),  # 30 years, rival 9: 1930-1939 left, too short
         (w(5, 9, 1920, 1959), 5),  # 40 years, rival 9: 1920-1939 left (20 years)
     ]
-    got = ref._each_rival_year_once(cands)
+    got = pool._each_rival_year_once(cands)
     assert [(d.observer, d.start, d.end) for d in got] == [
         ("S5", 1920, 1939), ("S2", 1940, 1999), ("S3", 1950, 1969),
     ]  # fmt: skip

@@ -52,7 +52,8 @@ from secdilemma.interfaces.options import (
     save_figure,
     user_errors,
 )
-from secdilemma.interfaces.plots import plot_decision, plot_fit, plot_type_posterior
+from secdilemma.interfaces.plots import plot_decision, plot_evidence, plot_fit, plot_type_posterior
+from secdilemma.interfaces.plots.evidence import greed_log_odds
 from secdilemma.io import OutputRun, save_dataset
 from secdilemma.study import VARIANTS, Study
 
@@ -187,6 +188,22 @@ def write_belief(study: Study, run: OutputRun, prefix: str = "", kind: str | Non
     return post
 
 
+def write_evidence(
+    study: Study, run: OutputRun, post: Any, prefix: str = "", kind: str | None = None
+) -> Any:
+    """What moved the belief: write ``evidence.nc`` and ``evidence.png``, print the table."""
+    ev = study.evidence(observer=kind)
+    save_dataset(ev, run.path(f"{prefix}evidence.nc"), overwrite=True)
+    bare = study.belief("exact", observer=kind, signals=False)["filtered"]
+    fig = plot_evidence(
+        ev, with_signals=post["filtered"], without_signals=bare,
+        title=study.setting.title("what moved the belief (exact observer)"),
+    )  # fmt: skip
+    save_figure(fig, run.path(f"{prefix}evidence.png"))
+    out.print_evidence(ev, greed_log_odds(ev))
+    return ev
+
+
 @app.command("filter")
 def filter_cmd(
     target: Target = None,
@@ -219,13 +236,15 @@ def filter_cmd(
             variable=variable, case_observer=case_observer,
         )  # fmt: skip
         folder = output_folder(out_dir, "filter", study.setting.name)
-        with OutputRun(folder, ["posterior.nc", "posterior.png"], overwrite=overwrite) as run:
+        files = ["posterior.nc", "posterior.png", "evidence.nc", "evidence.png"]
+        with OutputRun(folder, files, overwrite=overwrite) as run:
             out.print_setting(study.setting)
             post = write_belief(study, run)
             out.print_posterior(
                 post, study.setting, study.data_and_moves()[0], post.attrs["study_observer"]
             )
-        out.console.print(f"wrote {folder}/posterior.nc and posterior.png", markup=False)
+            write_evidence(study, run, post)
+        out.console.print(f"wrote {', '.join(files)} in {folder}", markup=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -479,6 +498,7 @@ def main_cmd(
         study = make_study(case, dyad=dyad, source=source, start=start, end=end)
         folder = output_folder(out_dir, "main", study.setting.name)
         files = ["exact/posterior.nc", "exact/posterior.png"]
+        files += ["exact/evidence.nc", "exact/evidence.png"]
         files += ["exact/naive/posterior.nc", "exact/naive/posterior.png"]
         files += [f"fit/{f}" for f in FIT_FILES] if fit else []
         files += ["decision.nc", "decision.png"]
@@ -495,6 +515,7 @@ def _main_chain(study: Study, run: OutputRun, fit: bool) -> None:
     out.console.rule("2a. Belief with fixed parameters: the exact observer")
     post = write_belief(study, run, "exact/", kind="aware")
     out.print_posterior(post, study.setting, ds, "aware")
+    write_evidence(study, run, post, "exact/", kind="aware")
     naive = write_belief(study, run, "exact/naive/", kind="naive")
     last = naive["filtered"].isel(period=-1)
     out.console.print(
@@ -518,6 +539,10 @@ def main() -> None:
 from secdilemma.interfaces.whatif import register as _register_whatif  # noqa: E402
 
 _register_whatif(app)  # the `whatif` and `policies` verbs (interfaces/whatif.py)
+
+from secdilemma.interfaces.voi import register as _register_voi  # noqa: E402
+
+_register_voi(app)  # the `voi` verb (interfaces/voi.py)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ __all__ = [
     "print_case",
     "print_comparison",
     "print_decision",
+    "print_evidence",
     "print_fit_summary",
     "print_posterior",
     "print_setting",
@@ -247,4 +248,54 @@ def print_comparison(table: xr.Dataset, shaky: list[str]) -> None:
         console.print(
             f"[bold red]variants failing the diagnostics gate: {shaky}; their LOO is not "
             "reliable.[/bold red]"
+        )
+
+
+def print_evidence(ev: xr.Dataset, odds: xr.DataArray, *, top: int = 6) -> None:
+    """What moved the exact observer's belief (:meth:`secdilemma.Study.evidence`): per
+    source, its log-likelihood ratio for each type summed over the window, the final belief
+    without it and from it alone; then the periods where a signal pushed hardest."""
+    types = [str(k) for k in ev["rival_type"].values]
+    table = Table(title="What moved the belief (exact observer): evidence by source")
+    table.add_column("source")
+    for k in types:
+        table.add_column(f"LLR {k}", justify="right")
+    table.add_column("belief without it", justify="right")
+    table.add_column("from it alone", justify="right")
+    for src in ev["source"].values:
+        row = [str(src)]
+        row += [f"{float(ev['llr_total'].sel(source=src, rival_type=k)):+.2f}" for k in types]
+        for var in ("belief_without", "belief_from"):
+            b = ev[var].sel(source=src)
+            row.append(" ".join(f"{float(b.sel(rival_type=k)):.2f}" for k in types))
+        table.add_row(*row)
+    console.print(table)
+    last = ev["belief"]
+    console.print(
+        "final belief from every source: "
+        + ", ".join(f"P({k})={float(last.sel(rival_type=k)):.2f}" for k in types)
+        + f" (belief columns in the order {', '.join(types)}; LLR: log-likelihood of the type "
+        "minus the types' mean"
+        + (
+            "; with static types log belief = log prior + the LLRs + a constant)"
+            if ev.attrs.get("additive")
+            else ")"
+        ),
+        markup=False,
+    )
+    sig = odds.drop_sel(source=odds["source"].values[:1])  # the channels, not the buildups
+    if sig.sizes["source"] == 0:
+        return
+    flat = sig.stack(cell=("source", "period"))
+    strong = flat.isel(cell=np.argsort(-np.abs(np.nan_to_num(flat.values)))[:top])
+    cells = [
+        f"{int(c['period'])} {c['source'].item()}: {float(c):+.2f}"
+        for c in strong
+        if abs(float(c)) > 1e-9
+    ]
+    if cells:
+        console.print(
+            "signals that pushed hardest (log-likelihood ratio towards the greed-motivated "
+            "types; > 0 reads as greed): " + "; ".join(cells),
+            markup=False,
         )

@@ -6,13 +6,15 @@ Bayesian fit can express.
 
 * :mod:`.base`: the :class:`Observer` interface and its data preparation;
 * :mod:`.kinds`: the kinds, ``OBSERVER_KINDS`` and ``FITTABLE_KINDS``;
-* :mod:`.compare`: :func:`compare_observers` and :func:`swap_roles`.
+* :mod:`.compare`: :func:`compare_observers` and :func:`swap_roles`;
+* :mod:`.evidence`: :func:`evidence_decomposition` (what each source did to the belief).
 """
 
 from __future__ import annotations
 
 from secdilemma.observers.base import Observer
 from secdilemma.observers.compare import compare_observers, swap_roles
+from secdilemma.observers.evidence import BUILDUPS, evidence_decomposition
 from secdilemma.observers.kinds import (
     FITTABLE_KINDS,
     OBSERVER_KINDS,
@@ -24,6 +26,7 @@ from secdilemma.observers.kinds import (
 )
 
 __all__ = [
+    "BUILDUPS",
     "FITTABLE_KINDS",
     "OBSERVER_KINDS",
     "AwareObserver",
@@ -33,5 +36,6 @@ __all__ = [
     "SelectiveObserver",
     "TemperedObserver",
     "compare_observers",
+    "evidence_decomposition",
     "swap_roles",
 ]

@@ -21,7 +21,13 @@ from secdilemma.spec.model_spec import (
     load_spec,
     spec_data,
 )
-from secdilemma.spec.reference import load_reference_params, load_reference_posterior
+from secdilemma.spec.reference import (
+    STAND_IN,
+    load_reference_params,
+    load_reference_posterior,
+    load_reference_signal_posterior,
+    load_reference_signals,
+)
 
 __all__ = [
     "DEFAULT_PRIORS",
@@ -29,6 +35,7 @@ __all__ = [
     "DEFAULT_SIGNAL_PRIORS",
     "DEFAULT_TAU",
     "PARAMETERS",
+    "STAND_IN",
     "DataSpec",
     "DecisionSpec",
     "ModelSpec",
@@ -41,6 +48,8 @@ __all__ = [
     "WorldSpec",
     "load_reference_params",
     "load_reference_posterior",
+    "load_reference_signal_posterior",
+    "load_reference_signals",
     "load_spec",
     "spec_data",
 ]

@@ -34,18 +34,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from secdilemma._paths import models_dir
+from secdilemma.data.schema import DERIVED_CHANNELS
 from secdilemma.decision import decide as _decide
+from secdilemma.decision import evsi_by_channel
 from secdilemma.engines.exact import estimate_params
 from secdilemma.errors import ParameterError
-from secdilemma.model import ModelParams
-from secdilemma.observers import FITTABLE_KINDS, OBSERVER_KINDS
-from secdilemma.spec import ModelSpec, load_reference_params, spec_data
+from secdilemma.model import ModelParams, as_type_prior, threat_multiplier
+from secdilemma.observers import FITTABLE_KINDS, OBSERVER_KINDS, evidence_decomposition
+from secdilemma.spec import ModelSpec, load_reference_params, load_reference_signals, spec_data
+from secdilemma.spec.reference import REFERENCE_FILE
 from secdilemma.spec.sections import SOURCES
 from secdilemma.study.setting import (
     DEFAULT_N_SIMS,
     ENGINES,
     PARAM_SOURCES,
-    SWITCHING_PERSISTENCE,
     VARIANTS,
     Engine,
     Setting,
@@ -54,9 +57,12 @@ from secdilemma.study.setting import (
     overrides,
     spec_of,
 )
+from secdilemma.study.signals import study_signal_params
+from secdilemma.study.variants import spec_variants
 
 if TYPE_CHECKING:
     from secdilemma.engines.pymc import PerceptionModel
+    from secdilemma.reference import PoolReference
 
 __all__ = ["Study"]
 
@@ -130,6 +136,7 @@ class Study:
         self.overridden: tuple[str, ...] = tuple(given)
         self.model_: PerceptionModel | None = None
         self._data: tuple[xr.Dataset, xr.Dataset] | None = None
+        self._references: dict[bool, PoolReference] = {}
         self.setting: Setting = self._resolve()
 
     # ------------------------------------------------------------------ constructors
@@ -143,6 +150,7 @@ class Study:
         start: int | None = None,
         end: int | None = None,
         name: str | None = None,
+        signals: Sequence[str] | None = None,
         **overrides: Any,
     ) -> Study:
         """A study of any pair of states, built from the raw tables.
@@ -150,8 +158,10 @@ class Study:
         Defaults for what a spec would say: the capability series ``milex`` as log
         changes, the three types greedy/insecure/mixed (static), priors from the pooled
         reference (``use_reference``), a neutral world (omega = delta = 0.5), an aware
-        observer with a uniform prior, the default losses and a ten-period horizon, and no
-        signal channels (a dyad built from the spending tables carries none).
+        observer with a uniform prior, the default losses and a ten-period horizon, and
+        the rival's signal channels derived from MID and ATOP for every pair
+        (:data:`secdilemma.data.schema.DERIVED_CHANNELS`) that the window covers in at least
+        one year (give ``signals=[...]`` to choose, ``signals=[]`` for none).
 
         Examples
         --------
@@ -160,15 +170,20 @@ class Study:
         ('IND-PAK', '1960-2000')
         """
         check_choice("source", source, SOURCES)
-        spec = ModelSpec.for_dyad(
-            observer_state,
-            rival_state,
-            source=source,
-            start=start,
-            end=end,
-            name=name,
-            priors={"use_reference": True},
-        )
+        kw: dict[str, Any] = dict(source=source, start=start, end=end, name=name,
+                                  priors={"use_reference": True})  # fmt: skip
+        spec = ModelSpec.for_dyad(observer_state, rival_state, **kw)
+        if signals is None:
+            ds = spec_data(spec)[0]
+            rival = ds["signals"].sel(actor="rival") if "signals" in ds else None
+            signals = []
+            for c in DERIVED_CHANNELS if rival is not None else ():
+                if bool(rival.sel(signal=c).notnull().any()):
+                    signals.append(c)
+        if signals:
+            spec = ModelSpec.for_dyad(
+                observer_state, rival_state, signals={"channels": list(signals)}, **kw
+            )
         study = cls(spec, **overrides)
         study.source = "dyad"
         study.setting = study._resolve()
@@ -256,6 +271,10 @@ class Study:
 
     def _stamp(self, obj: Any, **extra: str) -> Any:
         obj.attrs.update(self.setting.attrs())
+        if self._references:
+            ref = self._references.get(True) or self._references[False]
+            obj.attrs["study_reference"] = ref.label
+            obj.attrs["study_reference_left_out"] = json.dumps(list(ref.left_out))
         if self.world_changed_after_fit:
             obj.attrs["study_world_changed_after_fit"] = ",".join(self.world_changed_after_fit)
         obj.attrs.update(extra)
@@ -276,38 +295,78 @@ class Study:
         """The per-period moves the engines read (``dx``, ``u``, ``x``, ``y``, signals)."""
         return self._stamp(self.data_and_moves()[1].copy())
 
-    def exact_params(self) -> ModelParams:
-        """The exact observer's parameters (by :attr:`params`) in this study's world."""
+    def reference(self, *, posterior: bool = False) -> PoolReference:
+        """The pooled reference this study reads: the stored one, or, when the study's pair
+        of states is in the pool, the pool without it (leave-one-out,
+        :func:`secdilemma.reference.reference_for`; computed on first use and cached).
+
+        ``posterior=True`` asks for the PyMC posterior too (what a fit's priors need; minutes
+        on first use for a pool member), otherwise the point estimate the exact observer
+        reads is enough. A bundled case is never in the pool.
+        """
+        from secdilemma.reference import PoolReference, reference_for  # floor 9; lazy: PyMC
+
+        key = bool(posterior)
+        if key in self._references:
+            return self._references[key]
+        if self._references.get(True) is not None:
+            return self._references[True]  # the posterior's file has the point estimate too
+        d = self.spec.data
+        if d.is_dyad and d.observer and d.rival:
+            ref = reference_for(d.observer, d.rival, posterior=posterior)
+        else:
+            ref = PoolReference(models_dir() / REFERENCE_FILE, "pool", member=False)
+        self._references[key] = ref
+        return ref
+
+    def exact_params(self, *, signals: bool = True) -> ModelParams:
+        """The exact observer's parameters (by :attr:`params`) in this study's world, with
+        the coefficients of the spec's signal channels (:mod:`secdilemma.study.signals`)
+        unless ``signals=False`` or ``params="default"``."""
+        return self._exact_params(signals)[0]
+
+    def _exact_params(self, signals: bool = True) -> tuple[ModelParams, dict[str, str]]:
         moves = self.data_and_moves()[1]
+        how: dict[str, str] = {}
+        ref_path = self.reference().path if self.params != "default" else None
         if self.params == "reference":
-            base = load_reference_params()
+            base = load_reference_params(ref_path)
         elif self.params == "estimate":
             base = estimate_params(moves).params
         else:
             base = ModelParams()
+            how = {c: "not used: params='default' has no signal coefficients"
+                   for c in self.spec.signals.channels}  # fmt: skip
         periods = moves["period"].values
-        world = {}
+        world: dict[str, Any] = {}
         for name in ("omega", "delta"):
             series = np.asarray(self.spec.world.series(name, periods), dtype=float)
             world[name] = float(series[0]) if np.all(series == series[0]) else series
-        return base.replace(**world)
+        sp = None
+        if signals and ref_path is not None:
+            prior = self.spec.types.type_space()
+            sp, how = study_signal_params(
+                self.spec, moves, load_reference_signals(ref_path),
+                as_type_prior(self.spec.observer.prior, prior),
+            )  # fmt: skip
+        elif not signals:
+            how = {c: "not used: signals=False" for c in self.spec.signals.channels}
+        return base.replace(signals=sp, **world), how
 
     def observer_model(self, kind: str | None = None) -> Any:
         """The exact observer of this study (or of another ``kind`` on the same setting)."""
-        k = check_choice("observer", kind or self.spec.observer.kind, tuple(OBSERVER_KINDS))
-        return OBSERVER_KINDS[k](
-            self.spec.types.type_space(),
-            self.exact_params(),
-            prior=self.spec.observer.prior,
-            persistence=self.spec.types.persistence,
-        )
+        return self._observer(kind, True)[0]
 
-    def belief(self, engine: Engine = "exact", *, observer: str | None = None) -> xr.Dataset:
+    def belief(
+        self, engine: Engine = "exact", *, observer: str | None = None, signals: bool = True
+    ) -> xr.Dataset:
         """The posterior over the rival's types, period by period.
 
         ``engine="exact"``: Bayes' rule with the parameters fixed (:attr:`params`), filtered
-        and smoothed. The exact observer reads the buildups only: the reference parameters
-        carry no signal coefficients. ``engine="fit"``: the full Bayesian fit's type
+        and smoothed, from the buildups and the spec's signal channels (coefficients from
+        the reference, :mod:`secdilemma.study.signals`; ``signals=False`` reads the buildups
+        only). The attrs say how each channel was read (``study_signals_used``) and which
+        reference (``study_reference``). ``engine="fit"``: the full Bayesian fit's type
         probabilities (fits first if needed), integrating over the parameters: per draw at
         the last period (``type_probability``) and, over periods, the mean and 90 % band of
         the filtered and smoothed paths (``filtered_mean``, ``filtered_low``, …).
@@ -322,20 +381,40 @@ class Study:
             tree = self.fit()
             post = tree["type_probabilities"].to_dataset()
             return self._stamp(post, study_engine="fit")
-        obs = self.observer_model(observer)
-        moves = self.data_and_moves()[1]
-        post = obs.filter(moves.drop_vars("signals", errors="ignore"), smooth=True)
+        obs, params, how = self._observer(observer, signals)
+        post = obs.filter(self._exact_moves(params), smooth=True)
         return self._stamp(
             post,
             study_engine="exact",
             study_observer=obs.kind,
-            study_signals_used="none: the exact observer's parameters carry no signal "
-            "coefficients (the fit reads the spec's channels)",
-            params_json=json.dumps(
-                {k: v for k, v in self.exact_params().to_dict().items() if k != "signals"},
-                default=lambda a: np.asarray(a).tolist(),
-            ),
+            study_signals_used=json.dumps(how),
+            params_json=json.dumps(params.to_dict(), default=_plain),
         )
+
+    def evidence(self, *, observer: str | None = None) -> xr.Dataset:
+        """What moved the exact observer's belief: the buildups and each signal channel, by
+        type and period (:func:`secdilemma.observers.evidence_decomposition`), with the
+        final belief without each source. The attrs carry the setting and how each channel
+        was read."""
+        obs, params, how = self._observer(observer, True)
+        ev = evidence_decomposition(obs, self._exact_moves(params))
+        return self._stamp(ev, study_engine="exact", study_observer=obs.kind,
+                           study_signals_used=json.dumps(how))  # fmt: skip
+
+    def _observer(self, kind: str | None, signals: bool) -> tuple[Any, ModelParams, dict[str, str]]:
+        params, how = self._exact_params(signals)
+        k = check_choice("observer", kind or self.spec.observer.kind, tuple(OBSERVER_KINDS))
+        obs = OBSERVER_KINDS[k](
+            self.spec.types.type_space(), params, prior=self.spec.observer.prior,
+            persistence=self.spec.types.persistence,
+        )  # fmt: skip
+        return obs, params, how
+
+    def _exact_moves(self, params: ModelParams) -> xr.Dataset:
+        moves = self.data_and_moves()[1]
+        if params.signals is None:
+            return moves.drop_vars("signals", errors="ignore")
+        return moves.sel(signal=list(params.signals.names))
 
     def fit(self, *, refit: bool = False, progressbar: bool = False, **sampler: Any) -> xr.DataTree:
         """The full Bayesian fit (PyMC); kept as :attr:`model_` and returned as a DataTree.
@@ -347,7 +426,8 @@ class Study:
         from secdilemma.engines.pymc import PerceptionModel  # here: keeps import light
 
         if self.model_ is None or refit or sampler:
-            model = PerceptionModel(self.spec)
+            ref = self.reference(posterior=True).path if self.spec.priors.use_reference else None
+            model = PerceptionModel(self.spec, reference=ref)
             model.fit(seed=self.spec.sampler.seed, progressbar=progressbar, **sampler)
             self.model_ = model
         assert self.model_.idata_ is not None
@@ -393,44 +473,53 @@ class Study:
         )
         return self._stamp(res, study_engine=engine, study_belief=label)
 
+    def value_of_information(
+        self,
+        *,
+        cost: Any = 0.0,
+        observer: str | None = None,
+        n_sims: int = DEFAULT_N_SIMS,
+    ) -> xr.Dataset:
+        """What observing each signal channel once more, before acting, would be worth
+        (EVSI per channel, jointly, and EVPI; :func:`secdilemma.decision.evsi_by_channel`).
+
+        The belief is the exact observer's at the last period; the channels and their
+        coefficients are the ones it reads (:meth:`belief`'s ``study_signals_used``); the
+        threat in the channels' fear term is the observer's last move (``h * u⁺``). ``cost``
+        is one number or ``{channel: cost}`` in utility units. Raises
+        :class:`~secdilemma.errors.ParameterError` when no channel has coefficients.
+        """
+        post = self.belief("exact", observer=observer)
+        params, how = self._exact_params(True)
+        if params.signals is None:
+            raise ParameterError(
+                "value_of_information: no signal channel of this study has coefficients "
+                f"({json.dumps(how) if how else 'the spec reads no channels'}); add derived "
+                "channels to the spec's [signals] (e.g. mid_use_of_force) or use params="
+                "'reference'."
+            )
+        moves = self.data_and_moves()[1]
+        world = self._last_world()
+        u_last = float(moves["u"].values[-1])
+        threat = float(threat_multiplier(world["omega"], world["delta"])) * max(u_last, 0.0)
+        dec = self.spec.decision
+        res = evsi_by_channel(
+            post["filtered"].isel(period=-1), channel=params.signals,
+            params=params.replace(**world), losses=dec.losses_obj(), actions=dec.actions,
+            horizon=dec.horizon, cost=cost, threat=threat if np.isfinite(threat) else 0.0,
+            n_sims=n_sims, seed=self.spec.sampler.seed,
+        )  # fmt: skip
+        return self._stamp(res, study_engine="exact", study_signals_used=json.dumps(how))
+
     def _last_world(self) -> dict[str, float]:
         """omega and delta of the last period: the world the decision looks ahead in."""
         period = self.data_and_moves()[1]["period"].values[-1:]
         return {k: float(self.spec.world.series(k, period)[0]) for k in ("omega", "delta")}
 
     def variants(self, which: Sequence[str] = VARIANTS) -> dict[str, ModelSpec]:
-        """Spec variants for model comparison on the same data, each changing one thing."""
-        bad = [w for w in which if w not in VARIANTS]
-        if bad:
-            raise ParameterError(f"variants: unknown {bad}; choose from {list(VARIANTS)}.")
-        spec = self.spec
-        base = spec.to_dict()
-        out: dict[str, ModelSpec] = {"full": spec}
-
-        def variant(name: str, change: Any) -> None:
-            d = json.loads(json.dumps(base))
-            change(d)
-            d["meta"]["name"] = name
-            out[name] = ModelSpec.from_dict(d, source=f"<{spec.name} variant>")
-
-        if "types" in which:
-            for n in spec.types.names:
-
-                def one_type(d: dict[str, Any], n: str = n) -> None:
-                    d["types"] = {"names": [n]}
-                    d.setdefault("observer", {}).pop("prior", None)
-
-                variant(f"{n}_only", one_type)
-        if "observer" in which:
-            kind = "naive" if spec.observer.kind == "aware" else "aware"
-            variant(f"{kind}_observer", lambda d: d.setdefault("observer", {}).update(kind=kind))
-        if "switching" in which:
-            if spec.types.switching:
-                variant("static_types", lambda d: d["types"].update(switching=False))
-            else:
-                sw = {"persistence": SWITCHING_PERSISTENCE}
-                variant("switching_types", lambda d: d.setdefault("types", {}).update(switching=sw))
-        return out
+        """Spec variants for model comparison on the same data, each changing one thing
+        (:func:`secdilemma.study.variants.spec_variants`)."""
+        return spec_variants(self.spec, which)
 
     def compare(
         self, variants: Sequence[str] = VARIANTS, **sampler: Any
@@ -440,7 +529,8 @@ class Study:
 
         models: dict[str, PerceptionModel] = {}
         for name, spec in self.variants(variants).items():
-            model = PerceptionModel(spec)
+            ref = self.reference(posterior=True).path if spec.priors.use_reference else None
+            model = PerceptionModel(spec, reference=ref)
             model.fit(seed=spec.sampler.seed, **sampler)
             models[name] = model
         table = compare_models(models)
@@ -477,3 +567,10 @@ class Study:
         if path is not None:
             self.spec.save(path, overwrite=overwrite)
         return text
+
+
+def _plain(a: Any) -> Any:
+    """JSON for numpy arrays and :class:`SignalParams` in a parameter dump."""
+    if hasattr(a, "to_dict"):
+        return a.to_dict()
+    return np.asarray(a).tolist()

@@ -24,11 +24,19 @@ import numpy.typing as npt
 import xarray as xr
 
 from secdilemma.errors import DataError, ParameterError
-from secdilemma.model import ModelParams, as_type_prior, loglik_components
+from secdilemma.model import ModelParams, SignalParams, as_type_prior, loglik_components
 from secdilemma.model.simulate import SeedLike, as_generator
 from secdilemma.model.types import TypeSpace
 
-__all__ = ["ParamEstimate", "estimate_params"]
+__all__ = ["ETA_BOUND", "SIGNAL_COEFS", "ParamEstimate", "estimate_params"]
+
+FloatArray = npt.NDArray[np.float64]
+
+#: The coefficients of a signal channel's logit, estimated together per channel.
+SIGNAL_COEFS = ("eta0", "eta_g", "eta_f")
+#: Bound on a signal coefficient's estimate (logit scale): a channel that never (or always)
+#: fires would otherwise send its intercept to -inf (+inf); at 15 the rate is 3e-7.
+ETA_BOUND = 15.0
 
 #: parameters that can be estimated, and whether they are positive (log-transformed)
 _ESTIMABLE: dict[str, bool] = {
@@ -51,12 +59,19 @@ class ParamEstimate:
     converged: bool
     message: str
     estimated: tuple[str, ...] = field(default=())
+    estimated_signals: bool = False
 
     def summary(self) -> dict[str, Any]:
         """Plain-data summary (estimated values, evidence, convergence)."""
         values = {k: float(np.asarray(getattr(self.params, k))) for k in self.estimated}
+        sp = self.params.signals
+        coefs = {
+            name: {c: float(getattr(sp, c)[j]) for c in SIGNAL_COEFS}
+            for j, name in enumerate(sp.names)
+        } if sp is not None and self.estimated_signals else {}  # fmt: skip
         return {
             "estimated": values,
+            "signals": coefs,
             "log_evidence": self.log_evidence,
             "n_obs": self.n_obs,
             "converged": self.converged,
@@ -89,6 +104,7 @@ def estimate_params(
     threat_blind: bool = False,
     n_starts: int = 4,
     seed: SeedLike = 0,
+    signals: Sequence[str] | None = None,
 ) -> ParamEstimate:
     """Type-II maximum-likelihood estimate of the reaction-function parameters.
 
@@ -111,6 +127,13 @@ def estimate_params(
     n_starts, seed
         Deterministic multi-start: the base point plus ``n_starts - 1`` jittered starts drawn
         with ``seed`` (an integer >= 0 or a numpy Generator).
+    signals
+        Signal channels whose coefficients (``eta0``, ``eta_g``, ``eta_f`` each) are
+        estimated together with the reaction: the data need a ``signals`` variable over
+        (..., ``period``, ``signal``) (an ``actor`` dim is read at ``rival``; counts > 0 are
+        events, NaN unobserved). The reaction is first estimated from the buildups (the
+        multi-start above), then everything jointly (L-BFGS-B, each coefficient within
+        :data:`ETA_BOUND`).
 
     Returns
     -------
@@ -128,16 +151,11 @@ def estimate_params(
     """
     types = TypeSpace.default() if types is None else types
     base = ModelParams() if base is None else base
-    unknown = [k for k in estimate if k not in _ESTIMABLE]
-    if unknown:
-        raise ParameterError(
-            f"estimate_params: cannot estimate {unknown}; choose among {list(_ESTIMABLE)}."
-        )
-    if not estimate:
-        raise ParameterError("estimate_params: `estimate` is empty; name at least one parameter.")
-    if n_starts < 1:
-        raise ParameterError(f"estimate_params: `n_starts` must be >= 1; got {n_starts}.")
+    _check_request(estimate, n_starts)
     dx, u = _arrays(data)
+    sig = None if signals is None else _signal_arrays(data, tuple(signals), dx.shape)
+    if sig is not None:
+        base = base.replace(signals=_start_signals(tuple(signals), sig))
     log_prior = np.log(as_type_prior(prior, types))  # type: ignore[arg-type]
     n_obs = int(np.sum(np.isfinite(dx[..., 1:]) & np.isfinite(u[..., :-1])))
     if n_obs < len(estimate) + 2:
@@ -153,16 +171,84 @@ def estimate_params(
     from scipy.special import logsumexp
 
     def to_params(theta: npt.NDArray[np.float64]) -> ModelParams:
-        vals = np.where(positive, np.exp(np.clip(theta, -30, 30)), theta)
-        return base.replace(**{k: float(v) for k, v in zip(names, vals, strict=True)})
+        r = theta[: len(names)]
+        vals = np.where(positive, np.exp(np.clip(r, -30, 30)), r)
+        p = base.replace(**{k: float(v) for k, v in zip(names, vals, strict=True)})
+        if theta.size > len(names):
+            assert p.signals is not None
+            e = theta[len(names) :].reshape(len(SIGNAL_COEFS), -1)
+            p = p.replace(signals=SignalParams(p.signals.names, *e))
+        return p
 
     def neg_evidence(theta: npt.NDArray[np.float64]) -> float:
         p = to_params(theta)
-        ll_b, _ = loglik_components(dx, u, p, types, threat_blind=threat_blind)
+        s = sig if theta.size > len(names) else None
+        if s is None:
+            p = p.replace(signals=None)
+        ll_b, ll_s = loglik_components(dx, u, p, types, signals=s, threat_blind=threat_blind)
         per_type = ll_b.sum(axis=-2) + log_prior  # (..., K)
+        if ll_s is not None:
+            per_type = per_type + ll_s.sum(axis=(-3, -1))
         val = -float(np.sum(logsumexp(per_type, axis=-1)))
         return val if np.isfinite(val) else 1e300
 
+    start = _reaction_start(base, names, positive, dx)
+    rng = as_generator(seed)
+    best = None
+    for i in range(n_starts):
+        x0 = start if i == 0 else start + rng.normal(0.0, 0.5, size=start.shape)
+        res = minimize(
+            neg_evidence,  # the buildups alone: signals without loadings add a constant
+            x0,
+            method="Nelder-Mead",
+            options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-9},
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    assert best is not None
+    if sig is not None:
+        # the reaction at its optimum with the signals' starting coefficients, then all
+        # together: the signals move each dyad's type weights, and so the reaction's estimate
+        x0 = _join(best.x, base)
+        bounds = [(None, None)] * len(names) + [(-ETA_BOUND, ETA_BOUND)] * (x0.size - len(names))
+        best = minimize(neg_evidence, x0, method="L-BFGS-B", bounds=bounds,
+                        options={"maxiter": 2000, "ftol": 1e-12, "gtol": 1e-7})  # fmt: skip
+    return ParamEstimate(
+        params=to_params(best.x),
+        log_evidence=-float(best.fun),
+        n_obs=n_obs,
+        converged=bool(best.success),
+        message=str(best.message),
+        estimated=tuple(names),
+        estimated_signals=sig is not None,
+    )
+
+
+def _check_request(estimate: Sequence[str], n_starts: int) -> None:
+    unknown = [k for k in estimate if k not in _ESTIMABLE]
+    if unknown:
+        raise ParameterError(
+            f"estimate_params: cannot estimate {unknown}; choose among {list(_ESTIMABLE)}."
+        )
+    if not estimate:
+        raise ParameterError("estimate_params: `estimate` is empty; name at least one parameter.")
+    if n_starts < 1:
+        raise ParameterError(f"estimate_params: `n_starts` must be >= 1; got {n_starts}.")
+
+
+def _join(reaction: npt.NDArray[np.float64], base: ModelParams) -> npt.NDArray[np.float64]:
+    """The reaction's coordinates followed by the base's signal coefficients (eta0, eta_g,
+    eta_f, each over channels)."""
+    sp = base.signals
+    assert sp is not None
+    return np.concatenate([reaction, sp.eta0, sp.eta_g, sp.eta_f])
+
+
+def _reaction_start(
+    base: ModelParams, names: list[str], positive: npt.NDArray[np.bool_], dx: FloatArray
+) -> FloatArray:
+    """The optimiser's start: the base values (log of the positive ones), sigma from the
+    robust spread of the rival's changes."""
     start = np.array(
         [
             np.log(max(float(np.asarray(getattr(base, k))), 1e-3))
@@ -171,29 +257,48 @@ def estimate_params(
             for k, pos in zip(names, positive, strict=True)
         ]
     )
-    # data-derived scale for sigma's start: the robust spread of the rival's changes
     finite = dx[np.isfinite(dx)]
     if "sigma" in names and finite.size > 2:
         mad = 1.4826 * float(np.median(np.abs(finite - np.median(finite))))
         start[names.index("sigma")] = np.log(max(mad, 1e-3))
-    rng = as_generator(seed)
-    best = None
-    for i in range(n_starts):
-        x0 = start if i == 0 else start + rng.normal(0.0, 0.5, size=start.shape)
-        res = minimize(
-            neg_evidence,
-            x0,
-            method="Nelder-Mead",
-            options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-9},
+    return start
+
+
+def _signal_arrays(
+    data: xr.Dataset, channels: tuple[str, ...], shape: tuple[int, ...]
+) -> FloatArray:
+    """The rival's signals ``(..., T, J)`` in ``channels``' order (0, 1 or NaN)."""
+    if not channels:
+        raise ParameterError("estimate_params: `signals` is empty; name at least one channel.")
+    if "signals" not in data or "signal" not in data["signals"].dims:
+        raise DataError(
+            "estimate_params: `signals` names channels but the data have no `signals` "
+            "variable over a `signal` dim; add it (0, 1 or NaN where unobserved)."
         )
-        if best is None or res.fun < best.fun:
-            best = res
-    assert best is not None
-    return ParamEstimate(
-        params=to_params(best.x),
-        log_evidence=-float(best.fun),
-        n_obs=n_obs,
-        converged=bool(best.success),
-        message=str(best.message),
-        estimated=tuple(names),
-    )
+    have = [str(c) for c in data["signals"]["signal"].values]
+    missing = [c for c in channels if c not in have]
+    if missing:
+        raise DataError(
+            f"estimate_params: channel(s) {missing} are not in the data's `signals` "
+            f"(channels there: {have})."
+        )
+    da = data["signals"].sel(signal=list(channels))
+    if "actor" in da.dims:
+        da = da.sel(actor="rival")
+    lead = [d for d in data["dx"].dims if d != "period"]
+    arr = np.asarray(da.transpose(*lead, "period", "signal").values, dtype=float)
+    if arr.shape != (*shape, len(channels)):
+        raise DataError(f"estimate_params: `signals` has shape {arr.shape}; expected "
+                        f"{(*shape, len(channels))} (the moves' dims, then `signal`).")  # fmt: skip
+    return np.where(np.isnan(arr), np.nan, (arr > 0).astype(float))
+
+
+def _start_signals(channels: tuple[str, ...], sig: FloatArray) -> SignalParams:
+    """Starting coefficients: each channel's intercept at the logit of its observed rate (a
+    half event added to both counts), no type loadings."""
+    flat = sig.reshape(-1, len(channels))
+    ones = np.nansum(flat, axis=0)
+    n = np.sum(np.isfinite(flat), axis=0)
+    rate = (ones + 0.5) / (n + 1.0)
+    zero = np.zeros(len(channels))
+    return SignalParams(channels, eta0=np.log(rate / (1 - rate)), eta_g=zero, eta_f=zero)

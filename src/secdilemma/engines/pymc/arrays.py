@@ -48,7 +48,9 @@ def as_dyads(moves: xr.Dataset, name: str) -> xr.Dataset:
     keep = [v for v in ("dx", "u", "signals") if v in ds]
     out = ds[keep].transpose("dyad", "period", ...)
     if "signals" in out and "actor" in out["signals"].dims:
-        out["signals"] = (out["signals"].sel(actor="rival") > 0).astype(float)
+        rival = out["signals"].sel(actor="rival")
+        # a count > 0 is an event; NaN (outside a table's coverage) stays missing, never 0
+        out["signals"] = xr.where(rival.isnull(), np.nan, (rival > 0).astype(float))
     return out
 
 
@@ -80,11 +82,13 @@ class FitArrays:
     spec
         The model spec (world, observer kind, signal channels).
     eta_f_fixed_zero
-        The threat term of the signals is fixed at 0: a missing threat then leaves the
-        signal's term in.
+        Whether each channel's threat term is fixed at 0 (one bool for all, or one per
+        channel): a missing threat then leaves that channel's term in.
     """
 
-    def __init__(self, data: xr.Dataset, spec: ModelSpec, eta_f_fixed_zero: bool) -> None:
+    def __init__(
+        self, data: xr.Dataset, spec: ModelSpec, eta_f_fixed_zero: bool | npt.ArrayLike
+    ) -> None:
         self.data = data
         self.dyads = [str(v) if not isinstance(v, (int, np.integer)) else int(v)
                       for v in data["dyad"].values]  # fmt: skip
@@ -110,8 +114,9 @@ class FitArrays:
         self.signals = self._signals(data, (D, T))
         threat = h_prev * np.maximum(u_prev, 0.0)
         smask = np.isfinite(self.signals)
-        if not eta_f_fixed_zero:
-            smask &= np.isfinite(threat)[..., None]
+        # a channel whose threat term is fixed at 0 does not need the observer's move
+        needs_threat = ~np.broadcast_to(np.asarray(eta_f_fixed_zero, dtype=bool), smask.shape[-1:])
+        smask &= np.isfinite(threat)[..., None] | ~needs_threat
         self.smask = smask
         self.s0 = np.where(smask, self.signals, 0.0)
         self.threat = np.where(np.isfinite(threat), threat, 0.0)

@@ -164,15 +164,12 @@ def _signal_loglik(pm: Any, pt: Any, problem: FitProblem) -> Any:
     channel, summed over channels; 0 where a signal or its input is missing)."""
     a = problem.arrays
     ts = problem.types
-    J = a.shape[2]
     g = pt.as_tensor(ts.greed)
     f = pt.as_tensor(ts.fear)
     s = pm.Data("signals_obs", a.s0, dims=("dyad", "period", "signal"))
     smask = pm.Data("signal_mask", a.smask.astype(float), dims=("dyad", "period", "signal"))
     thr = pm.Data("threat_prev", a.threat, dims=("dyad", "period"))
-    eta = {
-        c: signal_coefficients(pm, c, problem.spec.signals.prior(c), J) for c in SIGNAL_COEFFICIENTS
-    }
+    eta = {c: signal_coefficients(pm, pt, problem.signal_priors[c]) for c in SIGNAL_COEFFICIENTS}
     logit = (
         eta["eta0"] + eta["eta_g"] * g[:, None] + eta["eta_f"] * f[:, None] * thr[:, :, None, None]
     )  # (dyad, period, type, signal)

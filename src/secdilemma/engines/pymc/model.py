@@ -49,6 +49,10 @@ class PerceptionModel:
         Moves to fit instead of the data the spec names: a Dataset with ``dx`` and ``u`` over
         (``dyad`` or ``scenario``, ``period``), and ``signals`` over (…, ``period``,
         ``signal``) when the spec reads channels (e.g. from :func:`secdilemma.model.simulate`).
+    reference
+        The reference file that ``use_reference`` reads (default
+        ``models/reference_params.toml``; :func:`secdilemma.reference.reference_for` gives
+        the pool without a study's own dyad). Recorded in the fit's attrs.
 
     Raises
     ------
@@ -70,8 +74,15 @@ class PerceptionModel:
     ['dyad', 'period', 'rival_type', 'signal']
     """
 
-    def __init__(self, spec: ModelSpec | str | os.PathLike[str], *, data: xr.Dataset | None = None):
+    def __init__(
+        self,
+        spec: ModelSpec | str | os.PathLike[str],
+        *,
+        data: xr.Dataset | None = None,
+        reference: str | os.PathLike[str] | None = None,
+    ):
         self.spec = _as_spec(spec)
+        self.reference = None if reference is None else Path(reference)
         if data is not None and not isinstance(data, xr.Dataset):
             raise ParameterError(
                 f"PerceptionModel: argument 'data' must be an xarray.Dataset of moves (dx, u "
@@ -98,7 +109,7 @@ class PerceptionModel:
     def problem(self) -> FitProblem:
         """The spec with its data, priors and types resolved (read on first use)."""
         if self._problem is None:
-            self._problem = FitProblem.from_spec(self.spec, self.data)
+            self._problem = FitProblem.from_spec(self.spec, self.data, reference=self.reference)
         return self._problem
 
     def arrays(self) -> FitArrays:
@@ -199,6 +210,10 @@ class PerceptionModel:
              "observed_data": observed, "constant_data": const, "type_probabilities": tp}
         )  # fmt: skip
         priors = {k: {"prior": v[0].to_dict(), "origin": v[1]} for k, v in problem.priors.items()}
+        if a.channels:
+            priors["signals"] = {"channels": list(a.channels)} | {
+                c: p.to_dict() for c, p in problem.signal_priors.items()
+            }
         tree.attrs = {
             "spec": json.dumps(self.spec.to_dict()),
             "secdilemma_version": __version__,
@@ -207,6 +222,9 @@ class PerceptionModel:
             "sampling_time_s": float(elapsed),
             "priors": json.dumps(priors),
             "model_name": self.spec.name,
+            "reference": str(problem.reference or "models/reference_params.toml")
+            if self.spec.priors.use_reference
+            else "",
         }
         return tree
 

@@ -67,7 +67,7 @@ def draw_params(
             if c in post:
                 etas[:, i, :] = post[c].transpose("chain", "draw", "signal").values.reshape(S, J)
             else:
-                etas[:, i, :] = float(problem.spec.signals.prior(c).args["value"])
+                etas[:, i, :] = problem.signal_priors[c].value
     return vals, etas
 
 

@@ -9,6 +9,7 @@ structure, is reused with new values.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +19,21 @@ import numpy.typing as npt
 from secdilemma.errors import SpecError
 from secdilemma.model import ModelParams
 from secdilemma.spec.model_spec import DEFAULT_PRIORS, DEFAULT_TAU, ModelSpec, PriorSpec
-from secdilemma.spec.reference import load_reference_params, load_reference_posterior
+from secdilemma.spec.reference import (
+    STAND_IN,
+    load_reference_params,
+    load_reference_posterior,
+    load_reference_signal_posterior,
+)
 
 __all__ = [
     "POSITIVE",
     "REACTION",
     "SIGNAL_COEFFICIENTS",
+    "SignalPrior",
     "reaction_parameter",
     "resolve_priors",
+    "resolve_signal_priors",
     "signal_coefficients",
 ]
 
@@ -184,13 +192,95 @@ def _per_dyad(pm: Any, pt: Any, name: str, rv: Any, tau_scale: float) -> Any:
     return pm.Deterministic(f"{name}_dyad", rv + scale * z, dims="dyad")
 
 
-def signal_coefficients(pm: Any, name: str, prior: PriorSpec, J: int) -> Any:
-    """One signal coefficient per channel: Normal RVs, or a constant for a fixed prior."""
-    if prior.is_fixed:
-        return pm.Data(f"{name}_value", np.full(J, float(prior.args["value"])), dims="signal")
-    return pm.Normal(
-        name,
-        mu=pm.Data(f"{name}__mu", float(prior.args["mu"])),
-        sigma=pm.Data(f"{name}__sigma", float(prior.args["sigma"])),
-        dims="signal",
+@dataclass(frozen=True, eq=False)
+class SignalPrior:
+    """The prior of one signal coefficient, channel by channel.
+
+    A channel's coefficient is either fixed (``fixed[j]``, at ``value[j]``) or
+    Normal(``mu[j]``, ``sigma[j]``); ``origin[j]`` says where it came from: ``user`` (the
+    spec's ``[signals.priors]``), ``reference`` (the pool's posterior of that channel),
+    ``reference:<derived channel>`` (a curated channel borrowing a derived one's loading,
+    :data:`~secdilemma.spec.STAND_IN`) or ``default``.
+    """
+
+    coef: str
+    fixed: npt.NDArray[np.bool_]
+    value: npt.NDArray[np.float64]
+    mu: npt.NDArray[np.float64]
+    sigma: npt.NDArray[np.float64]
+    origin: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (for the fit's attrs)."""
+        return {"fixed": self.fixed.tolist(), "value": self.value.tolist(),
+                "mu": self.mu.tolist(), "sigma": self.sigma.tolist(),
+                "origin": list(self.origin)}  # fmt: skip
+
+
+def resolve_signal_priors(
+    spec: ModelSpec, *, reference: Path | None = None
+) -> dict[str, SignalPrior]:
+    """The prior of ``eta0``, ``eta_g`` and ``eta_f`` for each of the spec's channels.
+
+    Precedence, per channel: the spec's ``[signals.priors]`` (one prior for every channel)
+    > with ``use_reference``, the pool's posterior of the channel, Normal(mean, sd widened by
+    ``reference_log_sd``: on the logit scale that is the same allowance, a factor of
+    ``exp(reference_log_sd)`` on the odds) > the default. A curated channel with a
+    :data:`~secdilemma.spec.STAND_IN` borrows that channel's ``eta_g`` and ``eta_f`` but keeps
+    the default intercept: it counts acts against any state, not only the observer, so its
+    base rate is its own.
+    """
+    chans = tuple(spec.signals.channels)
+    post = load_reference_signal_posterior(reference) if spec.priors.use_reference else None
+    out: dict[str, SignalPrior] = {}
+    for c in SIGNAL_COEFFICIENTS:
+        base = spec.signals.prior(c)
+        rows: list[tuple[bool, float, float, float, str]] = []
+        for ch in chans:
+            src = ch if ch in (post or {}) else STAND_IN.get(ch)
+            borrow = src is not None and src in (post or {}) and (src == ch or c != "eta0")
+            if c in spec.signals.priors or not borrow:
+                origin = "user" if c in spec.signals.priors else "default"
+                if base.is_fixed:
+                    rows.append((True, float(base.args["value"]), 0.0, 1.0, origin))
+                else:
+                    rows.append((False, 0.0, float(base.args["mu"]), float(base.args["sigma"]),
+                                 origin))  # fmt: skip
+                continue
+            assert post is not None
+            assert src is not None
+            st = post[src][c]
+            sd = math.hypot(st["sd"], spec.priors.reference_log_sd)
+            origin = "reference" if src == ch else f"reference:{src}"
+            rows.append((False, 0.0, st["mean"], sd, origin))
+        fixed, value, mu, sigma, origin = zip(*rows, strict=True) if rows else ((),) * 5
+        out[c] = SignalPrior(c, np.array(fixed, dtype=bool), np.array(value, dtype=float),
+                             np.array(mu, dtype=float), np.array(sigma, dtype=float),
+                             tuple(origin))  # fmt: skip
+    return out
+
+
+def signal_coefficients(pm: Any, pt: Any, prior: SignalPrior) -> Any:
+    """One coefficient per channel: Normal RVs (hyperparameters in ``pm.Data``), constants
+    for fixed ones, or, when some channels are fixed and others not, the free ones as
+    ``{coef}_free`` and the whole vector as a Deterministic over ``signal``."""
+    name, J = prior.coef, prior.fixed.size
+    if prior.fixed.all():
+        return pm.Data(f"{name}_value", prior.value, dims="signal")
+    if not prior.fixed.any():
+        return pm.Normal(
+            name,
+            mu=pm.Data(f"{name}__mu", prior.mu, dims="signal"),
+            sigma=pm.Data(f"{name}__sigma", prior.sigma, dims="signal"),
+            dims="signal",
+        )
+    free = np.flatnonzero(~prior.fixed)
+    rv = pm.Normal(
+        f"{name}_free",
+        mu=pm.Data(f"{name}__mu", prior.mu[free]),
+        sigma=pm.Data(f"{name}__sigma", prior.sigma[free]),
+        shape=free.size,
     )
+    full = pt.set_subtensor(pt.as_tensor(prior.value)[free], rv)
+    assert prior.value.size == J
+    return pm.Deterministic(name, full, dims="signal")

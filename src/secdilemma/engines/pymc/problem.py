@@ -8,14 +8,15 @@ posteriors and the predictive checks read.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 from scipy.special import logsumexp
 
 from secdilemma.engines.pymc.arrays import FitArrays, FloatArray, as_dyads
-from secdilemma.engines.pymc.priors import resolve_priors
+from secdilemma.engines.pymc.priors import SignalPrior, resolve_priors, resolve_signal_priors
 from secdilemma.model import transition_matrix
 from secdilemma.model.types import TypeSpace
 from secdilemma.spec.model_spec import ModelSpec, PriorSpec, spec_data
@@ -44,15 +45,24 @@ class FitProblem:
     priors: dict[str, tuple[PriorSpec, str]]
     types: TypeSpace
 
+    signal_priors: dict[str, SignalPrior] = field(default_factory=dict)
+    reference: Path | None = None
+
     @classmethod
-    def from_spec(cls, spec: ModelSpec, data: xr.Dataset | None = None) -> FitProblem:
-        """The problem of ``spec`` on ``data`` (by default the data the spec names)."""
+    def from_spec(
+        cls, spec: ModelSpec, data: xr.Dataset | None = None, *, reference: Path | None = None
+    ) -> FitProblem:
+        """The problem of ``spec`` on ``data`` (by default the data the spec names);
+        ``reference`` is the reference file ``use_reference`` reads (default
+        ``models/reference_params.toml``)."""
         moves = data if data is not None else spec_data(spec)[1]
-        p = spec.signals.prior("eta_f")
-        eta_f_zero = p.is_fixed and p.args["value"] == 0.0
+        sig = resolve_signal_priors(spec, reference=reference)
+        p = sig["eta_f"]
+        eta_f_zero = p.fixed & (p.value == 0.0)  # per channel
         arrays = FitArrays(as_dyads(moves, spec.data.case or spec.name), spec, eta_f_zero)
         types: TypeSpace = spec.types.type_space()
-        return cls(spec, arrays, resolve_priors(spec, arrays.dx), types)
+        priors = resolve_priors(spec, arrays.dx, reference=reference)
+        return cls(spec, arrays, priors, types, sig, reference)
 
     @property
     def type_prior(self) -> FloatArray:
@@ -109,7 +119,7 @@ class FitProblem:
             {
                 "types": self.types.to_dict(),
                 "dists": {k: v[0].dist for k, v in self.priors.items()},
-                "signals": {c: self.spec.signals.prior(c).dist for c in ("eta0", "eta_g", "eta_f")},
+                "signals": {c: p.fixed.tolist() for c, p in self.signal_priors.items()},
                 "hier": self.hierarchical,
                 "shape": self.arrays.shape,
                 "switching": self.spec.types.switching,

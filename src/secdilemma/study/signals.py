@@ -1,0 +1,136 @@
+"""The exact observer's signal coefficients for a study, and where each came from.
+
+The pooled reference (``models/reference_params.toml``, or the pool without the study's own
+dyad) estimates the coefficients of the channels derived from MID and ATOP for every pair.
+A study reads:
+
+- a **derived** channel with the reference's point estimate (``eta0``, ``eta_g``, ``eta_f``);
+- a **curated** channel of the bundled cases (hand-sourced events) with a stand-in
+  (:data:`secdilemma.spec.STAND_IN`: ``use_of_force`` → ``mid_use_of_force``,
+  ``crisis_initiation`` → ``mid_threat_display``, ``alliance_expansion`` →
+  ``alliance_new_defense_pact``): the derived channel's type loadings ``eta_g`` and
+  ``eta_f``, and an intercept ``eta0`` calibrated on the study's own data, so that the
+  channel's rate averaged over the window and over the types (weighted by the observer's
+  prior) equals its observed rate. The intercept is not borrowed because a curated channel
+  counts the rival's acts against any state and a derived one only those against the
+  observer: their base rates differ, while how much more often a greedy state acts is what
+  the pool can tell;
+- any other curated channel (arms control, restraint, force-posture laws) has no estimate
+  anywhere, so the exact observer leaves it out and says so. The full Bayesian fit reads it
+  with the spec's priors.
+
+``params="default"`` uses no signals (the package's illustrative parameters have none).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import xarray as xr
+
+from secdilemma.model import SignalParams, threat_multiplier
+from secdilemma.model.types import TypeSpace
+from secdilemma.spec import STAND_IN, ModelSpec
+
+__all__ = ["calibrated_intercept", "study_signal_params"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def calibrated_intercept(
+    events: FloatArray,
+    threat: FloatArray,
+    eta_g: float,
+    eta_f: float,
+    types: TypeSpace,
+    prior: FloatArray,
+) -> float:
+    """The intercept at which the channel's expected rate (over the observed periods, types
+    weighted by ``prior``) equals its observed rate, given the loadings.
+
+    ``events`` are 0, 1 or NaN per period, ``threat`` is ``h * u⁺`` of the previous period
+    (NaN where unknown, read as 0 when ``eta_f == 0``). A channel with no event or only events
+    takes half an event (add 0.5 to the events and 1 to the periods), so the intercept stays
+    finite.
+    """
+    from scipy.optimize import brentq  # here: scipy.optimize is heavy to import
+
+    thr = np.where(np.isfinite(threat), threat, 0.0) if eta_f == 0.0 else threat
+    ok = np.isfinite(events) & np.isfinite(thr)
+    n = int(ok.sum())
+    if n == 0:
+        return float("nan")
+    rate = (float(np.sum(events[ok])) + 0.5) / (n + 1.0)
+    shift = eta_g * types.greed[None, :] + eta_f * types.fear[None, :] * thr[ok][:, None]
+
+    def gap(e0: float) -> float:
+        p = 1.0 / (1.0 + np.exp(-(e0 + shift)))  # (n, K)
+        return float(np.mean(p @ prior)) - rate
+
+    return float(brentq(gap, -40.0, 40.0, xtol=1e-12))
+
+
+def study_signal_params(
+    spec: ModelSpec,
+    moves: xr.Dataset,
+    reference: SignalParams | None,
+    prior: FloatArray,
+) -> tuple[SignalParams | None, dict[str, str]]:
+    """The exact observer's :class:`SignalParams` over the spec's channels that have
+    coefficients, and for every spec channel how it is read (``"reference"``,
+    ``"reference loadings of <derived>, intercept calibrated"`` or ``"not used: ..."``).
+
+    ``reference`` is the pool's point estimate (:func:`secdilemma.spec.load_reference_signals`)
+    and ``prior`` the observer's prior over the spec's types.
+    """
+    channels = tuple(spec.signals.channels)
+    how: dict[str, str] = {}
+    if not channels:
+        return None, how
+    if reference is None:
+        for ch in channels:
+            how[ch] = "not used: the reference file has no signal coefficients"
+        return None, how
+    types = spec.types.type_space()
+    est = {n: j for j, n in enumerate(reference.names)}
+    threat = _threat_prev(spec, moves)
+    names: list[str] = []
+    coefs: list[tuple[float, float, float]] = []
+    for ch in channels:
+        if ch in est:
+            j = est[ch]
+            names.append(ch)
+            coefs.append((reference.eta0[j], reference.eta_g[j], reference.eta_f[j]))
+            how[ch] = "reference"
+            continue
+        src = STAND_IN.get(ch)
+        if src is None or src not in est:
+            how[ch] = "not used: no estimate in the reference for this hand-sourced channel"
+            continue
+        j = est[src]
+        events = np.asarray(moves["signals"].sel(signal=ch).values, dtype=float)
+        e0 = calibrated_intercept(
+            events, threat, float(reference.eta_g[j]), float(reference.eta_f[j]), types, prior
+        )
+        if not np.isfinite(e0):
+            how[ch] = "not used: no observed period"
+            continue
+        names.append(ch)
+        coefs.append((e0, reference.eta_g[j], reference.eta_f[j]))
+        how[ch] = f"loadings of {src} (reference), intercept calibrated on this window"
+    if not names:
+        return None, how
+    e0s, egs, efs = (np.array(c, dtype=float) for c in zip(*coefs, strict=True))
+    return SignalParams(tuple(names), eta0=e0s, eta_g=egs, eta_f=efs), how
+
+
+def _threat_prev(spec: ModelSpec, moves: xr.Dataset) -> FloatArray:
+    """``h_{t-1} * u⁺_{t-1}`` per period (NaN in the first period and where ``u`` is
+    missing), the input of a channel's fear term."""
+    periods = moves["period"].values
+    h = threat_multiplier(spec.world.series("omega", periods), spec.world.series("delta", periods))
+    u = np.asarray(moves["u"].values, dtype=float)
+    out = np.full(u.shape, np.nan)
+    out[1:] = h[:-1] * np.maximum(u[:-1], 0.0)
+    out[1:][np.isnan(u[:-1])] = np.nan
+    return out

@@ -11,6 +11,13 @@ observer, a weight on the evidence). It performs the same floating-point operati
 same order as the numpy equations, so the two agree to the last bit or so;
 ``tests/test_exact_fused.py`` holds it to them within 1e-12.
 
+:func:`signal_rows` adds the signal channels' log-likelihood to the same block: the channels
+without a fear term from a table of the equations' zero-threat values, those with one from
+their logistic per period (vectorised: :func:`._vmath.vexp` and an fdlibm ``log1p``, within a
+few 1e-16 of numpy's ``logaddexp``), the periods with a non-finite threat or logit with the
+equations' operations one by one. ``tests/test_exact_fused.py`` and
+``tests/test_signal_likelihood.py`` hold it to the equations and to an enumeration.
+
 Scenario parameters come as the rows of ``prm`` ``(P, 9)`` (``P`` is 1 when shared, else
 ``S``): ``mu, alpha, beta, gamma, kappa, lam, anchor, sigma`` and the noise density's
 ``offset`` (:func:`secdilemma.model.equations.noise_offset`). The threat multiplier of each

@@ -5,11 +5,15 @@ term) followed by :func:`~secdilemma.engines.exact.filtering.filter_probabilitie
 with the log-likelihood of each scenario computed into a block that stays in cache while the
 filter runs over it (:mod:`._fused`): no ``(..., T, K)`` log-likelihood array is built, and
 the numpy passes that build one (broadcasting, two lags, the density, the missing-data mask)
-are gone. The observers use it when the model has no signal channels; with signals they
-compute the log-likelihood with numpy and filter it (the reference path).
+are gone. The signal channels' log-likelihood is added in the same block
+(``_fused.signal_rows``): every observer kind whose only hooks are the prior and the weights
+takes this path, signals or not.
 
 :func:`buildup_loglik` is the compiled log-likelihood on its own, ``(..., T, K)``: the same
 numbers as ``loglik_components(...)[0]`` (to within 1e-12; the tests compare them).
+:func:`signal_loglik` is the compiled signal log-likelihood, ``(..., T, K, J)``: the numbers
+the fused filter adds, compared with ``loglik_components(...)[1]`` and with a brute-force
+enumeration in the tests.
 
 Both need numba (:func:`fused_available`); the errors for bad input are those of
 ``loglik_components`` and ``filter_probabilities``, raised by them.

@@ -259,3 +259,23 @@ def test_the_module_runs_the_compared_text_not_what_the_file_holds_later(
     assert module.VALUE == 42
     assert module.__file__ == str(folder / "sdnutpie_testswap.py")
     sys.modules.pop(name, None)
+
+
+def test_a_call_with_many_arguments_compiles_in_numba() -> None:
+    """A model with more than 30 shared arrays: Python 3.12 builds such a call through a list,
+    which numba refuses; the generated call passes one star-argument of chunked tuples."""
+    import numba
+
+    from secdilemma.engines.pymc._nutpie_cache import _call_args
+
+    names = [f"a{i}" for i in range(41)]
+    ns: dict[str, object] = {}
+    exec(f"def inner({', '.join(names)}):\n    return a0 + 2 * a40\n", ns)
+    inner = numba.njit(ns["inner"])
+    call = _call_args(["x"] * 41)
+    assert call.startswith("*(")
+    glob: dict[str, object] = {"inner": inner}
+    exec(f"def outer(x):\n    return inner({call})\n", glob)
+    ns["outer"] = glob["outer"]
+    assert numba.njit(ns["outer"])(1.5) == 4.5
+    assert _call_args(["x", "s0"]) == "x, s0"

@@ -5,13 +5,28 @@ weights, :func:`~secdilemma.model.loglik_components`, the exact engine's
 :func:`~secdilemma.engines.exact.forward_backward`), arranged so that no Python loop runs
 over cells:
 
-1. the log-likelihood of the data is computed once per distinct setting of the inputs it
-   depends on (``omega``, ``delta``, the coefficients, whether the observer is threat-blind),
-   with those settings on the scenario axis of one call;
-2. each distinct (log-likelihood, prior, weight, persistence) combination is filtered once,
+1. the log-likelihood of the buildups is computed once per distinct setting of the inputs
+   it depends on (``omega``, ``delta``, the coefficients, whether the observer is
+   threat-blind), with those settings on the scenario axis of one call; the signal
+   channels' (the ones the study's exact observer reads, :attr:`SweepBase.signals`) once
+   per distinct (``omega``, ``delta``, threat-blind, channel intercepts), the intercepts
+   being each cell's (:func:`cell_eta0`, below);
+2. each distinct (log-likelihood, prior, weights, persistence) combination is filtered once,
    again with the combinations on the scenario axis (one call per distinct persistence,
-   since a transition matrix is shared by the scenarios of a call);
+   since a transition matrix is shared by the scenarios of a call); the weights are the
+   observer kind's on the buildups and on each channel, combined as
+   :meth:`Observer.loglik <secdilemma.observers.Observer.loglik>` does
+   (``w_b * ll_b + sum_j w_j * ll_j``, a zero weight giving exactly 0);
 3. each cell takes its combination's posterior.
+
+Signal channels: the study reads them with the coefficients of
+:func:`secdilemma.study.signals.study_signal_params`. A channel the pooled reference
+estimates keeps the reference's; a hand-sourced channel read with a stand-in's loadings has
+its intercept ``eta0`` calibrated on the study's window, which depends on the world
+(``omega``, ``delta``: the threat in the fear term) and the observer's prior. So a cell that
+changes one of those has its own intercepts, exactly those of ``Study(..., omega=...)``,
+recomputed by the same function (:func:`cell_eta0`); they enter the belief here and the
+policies' forward runs (:func:`cell_signal_params`, :mod:`secdilemma.whatif.policies`).
 """
 
 from __future__ import annotations
@@ -20,17 +35,19 @@ import numpy as np
 import numpy.typing as npt
 
 from secdilemma.engines.exact import forward_backward
-from secdilemma.model import loglik_components, transition_matrix
+from secdilemma.model import SignalParams, loglik_components, threat_multiplier, transition_matrix
 from secdilemma.observers import OBSERVER_KINDS
+from secdilemma.study.signals import calibrated_intercept
 from secdilemma.whatif.cells import Cells, group
 from secdilemma.whatif.inputs import COEFFICIENTS, KIND_DEFAULTS, SweepBase, prior_vectors
 
-__all__ = ["cell_beliefs", "cell_kinds"]
+__all__ = ["cell_beliefs", "cell_eta0", "cell_kinds", "cell_signal_params", "threat_prev"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
 
 _LL_INPUTS = ("omega", "delta", *COEFFICIENTS)
+_WORLD = ("omega", "delta")
 
 
 def cell_kinds(base: SweepBase, cells: Cells) -> npt.NDArray[np.str_]:
@@ -70,8 +87,110 @@ def _knobs(base: SweepBase, cells: Cells, kinds: npt.NDArray[np.str_]) -> FloatA
     return out
 
 
+# -- the signal channels ----------------------------------------------------------------------
+def threat_prev(omega: npt.ArrayLike, delta: npt.ArrayLike, u: FloatArray) -> FloatArray:
+    """``h_{t-1} * u⁺_{t-1}`` per period ``(T,)`` (NaN in the first period and where ``u`` is
+    missing): the input of a channel's fear term, as the study calibrates with it.
+
+    ``omega`` and ``delta`` are constants or ``(T,)`` series.
+    """
+    h = np.broadcast_to(threat_multiplier(omega, delta), u.shape)
+    out = np.full(u.shape, np.nan)
+    out[1:] = h[:-1] * np.maximum(u[:-1], 0.0)
+    out[1:][np.isnan(u[:-1])] = np.nan
+    return out
+
+
+def cell_eta0(base: SweepBase, cells: Cells) -> FloatArray:
+    """Each cell's channel intercepts ``(n, J)`` (``J = 0`` without channels).
+
+    The study's own where nothing they depend on is swept; else the calibrated channels'
+    are recomputed once per distinct (``omega``, ``delta``, prior) setting, with the cell's
+    world constant over the series (as ``Study(..., omega=...)`` has it) and its prior vector.
+    """
+    sp = base.params.signals
+    if sp is None or base.signals is None:
+        return np.empty((cells.n, 0))
+    eta0 = np.broadcast_to(sp.eta0, (cells.n, sp.n_channels)).copy()
+    cal = [j for j, c in enumerate(base.calibrated) if c]
+    prior_cols = {k: v.astype(float) for k, v in cells.columns.items() if k.startswith("prior_")}
+    world = [name for name in _WORLD if cells.has(name)]
+    if not cal or not (world or prior_cols):
+        return eta0
+    priors = prior_vectors(base, prior_cols, cells.n)
+    ids, first = group([*(cells.columns[w] for w in world), *prior_cols.values()], cells.n)
+    out = np.empty((first.size, sp.n_channels))
+    for g, i in enumerate(first):
+        om, de = (
+            float(cells.columns[w][i]) if cells.has(w) else np.asarray(getattr(base.params, w))
+            for w in _WORLD
+        )
+        thr = threat_prev(om, de, base.u)
+        out[g] = sp.eta0
+        for j in cal:
+            out[g, j] = calibrated_intercept(
+                base.signals[:, j], thr, float(sp.eta_g[j]), float(sp.eta_f[j]), base.types,
+                priors[i],
+            )  # fmt: skip
+    return out[ids]
+
+
+def cell_signal_params(base: SweepBase, eta0: FloatArray) -> SignalParams | None:
+    """The study's :class:`SignalParams` with the intercepts ``eta0`` ``(J,)`` (``None``
+    without channels)."""
+    sp = base.params.signals
+    if sp is None:
+        return None
+    if np.array_equal(eta0, sp.eta0):
+        return sp
+    return SignalParams(sp.names, eta0=eta0, eta_g=sp.eta_g, eta_f=sp.eta_f)
+
+
+def signal_logliks(
+    base: SweepBase, cells: Cells, blind: npt.NDArray[np.bool_], eta0: FloatArray
+) -> tuple[IntArray, FloatArray] | None:
+    """The channels' log-likelihood of the rival's signals: ``(ids, ll)`` with ``ll``
+    ``(S, T, K, J)`` once per distinct setting it depends on (``omega``, ``delta``, whether
+    the observer is threat-blind, the intercepts) and ``ids[i]`` cell ``i``'s setting;
+    ``None`` without channels.
+
+    One :func:`~secdilemma.model.loglik_components` call per distinct (intercepts, blind),
+    the world settings on its scenario axis.
+    """
+    if base.signals is None:
+        return None
+    world = [cells.columns[w] for w in _WORLD if cells.has(w)]
+    ids, first = group([*world, blind, *eta0.T], cells.n)
+    t, k = base.dx.size, base.types.n_types
+    ll = np.empty((first.size, t, k, eta0.shape[1]))
+    call_ids, call_first = group([blind[first], *eta0[first].T], first.size)
+    for c, f in enumerate(call_first):
+        sel = np.flatnonzero(call_ids == c)
+        cell = first[sel]
+        changes = {
+            w: np.asarray(cells.columns[w][cell], dtype=float)[:, None]
+            for w in _WORLD
+            if cells.has(w)
+        }
+        params = base.params.replace(signals=cell_signal_params(base, eta0[first[f]]), **changes)
+        g = sel.size
+        _, part = loglik_components(
+            np.broadcast_to(base.dx, (g, t)),
+            np.broadcast_to(base.u, (g, t)),
+            params,
+            base.types,
+            signals=np.broadcast_to(base.signals, (g, *base.signals.shape)),
+            x=None if base.x is None else np.broadcast_to(base.x, (g, t)),
+            threat_blind=bool(blind[first[f]]),
+        )
+        assert part is not None
+        ll[sel] = part
+    return ids, ll
+
+
+# -- the buildups, the weights and the filter -------------------------------------------------
 def _loglik(base: SweepBase, cells: Cells, first: IntArray, blind: bool) -> FloatArray:
-    """Log-likelihood ``(G, T, K)`` of the data under each distinct parameter setting."""
+    """Log-likelihood ``(G, T, K)`` of the buildups under each distinct parameter setting."""
     changes = {}
     for name in _LL_INPUTS:
         if cells.has(name):
@@ -88,59 +207,85 @@ def _loglik(base: SweepBase, cells: Cells, first: IntArray, blind: bool) -> Floa
 
 def _priors_and_weights(
     base: SweepBase, cells: Cells, kinds: npt.NDArray[np.str_], knobs: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """Each cell's prior vector ``(n, K)`` and weight on the buildup evidence ``(n,)``,
-    through the observer kind's own hooks (one call per distinct setting)."""
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Each cell's prior vector ``(n, K)``, weight on the buildup evidence ``(n,)`` and
+    weights on the signal channels ``(n, J)``, through the observer kind's own hooks (one
+    call per distinct setting)."""
     prior_cols = {k: v for k, v in cells.columns.items() if k.startswith("prior_")}
     swept_prior = bool(prior_cols)
     vec = prior_vectors(base, {k: v.astype(float) for k, v in prior_cols.items()}, cells.n)
     swept_kind = [kinds] if cells.has("observer") else []  # else one kind: no key needed
     ids, first = group([*swept_kind, knobs, *prior_cols.values()], cells.n)
+    channels = base.channels
     priors = np.empty((first.size, base.types.n_types))
-    weights = np.empty(first.size)
+    w_b = np.empty(first.size)
+    w_s = np.empty((first.size, len(channels)))
     for g, i in enumerate(first):
         prior = vec[i] if swept_prior else base.prior
         obs = _observer(base, str(kinds[i]), prior, float(knobs[i]))
         priors[g] = obs._type_prior(base.types)  # type: ignore[attr-defined]
-        weights[g] = obs._weights(())[0]  # type: ignore[attr-defined]
-    return priors[ids], weights[ids]
+        w_b[g], w_s[g] = obs._weights(channels)  # type: ignore[attr-defined]
+    return priors[ids], w_b[ids], w_s[ids]
 
 
-def cell_beliefs(base: SweepBase, cells: Cells) -> FloatArray:
-    """The exact observer's filtered posterior at the last period in every cell, ``(n, K)``."""
-    n = cells.n
+def _weighted(ll: FloatArray, w: FloatArray) -> FloatArray:
+    """``w * ll`` with a zero weight giving exactly 0 (even where ``ll`` is -inf), as the
+    observers weigh their evidence."""
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.where(w == 0.0, 0.0, w * ll))
+
+
+def _total(
+    ll_b: FloatArray, ll_s: FloatArray | None, w_b: FloatArray, w_s: FloatArray
+) -> FloatArray:
+    """The weighted log-likelihood ``(m, T, K)`` of ``m`` cells (buildups ``(m, T, K)``,
+    channels ``(m, T, K, J)``, weights ``(m,)`` and ``(m, J)``), summed as
+    :meth:`Observer.loglik <secdilemma.observers.Observer.loglik>` sums it."""
+    total = _weighted(ll_b, w_b[:, None, None]) if np.any(w_b != 1.0) else ll_b
+    if ll_s is not None:
+        total = total + np.sum(_weighted(ll_s, w_s[:, None, None, :]), axis=-1)
+    return total
+
+
+def cell_beliefs(base: SweepBase, cells: Cells, eta0: FloatArray | None = None) -> FloatArray:
+    """The exact observer's filtered posterior at the last period in every cell, ``(n, K)``.
+
+    ``eta0``: each cell's channel intercepts ``(n, J)``
+    (:func:`~secdilemma.whatif.signals.cell_eta0`, computed here when not given).
+    """
+    n, t, k = cells.n, base.dx.size, base.types.n_types
     kinds = cell_kinds(base, cells)
     names, codes = np.unique(kinds, return_inverse=True) if cells.has("observer") else (
         np.asarray(kinds[:1]), np.zeros(n, dtype=np.intp)
     )  # fmt: skip
-    blind = np.array([OBSERVER_KINDS[str(k)].threat_blind for k in names], dtype=bool)[codes]
+    blind = np.array([OBSERVER_KINDS[str(nm)].threat_blind for nm in names], dtype=bool)[codes]
     ll_ids, ll_first = group([*(cells.columns[c] for c in _LL_INPUTS if cells.has(c)), blind], n)
-    ll = np.empty((ll_first.size, base.dx.size, base.types.n_types))
+    ll_b = np.empty((ll_first.size, t, k))
     for flag in (False, True):
         sel = np.flatnonzero(blind[ll_first] == flag)
         if sel.size:
-            ll[sel] = _loglik(base, cells, ll_first[sel], flag)
+            ll_b[sel] = _loglik(base, cells, ll_first[sel], flag)
+    sig = signal_logliks(base, cells, blind, cell_eta0(base, cells) if eta0 is None else eta0)
+    s_ids, ll_s = (np.zeros(n, dtype=np.intp), None) if sig is None else sig
     knobs = _knobs(base, cells, kinds)
-    priors, weights = _priors_and_weights(base, cells, kinds, knobs)
+    priors, w_b, w_s = _priors_and_weights(base, cells, kinds, knobs)
     persist = (
         cells.columns["persistence"].astype(float)
         if cells.has("persistence")
         else np.full(n, np.nan if base.persistence is None else float(base.persistence))
     )
-    b_ids, b_first = group([ll_ids, *priors.T, weights, persist], n)
-    out = np.empty((b_first.size, base.types.n_types))
+    b_ids, b_first = group([ll_ids, s_ids, *priors.T, w_b, *w_s.T, persist], n)
+    out = np.empty((b_first.size, k))
     p_ids, p_first = group([persist[b_first]], b_first.size)
     for g, i in enumerate(p_first):
         sel = np.flatnonzero(p_ids == g)
         cell = b_first[sel]
-        w = weights[cell][:, None, None]
-        lls = ll[ll_ids[cell]]
-        with np.errstate(invalid="ignore"):
-            lls = np.where(w == 0.0, 0.0, w * lls) if np.any(w != 1.0) else lls
+        ls = None if ll_s is None else ll_s[s_ids[cell]]
+        lls = _total(ll_b[ll_ids[cell]], ls, w_b[cell], w_s[cell])
         with np.errstate(divide="ignore"):
             log_prior = np.log(priors[cell])
         p = persist[b_first[i]]
-        trans = None if np.isnan(p) else transition_matrix(base.types.n_types, persistence=p)
+        trans = None if np.isnan(p) else transition_matrix(k, persistence=p)
         res = forward_backward(lls, log_prior, transition=trans, smooth=False)
         out[sel] = np.exp(res.log_filtered[:, -1, :])
     return out[b_ids]

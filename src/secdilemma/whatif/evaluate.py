@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from secdilemma.errors import SecdilemmaError
-from secdilemma.whatif.belief import cell_beliefs
+from secdilemma.whatif.belief import cell_beliefs, cell_eta0
 from secdilemma.whatif.cells import Cells
 from secdilemma.whatif.errors import ChunkError
 from secdilemma.whatif.inputs import SweepBase
@@ -74,7 +74,8 @@ def evaluate(
     base: SweepBase, cells: Cells, policies: Sequence[str] | None = None
 ) -> dict[str, npt.NDArray[Any]]:
     """Every result variable for ``cells``: arrays with the cells on the first axis."""
-    belief = cell_beliefs(base, cells)
+    eta0 = cell_eta0(base, cells)
+    belief = cell_beliefs(base, cells, eta0)
     tables = cell_tables(base, cells)
     out: dict[str, npt.NDArray[Any]] = {"belief": belief}
     out.update(decision_stats(tables.utility, belief, base.types.greed, base.actions))
@@ -82,7 +83,7 @@ def evaluate(
         out["p_war"] = np.einsum("nak,nk->na", tables.p_war, belief)
         out["arms_cost"] = np.einsum("nak,nk->na", tables.arms, belief)
     if policies:
-        out.update(policy_values(base, cells, belief, out["p_star_effective"], policies))
+        out.update(policy_values(base, cells, belief, out["p_star_effective"], policies, eta0))
     return out
 
 

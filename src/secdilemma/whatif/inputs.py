@@ -48,6 +48,7 @@ from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams, as_type_prior
 from secdilemma.model.types import TypeSpace
 from secdilemma.observers import OBSERVER_KINDS
+from secdilemma.spec import load_reference_signals
 
 __all__ = [
     "COEFFICIENTS",
@@ -88,6 +89,8 @@ class StudyLike(Protocol):
     setting: Any
 
     def exact_params(self) -> ModelParams: ...
+
+    def reference(self) -> Any: ...
 
     def data_and_moves(self) -> tuple[xr.Dataset, xr.Dataset]: ...
 
@@ -195,6 +198,8 @@ class SweepBase:
     n_sims: int
     policy_sims: int
     payoffs: FloatArray | None = None  # (A, K): payoff-table mode
+    signals: FloatArray | None = None  # (T, J) the rival's, in params.signals' channel order
+    calibrated: tuple[bool, ...] = ()  # per channel: intercept calibrated on the study's window
     registry: dict[str, Input] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -242,6 +247,8 @@ class SweepBase:
             n_sims=n_sims,
             policy_sims=policy_sims,
             payoffs=table,
+            signals=_rival_signals(moves, params),
+            calibrated=_calibrated(study, params),
         )
         object.__setattr__(base, "registry", _registry(types, actions, table is not None))
         return base
@@ -297,6 +304,12 @@ class SweepBase:
             f"{', '.join(self.registry)}."
         )
 
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The signal channels the exact observer reads (``()`` for none)."""
+        sp = self.params.signals
+        return () if sp is None else tuple(sp.names)
+
     def describe(self) -> dict[str, Any]:
         """The fixed inputs as plain data (for attrs)."""
         return {
@@ -312,7 +325,52 @@ class SweepBase:
             "seed": self.seed,
             "n_sims": self.n_sims,
             "mode": "static" if self.payoffs is not None else "dynamic",
+            "signals": list(self.channels),
         }
+
+
+def _calibrated(study: StudyLike, params: ModelParams) -> tuple[bool, ...]:
+    """Per channel the exact observer reads: whether its intercept is calibrated on the
+    study's window (a channel the pooled reference does not estimate, read with a stand-in's
+    loadings; :func:`secdilemma.study.signals.study_signal_params`), so that it changes with
+    the world and the prior; ``False`` for a channel read from the reference."""
+    sp = params.signals
+    if sp is None:
+        return ()
+    ref = load_reference_signals(study.reference().path)
+    estimated = () if ref is None else ref.names
+    return tuple(c not in estimated for c in sp.names)
+
+
+def _rival_signals(moves: xr.Dataset, params: ModelParams) -> FloatArray | None:
+    """The rival's signals ``(T, J)`` in ``params.signals``' channel order, as the exact
+    observer reads them from the study's moves (``None`` when it reads no channel).
+
+    A ``signals`` variable with an ``actor`` dim is read for ``actor="rival"``, counts > 0
+    as 1 (as :meth:`~secdilemma.observers.Observer.filter` does).
+    """
+    sp = params.signals
+    if sp is None:
+        return None
+    if "signals" not in moves.data_vars:
+        raise ParameterError(
+            f"whatif: the study's exact observer reads the signal channels {list(sp.names)} "
+            "but its moves have no `signals` variable; check the spec's [signals] section."
+        )
+    sig = moves["signals"]
+    if "actor" in sig.dims:
+        sig = sig.sel(actor="rival", drop=True)
+        sig = xr.where(sig.isnull(), np.nan, (sig > 0).astype(float))
+    have = [str(c) for c in sig["signal"].values.tolist()]
+    missing = [c for c in sp.names if c not in have]
+    if missing or set(sig.dims) != {"period", "signal"}:
+        raise ParameterError(
+            f"whatif: the study's moves must hold the rival's signals over (period, signal) "
+            f"with the channels {list(sp.names)}; they have dims {list(sig.dims)} and "
+            f"channels {have}."
+        )
+    sig = sig.sel(signal=list(sp.names)).transpose("period", "signal")
+    return np.asarray(sig.values, dtype=float)
 
 
 def _payoff_cell(name: str, actions: Sequence[str], types: TypeSpace) -> tuple[int, int]:

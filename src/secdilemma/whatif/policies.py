@@ -5,8 +5,10 @@ that cell's setting: futures of each true type on common random numbers (the sam
 standardised noise for every policy and every cell), the observer starting from the cell's
 belief, the types weighted by it. The rollouts of many cells run as one call: the cells'
 parameters ride on the rollout's per-draw axis (``draw_index``), one call per distinct
-(losses, horizon). Rules that ignore the belief (always deter or reassure, tit for tat,
-GRIT) are simulated once per parameter setting and weighted by each cell's belief;
+(losses, horizon, channel intercepts). With signal channels, the futures also draw the
+rival's signals on their own uniforms after the noise, as ``compare_policies`` does. Rules
+that ignore the belief (always deter or reassure, tit for tat, GRIT) are simulated once per
+parameter setting and weighted by each cell's belief;
 ``belief_threshold`` (at the cell's own p*) and ``bayes_optimal`` (solved once per distinct
 setting: a dynamic programme) are simulated per distinct (setting, belief).
 """
@@ -35,9 +37,10 @@ from secdilemma.decision import (
     compare_policies,
     rollout,
 )
-from secdilemma.decision.dynamic import standard_noise
+from secdilemma.decision.dynamic import draw_signal_uniforms, standard_noise
 from secdilemma.errors import ParameterError
 from secdilemma.model.simulate import as_generator
+from secdilemma.whatif.belief import cell_eta0, cell_signal_params
 from secdilemma.whatif.cells import Cells, group
 from secdilemma.whatif.inputs import COEFFICIENTS, POLICY_NAMES, StudyLike, SweepBase
 
@@ -106,33 +109,41 @@ def make_policy(name: str, model: DynamicModel, threshold: float = 0.5) -> Polic
             "tit_for_tat": TitForTat, "grit": GRIT}[name]()  # fmt: skip
 
 
-def _settings(base: SweepBase, cells: Cells) -> dict[str, FloatArray]:
-    """Per-cell decision inputs: world, coefficients, every loss field, horizon."""
+def _settings(
+    base: SweepBase, cells: Cells, eta0: FloatArray | None = None
+) -> dict[str, FloatArray]:
+    """Per-cell decision inputs: world, coefficients, every loss field, horizon, and the
+    channels' intercepts (``eta0_<j>``, :func:`~secdilemma.whatif.signals.cell_eta0`)."""
     out = {k: cells.get(base, k).astype(float) for k in ("omega", "delta", *COEFFICIENTS)}
     for f in fields(Losses):
         out[f"losses_{f.name}"] = cells.get(base, f"losses_{f.name}").astype(float)
     out["horizon"] = cells.get(base, "horizon").astype(float)
+    eta0 = cell_eta0(base, cells) if eta0 is None else eta0
+    for j in range(eta0.shape[1]):
+        out[f"eta0_{j}"] = eta0[:, j]
     return out
 
 
 def _model(
-    base: SweepBase, s: dict[str, FloatArray], idx: IntArray, *, scalar: bool = False
+    base: SweepBase, s: dict[str, FloatArray], idx: IntArray, home: int, *, scalar: bool = False
 ) -> DynamicModel:
     """The decision model of the settings ``idx``: parameters as per-draw arrays (one per
-    setting), or scalars (``scalar``: one setting, as the dynamic programme needs)."""
-    first = int(idx[0])
+    setting), or scalars (``scalar``: one setting, as the dynamic programme needs); the
+    losses, horizon and channel intercepts (one set for all draws) are cell ``home``'s."""
 
     def value(name: str) -> Any:
-        return float(s[name][first]) if scalar else s[name][idx]
+        return float(s[name][int(idx[0])]) if scalar else s[name][idx]
 
     params = base.params.replace(**{c: value(c) for c in ("omega", "delta", *COEFFICIENTS)})
-    losses = Losses(**{f.name: float(s[f"losses_{f.name}"][first]) for f in fields(Losses)})
+    eta0 = np.array([s[f"eta0_{j}"][home] for j in range(len(base.channels))])
+    params = params.replace(signals=cell_signal_params(base, eta0))
+    losses = Losses(**{f.name: float(s[f"losses_{f.name}"][home]) for f in fields(Losses)})
     return DynamicModel(
         types=base.types,
         params=params,
         losses=losses,
         actions=dict(zip(base.actions, base.moves.tolist(), strict=True)),
-        horizon=int(s["horizon"][first]),
+        horizon=int(s["horizon"][home]),
     )
 
 
@@ -146,7 +157,9 @@ def _run(
     """Rollouts of ``C`` combos (start belief ``beliefs[c]``, parameter draw ``draw[c]``):
     per (combo, type) means of the loss, war probability and arms spending ``(C, K)``."""
     k, n = base.types.n_types, base.policy_sims
-    noise = standard_noise(as_generator(base.seed), base.params.nu, (n, model.horizon))
+    rng = as_generator(base.seed)
+    noise = standard_noise(rng, base.params.nu, (n, model.horizon))
+    unif = draw_signal_uniforms(model, rng, n)  # after the noise, as compare_policies
     c = beliefs.shape[0]
     res = rollout(
         model,
@@ -155,6 +168,7 @@ def _run(
         belief=np.repeat(beliefs, k * n, axis=0),
         noise=np.tile(noise, (c * k, 1)),
         draw_index=None if draw is None else np.repeat(draw, k * n),
+        signal_uniforms=None if unif is None else np.tile(unif, (c * k, 1, 1)),
     )
     return {
         "loss": res.loss.reshape(c, k, n).mean(axis=2),
@@ -181,19 +195,20 @@ def _policy_block(
     out = {key: np.empty((n, k)) for key in ("loss", "p_war", "arms")}
     set_ids, set_first = group([s[c] for c in ("omega", "delta", *COEFFICIENTS)], n)
     model_keys = [s[f"losses_{f.name}"] for f in fields(Losses)] + [s["horizon"]]
+    model_keys += [s[f"eta0_{j}"] for j in range(len(base.channels))]
     dp = name == "bayes_optimal"
     model_ids, model_first = group([*model_keys, *([set_ids] if dp else [])], n)
     free = name in _BELIEF_FREE
     for m in range(model_first.size):
         in_m = np.flatnonzero(model_ids == m)
         sets = np.unique(set_ids[in_m])
-        model = _model(base, s, set_first[sets], scalar=dp)
+        model = _model(base, s, set_first[sets], int(in_m[0]), scalar=dp)
         draw_of = np.searchsorted(sets, set_ids[in_m])
         keys = [draw_of] if free else [draw_of, *belief[in_m].T, thresholds[in_m]]
         combo_ids, combo_first = group(keys, in_m.size)
         policy = None if name == "belief_threshold" else make_policy(name, model)
         parts = []
-        step = max(1, _MAX_ROWS // (k * sims))
+        step = max(1, _MAX_ROWS // (k * sims * (1 + len(base.channels))))
         for start in range(0, combo_first.size, step):
             rep = in_m[combo_first[start : start + step]]
             starts = np.full((rep.size, k), 1.0 / k) if free else belief[rep]
@@ -211,9 +226,11 @@ def policy_values(
     belief: FloatArray,
     p_star: FloatArray,
     names: Sequence[str],
+    eta0: FloatArray | None = None,
 ) -> dict[str, FloatArray]:
-    """``policy_utility``, ``policy_p_war``, ``policy_arms_cost`` ``(n, P)`` of each policy."""
-    s = _settings(base, cells)
+    """``policy_utility``, ``policy_p_war``, ``policy_arms_cost`` ``(n, P)`` of each policy
+    (``eta0``: each cell's channel intercepts, computed here when not given)."""
+    s = _settings(base, cells, eta0)
     thresholds = np.where(np.isfinite(p_star), p_star, 0.5)
     out = {key: np.empty((cells.n, len(names))) for key in ("loss", "p_war", "arms")}
     for p, name in enumerate(names):

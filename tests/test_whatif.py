@@ -3,10 +3,12 @@
 The reference for each cell is the library's own one-at-a-time path: ``Study(..., omega=...)``
 (its ``belief()`` and ``decide()``), the observer kinds' ``filter``, ``decide`` and
 ``compare_policies`` with the same seed. Policy values agree exactly (the same futures, the
-same operations, from the same belief); beliefs within 1e-15 (the sweep filters many settings
-in one batched call of the exact engine, the study one at a time, possibly through a fused
-kernel: they may round the last bit differently); decision numbers within 1e-12 relative (the
-sweep also adds the loss components in another order).
+same operations, from the same belief; with signal channels within 1e-12 relative, where the
+weighting by the belief may round the last bit differently); beliefs within 1e-15 (the sweep
+filters many settings in one batched call of the exact engine, the study one at a time,
+possibly through a fused kernel: they may round the last bit differently; 1e-12 is asked of
+the signal cases, measured 1e-16); decision numbers within 1e-12 relative (the sweep also
+adds the loss components in another order).
 """
 
 from __future__ import annotations
@@ -391,3 +393,200 @@ def test_importing_whatif_loads_no_dask_zarr_or_salib():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+class TestSignals:
+    """A study that reads signal channels (russia_nato: the reference's and calibrated ones):
+    every cell equals the one-at-a-time path with the channels, to 1e-12 (measured: 1e-16)."""
+
+    SIGNAL_ATOL = 1e-12  # the study may filter through the fused kernel; the sweep through numpy
+
+    def test_the_base_carries_the_channels_the_study_reads(self, russia):
+        from secdilemma.whatif.belief import cell_eta0
+        from secdilemma.whatif.cells import Cells
+        from secdilemma.whatif.inputs import SweepBase
+
+        params = russia.exact_params()
+        assert params.signals is not None
+        base = SweepBase.from_study(russia, n_sims=10, policy_sims=10)
+        assert base.channels == params.signals.names
+        moves = russia.moves()["signals"].sel(signal=list(params.signals.names))
+        np.testing.assert_array_equal(base.signals, moves.transpose("period", "signal").values)
+        used = json.loads(russia.belief().attrs["study_signals_used"])
+        assert base.calibrated == tuple("calibrated" in used[c] for c in base.channels)
+        assert any(base.calibrated)
+        assert not all(base.calibrated)
+        # the intercepts recomputed at the study's own world are the study's, bit for bit
+        world = _last_world(russia)
+        own = Cells(1, {k: np.array([v]) for k, v in world.items()})
+        np.testing.assert_array_equal(cell_eta0(base, own)[0], params.signals.eta0)
+        assert json.loads(sweep(russia, omega=[0.5], n_sims=10).attrs["whatif_definition"])[
+            "fixed"
+        ]["signals"] == list(base.channels)
+
+    def test_omega_and_every_observer_kind_equal_the_study(self, russia):
+        kinds = list(OBSERVER_KINDS)
+        assert {"tempered", "selective"} <= set(kinds)
+        ds = sweep(russia, omega=[0.1, 0.9], observer=kinds, n_sims=20)
+        for om in (0.1, 0.9):
+            one = sd.Study("russia_nato", omega=om)
+            params = one.exact_params()
+            assert params.signals is not None
+            for kind in kinds:
+                belief = one.belief(observer=kind)["filtered"].isel(period=-1).values
+                cell = ds.sel(omega=om, observer=kind)["belief"].values
+                np.testing.assert_allclose(cell, belief, rtol=0, atol=self.SIGNAL_ATOL)
+            # the channels move the belief: the check has teeth
+            no_signals = one.belief(signals=False)["filtered"].isel(period=-1).values
+            aware = ds.sel(omega=om, observer="aware")["belief"].values
+            assert np.abs(aware - no_signals).max() > 1e-3
+
+    def test_delta_prior_and_temperature_equal_the_study(self, russia):
+        ds = sweep(russia, delta=[0.0, 0.8], prior_greedy=[0.2, 0.7], temperature=[0.3, 2.0],
+                   n_sims=20)  # fmt: skip
+        for de, pg in [(0.0, 0.2), (0.8, 0.7), (0.8, 0.2)]:
+            prior = {"greedy": pg, "insecure": (1 - pg) / 2, "mixed": (1 - pg) / 2}
+            one = sd.Study("russia_nato", delta=de, prior=prior)
+            params = one.exact_params()
+            for temp in (0.3, 2.0):
+                obs = OBSERVER_KINDS["tempered"](
+                    one.spec.types.type_space(), params, prior=one.spec.observer.prior,
+                    temperature=temp,
+                )  # fmt: skip
+                post = obs.filter(one.moves().sel(signal=list(params.signals.names)))
+                cell = ds.sel(delta=de, prior_greedy=pg, temperature=temp)["belief"].values
+                np.testing.assert_allclose(
+                    cell, post["filtered"].isel(period=-1).values, rtol=0, atol=self.SIGNAL_ATOL
+                )
+
+    def test_channel_weights_enter_the_grouping(self, russia, monkeypatch):
+        """A selective observer with its own weights (zero on one channel) in the same sweep
+        as the aware one: each cell is filtered with its own weights."""
+        from secdilemma.observers import SelectiveObserver
+        from secdilemma.whatif import belief as wb
+
+        weights = {"use_of_force": 0.0, "mid_threat_display": 2.5}
+        real = wb._observer
+
+        def observer(base, kind, prior, knob):
+            if kind == "selective":
+                return SelectiveObserver(
+                    base.types, None, prior=prior, channel_weights=weights, buildup_weight=0.5
+                )
+            return real(base, kind, prior, knob)
+
+        monkeypatch.setattr(wb, "_observer", observer)
+        ds = sweep(russia, omega=[0.2, 0.6], observer=["aware", "selective"], n_sims=20)
+        for om in (0.2, 0.6):
+            one = sd.Study("russia_nato", omega=om)
+            params = one.exact_params()
+            obs = SelectiveObserver(
+                one.spec.types.type_space(), params, prior=one.spec.observer.prior,
+                channel_weights=weights, buildup_weight=0.5,
+            )  # fmt: skip
+            ref = obs.filter(one.moves().sel(signal=list(params.signals.names)))
+            ref = ref["filtered"].isel(period=-1).values
+            cell = ds.sel(omega=om, observer="selective")["belief"].values
+            np.testing.assert_allclose(cell, ref, rtol=0, atol=self.SIGNAL_ATOL)
+            aware = one.belief()["filtered"].isel(period=-1).values
+            np.testing.assert_allclose(
+                ds.sel(omega=om, observer="aware")["belief"].values, aware, rtol=0,
+                atol=self.SIGNAL_ATOL,
+            )  # fmt: skip
+            assert np.abs(cell - aware).max() > 1e-3
+
+    def test_policy_values_equal_compare_policies_with_signals(self, russia):
+        """The futures draw the rival's signals (uniforms after the noise), with each cell's
+        channel intercepts; the per-type losses are the same, the weighting by the belief
+        may round the last bit differently (an einsum over cells against one over
+        policies). The dynamic programme (slow) on one cell only."""
+        names = ["always_deter", "tit_for_tat", "belief_threshold"]
+        ds = sweep(russia, omega=[0.2, 0.8], prior_greedy=[0.2, 0.5], policy=names,
+                   policy_sims=40, n_sims=100)  # fmt: skip
+        dp = sweep(russia, omega=[0.8], prior_greedy=[0.5], policy=["bayes_optimal"],
+                   policy_sims=40, n_sims=100)  # fmt: skip
+        moved = []
+        for om, pg in [(0.2, 0.2), (0.2, 0.5), (0.8, 0.5)]:
+            prior = {"greedy": pg, "insecure": (1 - pg) / 2, "mixed": (1 - pg) / 2}
+            one = sd.Study("russia_nato", omega=om, prior=prior)
+            cell = ds.sel(omega=om, prior_greedy=pg)
+            params = one.exact_params().replace(**_last_world(one))
+            assert params.signals is not None
+            dec = one.spec.decision
+            model = DynamicModel(
+                types=one.spec.types.type_space(), params=params, losses=dec.losses_obj(),
+                actions=dec.actions, horizon=dec.horizon,
+            )  # fmt: skip
+            thr = float(cell["p_star_effective"])
+            pols = [AlwaysDeter(), TitForTat(), BeliefThreshold(thr)]
+            got = cell["policy_utility"].values
+            if (om, pg) == (0.8, 0.5):
+                pols.append(BayesOptimal(model))
+                got = np.append(got, dp.sel(omega=om, prior_greedy=pg)["policy_utility"].values)
+            kw = dict(
+                types=model.type_space, losses=dec.losses_obj(), actions=dec.actions,
+                horizon=dec.horizon, prior=cell["belief"].values, n_sims=40,
+                seed=one.spec.sampler.seed,
+            )  # fmt: skip
+            ref = compare_policies(pols, params=params, **kw)
+            np.testing.assert_allclose(got, ref["expected_utility"].values, rtol=RTOL, atol=0)
+            without = compare_policies(pols[:3], params=params.replace(signals=None), **kw)
+            moved.append(np.abs(without["expected_utility"].values - got[:3]))
+        assert np.max(moved) > 1e-6  # the signals change the belief-led policies' futures
+
+
+def test_policy_values_with_a_swept_loss_use_each_cells_losses(ussr):
+    """Each group of rollouts takes its own losses and horizon (not those of the first cell
+    with the same parameters)."""
+    ds = sweep(ussr, omega=[0.2, 0.8], losses_war=[10.0, 40.0], horizon=[3, 5],
+               policy=["grit", "belief_threshold"], policy_sims=30, n_sims=50)  # fmt: skip
+    for om, war, h in [(0.2, 40.0, 3), (0.8, 10.0, 5), (0.8, 40.0, 5)]:
+        one = sd.Study("us_ussr", params="default", omega=om, losses={"war": war}, horizon=h)
+        cell = ds.sel(omega=om, losses_war=war, horizon=h)
+        ref = compare_policies(
+            [GRIT(), BeliefThreshold(float(cell["p_star_effective"]))],
+            types=one.spec.types.type_space(),
+            params=one.exact_params().replace(**_last_world(one)),
+            losses=one.spec.decision.losses_obj(), actions=one.spec.decision.actions,
+            horizon=h, prior=cell["belief"].values, n_sims=30, seed=one.spec.sampler.seed,
+        )  # fmt: skip
+        np.testing.assert_array_equal(cell["policy_utility"].values, ref["expected_utility"].values)
+
+
+def test_default_params_give_what_they_gave_before(ussr):
+    """``params="default"`` reads no channel: the sweep's numbers are those from before the
+    sweep read signals (recorded from that version, bit for bit)."""
+    from secdilemma.whatif.inputs import SweepBase
+
+    base = SweepBase.from_study(ussr, n_sims=10, policy_sims=10)
+    assert base.signals is None
+    assert base.channels == ()
+    assert base.calibrated == ()
+    ds = sweep(
+        ussr, omega=[0.2, 0.8], prior_greedy=[0.3, 0.6],
+        observer=["aware", "naive", "tempered", "selective"],
+        policy=["grit", "belief_threshold", "bayes_optimal"], policy_sims=40, n_sims=100,
+    )  # fmt: skip
+    tempered = [
+        [[0.6609389539722464, 3.592898982332742e-12, 0.3390610460241606],
+         [0.8721656718293619, 1.3546110146604106e-12, 0.12783432816928345]],
+        [[1.0, 1.705784193536262e-27, 3.4169394090092413e-22],
+         [1.0, 4.873669124389284e-28, 9.762684025740759e-23]],
+    ]  # fmt: skip
+    aware = [
+        [[-4.613944201039903, -3.9601704824128428, -3.9601704824128428],
+         [-4.464015510547956, -3.76117246440848, -3.76117246440848]],
+        [[-6.325162179870908, -5.14293998619559, -5.14293998619559],
+         [-6.325162179870908, -5.14293998619559, -5.14293998619559]],
+    ]  # fmt: skip
+    np.testing.assert_array_equal(ds["belief"].sel(observer="tempered").values, tempered)
+    np.testing.assert_array_equal(ds["policy_utility"].sel(observer="aware").values, aware)
+    checks = {
+        "belief": "0x1.81e985d79db16p+8",
+        "expected_utility": "-0x1.d6776cc3de07bp+11",
+        "p_star": "0x1.6b0d92d81c0b2p+6",
+        "policy_utility": "-0x1.ac82e1162043cp+12",
+    }
+    for var, want in checks.items():
+        a = ds[var].values
+        assert float(np.sum(a * np.arange(1, a.size + 1).reshape(a.shape))).hex() == want, var

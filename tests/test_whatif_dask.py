@@ -86,6 +86,18 @@ def test_the_distributed_result_equals_the_local_one_exactly(study, local, clien
     xr.testing.assert_identical(dist, local)
 
 
+@pytest.mark.slow
+@pytest.mark.ci
+def test_a_study_with_signal_channels_gives_the_local_result_on_the_cluster(client):
+    """The rival's signals and the calibrated intercepts travel with the pickled study."""
+    study = sd.Study("russia_nato")
+    assert study.exact_params().signals is not None
+    axes = {"omega": [0.2, 0.5, 0.8], "prior_greedy": [0.3, 0.6]}
+    opts = {"n_sims": 50, "chunks": 2, "policy": ["grit", "belief_threshold"], "policy_sims": 20}
+    local = sweep(study, **opts, **axes)
+    xr.testing.assert_identical(sweep(study, client=client, **opts, **axes), local)
+
+
 class _KillOnce:
     """Worker plugin: the first worker to start its second sweep task exits at once."""
 

@@ -101,12 +101,35 @@ def threat_prev(omega: npt.ArrayLike, delta: npt.ArrayLike, u: FloatArray) -> Fl
     return out
 
 
+def _cell_h(base: SweepBase, cells: Cells) -> FloatArray:
+    """Each cell's threat multiplier ``h = 1 + omega - delta``: ``(n, 1)`` for a world
+    constant over the series, ``(n, T)`` where the study's world varies by period. The
+    channels depend on the world through ``h`` alone (their fear term, the calibration)."""
+    om, de = (
+        np.asarray(cells.columns[w], dtype=float)[:, None]
+        if cells.has(w)
+        else np.atleast_1d(np.asarray(getattr(base.params, w), dtype=float))[None, :]
+        for w in _WORLD
+    )
+    h = threat_multiplier(om, de)
+    return np.broadcast_to(h, (cells.n, h.shape[1]))
+
+
+def _world_of(base: SweepBase, cells: Cells, i: int) -> tuple[npt.ArrayLike, npt.ArrayLike]:
+    """Cell ``i``'s ``omega`` and ``delta`` (numbers, or the study's ``(T,)`` series)."""
+    om, de = (
+        float(cells.columns[w][i]) if cells.has(w) else np.asarray(getattr(base.params, w))
+        for w in _WORLD
+    )
+    return om, de
+
+
 def cell_eta0(base: SweepBase, cells: Cells) -> FloatArray:
     """Each cell's channel intercepts ``(n, J)`` (``J = 0`` without channels).
 
     The study's own where nothing they depend on is swept; else the calibrated channels'
-    are recomputed once per distinct (``omega``, ``delta``, prior) setting, with the cell's
-    world constant over the series (as ``Study(..., omega=...)`` has it) and its prior vector.
+    are recomputed once per distinct (``h``, prior) setting, with the cell's world constant
+    over the series (as ``Study(..., omega=...)`` has it) and its prior vector.
     """
     sp = base.params.signals
     if sp is None or base.signals is None:
@@ -114,18 +137,13 @@ def cell_eta0(base: SweepBase, cells: Cells) -> FloatArray:
     eta0 = np.broadcast_to(sp.eta0, (cells.n, sp.n_channels)).copy()
     cal = [j for j, c in enumerate(base.calibrated) if c]
     prior_cols = {k: v.astype(float) for k, v in cells.columns.items() if k.startswith("prior_")}
-    world = [name for name in _WORLD if cells.has(name)]
-    if not cal or not (world or prior_cols):
+    if not cal or not (cells.has("omega") or cells.has("delta") or prior_cols):
         return eta0
     priors = prior_vectors(base, prior_cols, cells.n)
-    ids, first = group([*(cells.columns[w] for w in world), *prior_cols.values()], cells.n)
+    ids, first = group([*_cell_h(base, cells).T, *prior_cols.values()], cells.n)
     out = np.empty((first.size, sp.n_channels))
     for g, i in enumerate(first):
-        om, de = (
-            float(cells.columns[w][i]) if cells.has(w) else np.asarray(getattr(base.params, w))
-            for w in _WORLD
-        )
-        thr = threat_prev(om, de, base.u)
+        thr = threat_prev(*_world_of(base, cells, int(i)), base.u)
         out[g] = sp.eta0
         for j in cal:
             out[g, j] = calibrated_intercept(
@@ -146,45 +164,70 @@ def cell_signal_params(base: SweepBase, eta0: FloatArray) -> SignalParams | None
     return SignalParams(sp.names, eta0=eta0, eta_g=sp.eta_g, eta_f=sp.eta_f)
 
 
+def _stacked(base: SweepBase, eta0: FloatArray) -> SignalParams:
+    """The study's channels once per row of ``eta0`` ``(R, J)``, as ``R * J`` channels (row
+    by row): one log-likelihood call then evaluates every row's intercepts."""
+    sp = base.params.signals
+    assert sp is not None
+    r = eta0.shape[0]
+    return SignalParams(
+        tuple(f"{c}#{i}" for i in range(r) for c in sp.names),
+        eta0=eta0.reshape(-1),
+        eta_g=np.tile(sp.eta_g, r),
+        eta_f=np.tile(sp.eta_f, r),
+    )
+
+
 def signal_logliks(
     base: SweepBase, cells: Cells, blind: npt.NDArray[np.bool_], eta0: FloatArray
 ) -> tuple[IntArray, FloatArray] | None:
     """The channels' log-likelihood of the rival's signals: ``(ids, ll)`` with ``ll``
-    ``(S, T, K, J)`` once per distinct setting it depends on (``omega``, ``delta``, whether
-    the observer is threat-blind, the intercepts) and ``ids[i]`` cell ``i``'s setting;
-    ``None`` without channels.
+    ``(S, T, K, J)`` once per distinct setting it depends on (the threat multiplier ``h``
+    unless the observer is threat-blind, the intercepts) and ``ids[i]`` cell ``i``'s
+    setting; ``None`` without channels.
 
-    One :func:`~secdilemma.model.loglik_components` call per distinct (intercepts, blind),
-    the world settings on its scenario axis.
+    :func:`~secdilemma.model.loglik_components` evaluates each channel element by element,
+    so the settings share calls: with one set of intercepts, one call per blindness with
+    the distinct ``h`` on its scenario axis; else one call per distinct (``h``, blindness)
+    with that world's distinct intercepts stacked on the channel axis (:func:`_stacked`).
     """
     if base.signals is None:
         return None
-    world = [cells.columns[w] for w in _WORLD if cells.has(w)]
-    ids, first = group([*world, blind, *eta0.T], cells.n)
-    t, k = base.dx.size, base.types.n_types
-    ll = np.empty((first.size, t, k, eta0.shape[1]))
-    call_ids, call_first = group([blind[first], *eta0[first].T], first.size)
-    for c, f in enumerate(call_first):
+    h = np.where(blind[:, None], 0.0, _cell_h(base, cells))  # blind: h does not enter
+    ids, first = group([*h.T, blind, *eta0.T], cells.n)
+    t, k, j = base.dx.size, base.types.n_types, eta0.shape[1]
+    ll = np.empty((first.size, t, k, j))
+    one_eta0 = group(list(eta0[first].T), first.size)[1].size == 1
+    call_keys = [blind[first]] if one_eta0 else [*h[first].T, blind[first]]
+    call_ids, call_first = group(call_keys, first.size)
+    for c in range(call_first.size):
         sel = np.flatnonzero(call_ids == c)
         cell = first[sel]
-        changes = {
-            w: np.asarray(cells.columns[w][cell], dtype=float)[:, None]
-            for w in _WORLD
-            if cells.has(w)
-        }
-        params = base.params.replace(signals=cell_signal_params(base, eta0[first[f]]), **changes)
-        g = sel.size
+        if one_eta0:  # the worlds on the scenario axis
+            changes = {
+                w: np.asarray(cells.columns[w][cell], dtype=float)[:, None]
+                for w in _WORLD
+                if cells.has(w)
+            }
+            params = base.params.replace(signals=cell_signal_params(base, eta0[cell[0]]), **changes)
+            lead: tuple[int, ...] = (sel.size,)
+            sig = base.signals
+        else:  # one world, its intercepts on the channel axis
+            om, de = _world_of(base, cells, int(cell[0]))
+            params = base.params.replace(omega=om, delta=de, signals=_stacked(base, eta0[cell]))
+            lead = ()
+            sig = np.tile(base.signals, (1, sel.size))
         _, part = loglik_components(
-            np.broadcast_to(base.dx, (g, t)),
-            np.broadcast_to(base.u, (g, t)),
+            np.broadcast_to(base.dx, (*lead, t)),
+            np.broadcast_to(base.u, (*lead, t)),
             params,
             base.types,
-            signals=np.broadcast_to(base.signals, (g, *base.signals.shape)),
-            x=None if base.x is None else np.broadcast_to(base.x, (g, t)),
-            threat_blind=bool(blind[first[f]]),
+            signals=np.broadcast_to(sig, (*lead, *sig.shape)),
+            x=None if base.x is None else np.broadcast_to(base.x, (*lead, t)),
+            threat_blind=bool(blind[cell[0]]),
         )
         assert part is not None
-        ll[sel] = part
+        ll[sel] = part if one_eta0 else part.reshape(t, k, sel.size, j).transpose(2, 0, 1, 3)
     return ids, ll
 
 

@@ -48,6 +48,7 @@ IntArray = npt.NDArray[np.intp]
 
 _LL_INPUTS = ("omega", "delta", *COEFFICIENTS)
 _WORLD = ("omega", "delta")
+_MAX_CACHED = 2**16  # calibrated intercepts kept per sweep (a few MB)
 
 
 def cell_kinds(base: SweepBase, cells: Cells) -> npt.NDArray[np.str_]:
@@ -140,16 +141,23 @@ def cell_eta0(base: SweepBase, cells: Cells) -> FloatArray:
     if not cal or not (cells.has("omega") or cells.has("delta") or prior_cols):
         return eta0
     priors = prior_vectors(base, prior_cols, cells.n)
-    ids, first = group([*_cell_h(base, cells).T, *prior_cols.values()], cells.n)
+    h = _cell_h(base, cells)
+    ids, first = group([*h.T, *prior_cols.values()], cells.n)
     out = np.empty((first.size, sp.n_channels))
     for g, i in enumerate(first):
-        thr = threat_prev(*_world_of(base, cells, int(i)), base.u)
-        out[g] = sp.eta0
-        for j in cal:
-            out[g, j] = calibrated_intercept(
-                base.signals[:, j], thr, float(sp.eta_g[j]), float(sp.eta_f[j]), base.types,
-                priors[i],
-            )  # fmt: skip
+        key = h[i].tobytes() + priors[i].tobytes()
+        if key not in base.intercepts:  # (the chunks of a sweep share settings)
+            thr = threat_prev(*_world_of(base, cells, int(i)), base.u)
+            row = np.array(sp.eta0, dtype=float)
+            for j in cal:
+                row[j] = calibrated_intercept(
+                    base.signals[:, j], thr, float(sp.eta_g[j]), float(sp.eta_f[j]),
+                    base.types, priors[i],
+                )  # fmt: skip
+            if len(base.intercepts) >= _MAX_CACHED:
+                base.intercepts.clear()
+            base.intercepts[key] = row
+        out[g] = base.intercepts[key]
     return out[ids]
 
 
@@ -285,8 +293,9 @@ def _total(
     channels ``(m, T, K, J)``, weights ``(m,)`` and ``(m, J)``), summed as
     :meth:`Observer.loglik <secdilemma.observers.Observer.loglik>` sums it."""
     total = _weighted(ll_b, w_b[:, None, None]) if np.any(w_b != 1.0) else ll_b
-    if ll_s is not None:
-        total = total + np.sum(_weighted(ll_s, w_s[:, None, None, :]), axis=-1)
+    if ll_s is not None:  # (a weight of 1 gives 1 * ll = ll: no multiplication needed)
+        weighted = _weighted(ll_s, w_s[:, None, None, :]) if np.any(w_s != 1.0) else ll_s
+        total = total + np.sum(weighted, axis=-1)
     return total
 
 

@@ -201,6 +201,9 @@ class SweepBase:
     signals: FloatArray | None = None  # (T, J) the rival's, in params.signals' channel order
     calibrated: tuple[bool, ...] = ()  # per channel: intercept calibrated on the study's window
     registry: dict[str, Input] = field(default_factory=dict, repr=False)
+    # the calibrated intercepts by (h, prior), shared by the chunks of one sweep (a pure
+    # function of the key: filled as chunks meet new settings, never read across sweeps)
+    intercepts: dict[bytes, FloatArray] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_study(

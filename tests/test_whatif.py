@@ -420,9 +420,11 @@ class TestSignals:
         world = _last_world(russia)
         own = Cells(1, {k: np.array([v]) for k, v in world.items()})
         np.testing.assert_array_equal(cell_eta0(base, own)[0], params.signals.eta0)
-        assert json.loads(sweep(russia, omega=[0.5], n_sims=10).attrs["whatif_definition"])[
-            "fixed"
-        ]["signals"] == list(base.channels)
+        definition = json.loads(sweep(russia, omega=[0.5], n_sims=10).attrs["whatif_definition"])
+        fixed = definition["fixed"]["signals"]
+        assert fixed["names"] == list(base.channels)
+        assert fixed["eta0"] == params.signals.eta0.tolist()
+        assert fixed["calibrated"] == list(base.calibrated)
 
     def test_omega_and_every_observer_kind_equal_the_study(self, russia):
         kinds = list(OBSERVER_KINDS)

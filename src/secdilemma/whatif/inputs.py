@@ -215,7 +215,9 @@ class SweepBase:
         payoffs: Any = None,
         seed: int | None = None,
     ) -> SweepBase:
-        """Resolve ``study`` once: its data, exact parameters, prior, losses, horizon, seed."""
+        """Resolve ``study`` once: its data, exact parameters, prior, losses, horizon, seed,
+        and the rival's signals on the channels its exact observer reads (with which of
+        them have an intercept calibrated on the window: those a cell recomputes)."""
         spec = study.spec
         moves = study.data_and_moves()[1]
         params = study.exact_params()
@@ -328,7 +330,12 @@ class SweepBase:
             "seed": self.seed,
             "n_sims": self.n_sims,
             "mode": "static" if self.payoffs is not None else "dynamic",
-            "signals": list(self.channels),
+            "signals": None
+            if self.params.signals is None
+            else {
+                **self.params.signals.to_dict(),
+                "calibrated": list(self.calibrated),
+            },
         }
 
 

@@ -121,12 +121,22 @@ def test_nutpie_backend_agrees_with_pymc() -> None:
 def test_reference_posterior_reproduces_the_stored_summary() -> None:
     """`python -m secdilemma.reference` regenerates models/reference_params.toml's posterior
     (seeded; another PyTensor/nutpie version may differ within Monte Carlo error)."""
-    from secdilemma.reference import load_reference_posterior, reference_posterior
+    from secdilemma.reference import (
+        load_reference_posterior,
+        load_reference_signal_posterior,
+        reference_posterior,
+    )
 
-    post, diag = reference_posterior()
+    post, diag, signals = reference_posterior()
     assert diag["ok"]
     stored = load_reference_posterior()
     assert stored is not None
     for name, st in post.items():
         assert st["median"] == pytest.approx(stored[name]["median"], rel=0.1)
         assert st["log_sd"] == pytest.approx(stored[name]["log_sd"], rel=0.15)
+    stored_sig = load_reference_signal_posterior()
+    assert stored_sig is not None
+    for ch, coefs in signals.items():
+        for c, st in coefs.items():
+            # within a fifth of a posterior sd (Monte Carlo error of ~10,000 draws is far less)
+            assert abs(st["mean"] - stored_sig[ch][c]["mean"]) < 0.2 * stored_sig[ch][c]["sd"]

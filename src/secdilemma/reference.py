@@ -73,6 +73,8 @@ from secdilemma.spec.reference import (
     SIGNAL_COEFS,
     load_reference_params,
     load_reference_posterior,
+    load_reference_signal_posterior,
+    load_reference_signals,
 )
 
 __all__ = [
@@ -89,6 +91,8 @@ __all__ = [
     "is_pool_member",
     "load_reference_params",
     "load_reference_posterior",
+    "load_reference_signal_posterior",
+    "load_reference_signals",
     "pool_windows",
     "reference_cache_dir",
     "reference_dyads",

@@ -342,6 +342,7 @@ def save_fit(model: Any, run: OutputRun, prefix: str) -> None:
     """Print a fitted model's summary; write ``fit.nc`` and ``summary.json`` under ``prefix``."""
     summary = model.summary()
     out.print_fit_summary(summary)
+    out.print_signal_coefficients(model.idata_)
     model.save(run.path(f"{prefix}fit.nc"), overwrite=True)
     run.path(f"{prefix}summary.json").write_text(
         json.dumps(summary, indent=2, default=str), encoding="utf-8"
@@ -397,11 +398,15 @@ def fit_cmd(
             delta=delta, prior=prior, observer=observer, seed=seed,
         )  # fmt: skip
         folder = output_folder(out_dir, "fit", study.setting.name)
-        with OutputRun(folder, FIT_FILES, overwrite=overwrite) as run:
+        files = [*FIT_FILES, "evidence.nc", "evidence.png"]
+        with OutputRun(folder, files, overwrite=overwrite) as run:
             out.print_setting(study.setting)
             _announce_fit(study)
             write_fit(study, run, sampler=sampler, chains=chains, draws=draws, tune=tune)
-        out.console.print(f"wrote {', '.join(FIT_FILES)} in {folder}", markup=False)
+            # what moved the belief, channel by channel: the exact observer's decomposition
+            # at the reference's coefficients (the fit's own coefficients are printed above)
+            write_evidence(study, run, study.belief("exact"))
+        out.console.print(f"wrote {', '.join(files)} in {folder}", markup=False)
 
 
 def _announce_fit(study: Study) -> None:

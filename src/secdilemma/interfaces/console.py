@@ -27,6 +27,7 @@ __all__ = [
     "print_fit_summary",
     "print_posterior",
     "print_setting",
+    "print_signal_coefficients",
 ]
 
 console = Console(highlight=False)
@@ -299,3 +300,30 @@ def print_evidence(ev: xr.Dataset, odds: xr.DataArray, *, top: int = 6) -> None:
             "types; > 0 reads as greed): " + "; ".join(cells),
             markup=False,
         )
+
+
+def print_signal_coefficients(tree: Any) -> None:
+    """The fit's signal coefficients per channel (posterior mean and 90 % interval; "fixed"
+    for a constant) and where each channel's priors came from; nothing without channels."""
+    post = tree["posterior"]
+    names = [str(c) for c in post["signal"].values] if "signal" in post.coords else []
+    if not names:
+        return
+    priors = json.loads(tree.attrs.get("priors", "{}")).get("signals", {})
+    coefs = ("eta0", "eta_g", "eta_f")
+    table = Table(title="Signal channels: what the fit learned (logit scale; mean [5 %, 95 %])")
+    for col in ("channel", *coefs, "prior from"):
+        table.add_column(col, justify="left" if col in ("channel", "prior from") else "right")
+    for j, ch in enumerate(names):
+        row = [ch]
+        for c in coefs:
+            if c not in post.data_vars:
+                row.append("fixed")
+                continue
+            v = np.asarray(post[c].isel(signal=j).values).reshape(-1)
+            lo, hi = np.quantile(v, [0.05, 0.95])
+            row.append(f"{v.mean():+.2f} [{lo:+.2f}, {hi:+.2f}]")
+        origin = [f"{c}: {priors[c]['origin'][j]}" for c in coefs if c in priors]
+        row.append("; ".join(origin))
+        table.add_row(*row)
+    console.print(table, markup=False)

@@ -350,3 +350,78 @@ def test_bad_signals_raise_the_equations_errors():
         moves_posterior(dx, u, p, ts, lp, signals=np.zeros((2, 4, 3)))
     with pytest.raises(ParameterError, match=r"params\.signals` is None"):
         moves_posterior(dx, u, ModelParams(), ts, lp, signals=np.zeros((2, 4, 2)))
+
+
+@pytest.mark.parametrize("J", [6, 9, 11])
+def test_many_channels_take_the_table_groups(J):
+    """More channels than one table group (``_fused.GROUP``), and more than the pass over
+    the signals is compiled for (8): the same numbers as the equations."""
+    rng = np.random.default_rng(J)
+    S, T = 3, 9
+    u = rng.normal(0.02, 0.1, (S, T))
+    u[0, 3] = np.nan
+    sig = (rng.random((S, T, J)) < 0.4).astype(float)
+    sig[rng.random(sig.shape) < 0.2] = np.nan
+    sp = SignalParams(
+        tuple(f"c{j}" for j in range(J)),
+        eta0=rng.normal(0, 2, J),
+        eta_g=rng.normal(0, 2, J),
+        eta_f=np.where(np.arange(J) % 3 == 0, 0.0, rng.normal(0, 3, J)),
+    )
+    params, ts = ModelParams(signals=sp), TypeSpace.default(secure=True)
+    _, ref = loglik_components(u, u, params, ts, signals=sig)
+    np.testing.assert_allclose(signal_loglik(sig, u, params, ts), ref, rtol=0, atol=1e-12)
+    w = rng.uniform(0.2, 2.0, J)
+    w[1] = 0.0
+    lp = np.log(np.full(4, 0.25))
+    want = filter_probabilities(np.sum(w * ref, axis=-1), lp)
+    got = moves_posterior(np.full_like(u, np.nan), u, params, ts, lp, signals=sig, weight=0.0,
+                          signal_weights=w)  # fmt: skip
+    np.testing.assert_allclose(got.filtered, want.filtered, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.log_evidence, want.log_evidence, rtol=0, atol=1e-12)
+
+
+def test_a_fear_channel_without_threat_is_its_table_bit_for_bit():
+    """Where the observer did not arm (``u+ = 0``) the fear term is 0: the kernel takes the
+    zero-threat table, the same numbers as the channel without a fear term."""
+    rng = np.random.default_rng(3)
+    u = -np.abs(rng.normal(0, 0.1, (4, 12)))
+    u[:, 5] = 0.0
+    u[1, 2] = -0.0
+    sig = (rng.random((4, 12, 2)) < 0.5).astype(float)
+    ts = TypeSpace.default()
+    fear = SignalParams(("a", "b"), eta0=[0.3, -1.0], eta_g=[1.0, 2.0], eta_f=[2.0, -1.5])
+    plain = SignalParams(("a", "b"), eta0=[0.3, -1.0], eta_g=[1.0, 2.0], eta_f=[0.0, 0.0])
+    got = signal_loglik(sig, u, ModelParams(signals=fear), ts)
+    want = signal_loglik(sig, u, ModelParams(signals=plain), ts)
+    np.testing.assert_array_equal(got[:, 1:], want[:, 1:])
+    assert np.all(got[:, 0] == 0.0)  # period 0: no threat known, the fear channels are out
+
+
+@pytest.mark.parametrize("u_big", [1e3, 1e200, np.inf])
+def test_threats_beyond_the_vectorised_range_are_the_equations(u_big):
+    """A threat whose fear term exceeds what the vectorised logistic takes (|e * threat| >
+    600) is redone with the equations' operations: the same numbers, NaN terms missing."""
+    u = np.array([[0.1, u_big, 0.2, -0.1, u_big, 0.05]])
+    sig = np.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, np.nan], [1.0, 0.0], [0.0, 0.0]]])
+    sp = SignalParams(("a", "b"), eta0=[-1.0, 0.5], eta_g=[2.0, -1.0], eta_f=[1.5, -0.7])
+    params, ts = ModelParams(signals=sp), TypeSpace.default()
+    with np.errstate(all="ignore"):
+        _, ref = loglik_components(u, u, params, ts, signals=sig)
+    np.testing.assert_allclose(signal_loglik(sig, u, params, ts), ref, rtol=0, atol=1e-12)
+
+
+def test_signals_in_another_layout_are_broadcast_like_the_moves():
+    """Signals over the dims in another order, or without the scenario dim, are broadcast
+    like the moves (the observer takes them as they are only when dims and shape match)."""
+    sp = SignalParams(("a", "b"), eta0=[-1.0, 0.5], eta_g=[2.0, -1.0], eta_f=[0.0, 1.2])
+    params = ModelParams(signals=sp)
+    ds = simulate(params=params, n_periods=15, n_scenarios=4, seed=8)
+    obs = Observer(params=params)
+    ref = obs.filter(ds)["filtered"].values
+    turned = ds.assign(signals=ds["signals"].transpose("signal", "period", "scenario"))
+    np.testing.assert_array_equal(obs.filter(turned)["filtered"].values, ref)
+    one = ds["signals"].isel(scenario=0, drop=True)
+    shared = obs.filter(ds.assign(signals=one))["filtered"].values
+    explicit = ds.assign(signals=one.expand_dims(scenario=ds["scenario"]))
+    np.testing.assert_array_equal(shared, obs.filter(explicit)["filtered"].values)

@@ -4,19 +4,22 @@ The per-type log-likelihood of the rival's buildups is computed for one scenario
 into a ``(T, K)`` block that stays in cache, and the filter of :mod:`._kernels` runs on it at
 once: no ``(S, T, K)`` log-likelihood array is written or read back.
 
-:func:`buildup_rows` is a compiled copy of
-:func:`secdilemma.model.equations.loglik_components`' buildup term (the split reaction
-function, Normal or Student-t noise, missing data contributing nothing, the threat-blind
-observer, a weight on the evidence). It performs the same floating-point operations in the
-same order as the numpy equations, so the two agree to the last bit or so;
-``tests/test_exact_fused.py`` holds it to them within 1e-12.
+:func:`scenario_rows` computes it: :func:`_period_terms` and :func:`_type_rows` are a
+compiled copy of :func:`secdilemma.model.equations.loglik_components`' buildup term (the
+split reaction function, Normal or Student-t noise, missing data contributing nothing, the
+threat-blind observer, a weight on the evidence). They perform the same floating-point
+operations in the same order as the numpy equations, so the two agree to the last bit or so;
+``tests/test_exact_fused.py`` holds them to them within 1e-12.
 
-:func:`signal_rows` adds the signal channels' log-likelihood to the same block: the channels
-without a fear term from a table of the equations' zero-threat values, those with one from
-their logistic per period (vectorised: :func:`._vmath.vexp` and an fdlibm ``log1p``, within a
-few 1e-16 of numpy's ``logaddexp``), the periods with a non-finite threat or logit with the
-equations' operations one by one. ``tests/test_exact_fused.py`` and
-``tests/test_signal_likelihood.py`` hold it to the equations and to an enumeration.
+:func:`signal_rows` computes the signal channels' log-likelihood ``(K, T)``, added in the
+transposition of the buildup rows into the block (:func:`_merge_signals`). Each period's
+signals index a table of the equations' zero-threat values (one gather per type for up to
+:data:`GROUP` channels); a channel with a fear term computes its logistic where the threat
+is not 0 (vectorised: :func:`._vmath.vexp` shared by the types with the same fear loading and
+an fdlibm ``log1p``, within a few 1e-16 of numpy's ``logaddexp``), and the periods with a
+threat too large for it with the equations' operations one by one.
+``tests/test_exact_fused.py`` and ``tests/test_signal_likelihood.py`` hold it to the
+equations and to an enumeration.
 
 Scenario parameters come as the rows of ``prm`` ``(P, 9)`` (``P`` is 1 when shared, else
 ``S``): ``mu, alpha, beta, gamma, kappa, lam, anchor, sigma`` and the noise density's
@@ -55,6 +58,12 @@ _piece = njit(inline="always", nogil=True, error_model="numpy")
 #: A loop that should vectorise is a function of its own, called once per block: inlined
 #: into a large kernel, LLVM may give up on it.
 _block = njit(nogil=True, error_model="numpy")
+
+#: The same, FMA contraction allowed: the softplus loop (a polynomial in each lane).
+_fast = njit(nogil=True, error_model="numpy", fastmath={"contract"})
+
+#: Channels per group of the zero-threat table: ``3**GROUP`` rows (0, 1, missing each).
+GROUP = 5
 
 _LOG2 = math.log(2.0)  # numpy's NPY_LOGE2
 
@@ -110,16 +119,10 @@ def _type_rows(dx, v, greed, fear, noise, terms, tmp):
 
 
 @_piece
-def buildup_rows(dx, u, x, sx, v, h, noise, greed, fear, wb, out, terms, tmp):
-    """The buildup log-likelihood of one scenario into ``out`` ``(T, K)`` (0 where missing:
-    a period where some type's value is NaN), times the weight ``wb`` (0 gives exactly 0).
-
-    ``h`` is the scenario's row of threat multipliers (length 1 or T), ``x[sx]`` its levels
-    (read only with mean reversion); ``terms`` ``(4, T)`` and ``tmp`` ``(K, T)`` are scratch.
-    """
+def _merge(tmp, wb, out):
+    """``out`` ``(T, K)``: the buildup rows ``tmp`` ``(K, T)`` (0 where missing: a period
+    where some type's value is NaN) times the weight ``wb`` (0 gives exactly 0)."""
     T, K = out.shape
-    _period_terms(u, x, sx, v, h, noise[3], terms)
-    _type_rows(dx, v, greed, fear, noise, terms, tmp)
     for k in range(K):
         out[0, k] = 0.0  # no reaction to observe in period 0
     for t in range(1, T):
@@ -135,6 +138,49 @@ def buildup_rows(dx, u, x, sx, v, h, noise, greed, fear, wb, out, terms, tmp):
         elif wb != 1.0:
             for k in range(K):
                 out[t, k] = 0.0 if wb == 0.0 else wb * out[t, k]
+
+
+@_piece
+def _merge_signals(tmp, wb, acc, out):
+    """As :func:`_merge`, plus the signal rows ``acc`` ``(K, T)``: the transposition the
+    buildup rows need anyway adds the signals (no pass of their own)."""
+    T, K = out.shape
+    for k in range(K):
+        out[0, k] = acc[k, 0]
+    for t in range(1, T):
+        nan = False
+        for k in range(K):
+            y = tmp[k, t]
+            out[t, k] = y
+            if y != y:
+                nan = True
+        if nan:
+            for k in range(K):
+                out[t, k] = acc[k, t]
+        elif wb == 1.0:
+            for k in range(K):
+                out[t, k] += acc[k, t]
+        else:
+            for k in range(K):
+                out[t, k] = (0.0 if wb == 0.0 else wb * out[t, k]) + acc[k, t]
+
+
+@_piece
+def scenario_rows(moves, s, wb, sigs, sig, scratch, flags, out):
+    """Scenario ``s``'s log-likelihood into ``out`` ``(T, K)``: the buildups (weighted
+    ``wb``) and, when ``sigs`` ``(T, J)`` has channels, the signals (:func:`signal_rows`),
+    added in the buildups' transposition. ``moves`` = the kernels' first eight arguments;
+    ``scratch`` = ``(terms, tmp, signal scratch)``."""
+    dx, u, x, prm, h, noise, greed, fear = moves
+    terms, tmp, sscr = scratch
+    v, hs, sx = _rows(prm, h, x, s)
+    _period_terms(u[s], x, sx, v, hs, noise[3], terms)
+    _type_rows(dx[s], v, greed, fear, noise, terms, tmp)
+    if sigs.shape[0] == 0:
+        _merge(tmp, wb, out)
+    else:
+        signal_rows(sigs, terms, sig, sscr, flags)
+        _merge_signals(tmp, wb, sscr[2], out)
 
 
 @_piece
@@ -176,134 +222,238 @@ def _log1p_small(z):
     return kf * _LN2_HI - ((hfsq - (s * (hfsq + t2 + t1) + kf * _LN2_LO)) - f)
 
 
-@_block
-def _fear_type(col, thr, b, e, t0, t1, w, acc, bad):
-    """Add one type's weighted log probability of the signals ``col`` ``(T,)`` of a channel
-    with a fear term to ``acc`` ``(T,)``, in periods ``t >= 1`` where the signal is 0 or 1:
-    the zero-threat value ``t0``/``t1`` where the fear term ``e * thr`` is exactly 0, else
-    from the logit ``l = b + e * thr`` (``-log(1 + exp(-l))`` for 1, ``-log(1 + exp(l))``
-    for 0). Where ``l`` is not finite nothing is added and ``bad[t]`` is set (the exact path
-    of :func:`_fix_periods` redoes the period). No branch: the loop vectorises."""
-    if e == 0.0:  # no fear: the zero-threat value (bad where the threat is not finite)
-        for t in range(1, col.shape[0]):
-            s = col[t]
-            ok = abs(thr[t]) < math.inf
-            v = t1 if s == 1.0 else t0
-            acc[t] += w * v if (ok and (s == 0.0 or s == 1.0)) else 0.0
-            bad[t] = bad[t] | (not ok)
-        return
-    for t in range(1, col.shape[0]):
-        s = col[t]
-        term = e * thr[t]
-        logit = b + term
-        ok = abs(logit) < math.inf
-        z = _log1p_small(vexp(-abs(logit) if ok else 0.0))
-        pos = logit if logit > 0.0 else 0.0
-        v = -((pos - logit) + z) if s == 1.0 else -(pos + z)
-        v = (t1 if s == 1.0 else t0) if term == 0.0 else v
-        acc[t] += w * v if (ok and (s == 0.0 or s == 1.0)) else 0.0
-        bad[t] = bad[t] | (not ok)
+def _make_codes(jc):
+    """The table-index pass of :func:`signal_rows` for ``J = jc`` channels (``jc = 0``: any
+    ``J``, read from ``mult``). With ``J`` a constant, the period's channels (``J`` apart in
+    the flat signals) are loaded as whole vectors and shuffled: the loop over periods
+    vectorises (with ``J`` read at run time it does not)."""
+
+    n_groups = (jc + GROUP - 1) // GROUP
+
+    def codes(flat, mult, code, fpos, cols):
+        """Each period's index into each group's table, ``code`` ``(G, T)``: the sum over the
+        group's channels of ``mult[j]`` times a digit, 0 for a signal 0, 1 for 1, 2 for
+        missing (NaN). The fear channels' signals ``fpos`` into ``cols`` ``(F, T)``.
+        Returns how many signals are neither 0, 1 nor NaN."""
+        J = jc if jc > 0 else mult.shape[0]
+        T = flat.shape[0] // J
+        n_bad = 0
+        for g in range(n_groups if jc > 0 else code.shape[0]):
+            for t in range(T):
+                c = 0
+                for j in range(g * GROUP, min(J, (g + 1) * GROUP)):
+                    s = flat[t * J + j]
+                    one = s == 1.0
+                    zero = s == 0.0
+                    c += mult[j] * (2 - 2 * zero - one)
+                    n_bad += (s == s) & (not zero) & (not one)
+                code[g, t] = c
+        for f in range(fpos.shape[0]):
+            jf = fpos[f]
+            for t in range(T):
+                cols[f, t] = flat[t * J + jf]
+        return n_bad
+
+    # a name of its own: the compiled kernels name their callees by it (one name for all
+    # nine would clash when the kernels are loaded from numba's cache)
+    codes.__name__ = codes.__qualname__ = f"_codes_{jc or 'any'}"
+    return _block(codes)
+
+
+_codes_1, _codes_2, _codes_3, _codes_4 = (_make_codes(j) for j in (1, 2, 3, 4))
+_codes_5, _codes_6, _codes_7, _codes_8 = (_make_codes(j) for j in (5, 6, 7, 8))
+_codes_any = _make_codes(0)
 
 
 @_piece
-def _fix_periods(col, thr, f, fear, out_t, bad):
-    """The channel ``fear[0][f]``'s term in the periods ``bad`` marks (a threat or logit that
-    is not finite), with the equations' operations one by one: added to ``out_t`` ``(K, T)``
-    unless some type's term is NaN (then it is missing, for every type)."""
-    _, fbase, fef, ftable, fw = fear
-    K = out_t.shape[0]
+def _codes(flat, mult, code, fpos, cols):
+    """:func:`_make_codes`' pass for this ``J`` (the compiled one for ``J <= 8``)."""
+    J = mult.shape[0]
+    if J == 1:
+        return _codes_1(flat, mult, code, fpos, cols)
+    if J == 2:
+        return _codes_2(flat, mult, code, fpos, cols)
+    if J == 3:
+        return _codes_3(flat, mult, code, fpos, cols)
+    if J == 4:
+        return _codes_4(flat, mult, code, fpos, cols)
+    if J == 5:
+        return _codes_5(flat, mult, code, fpos, cols)
+    if J == 6:
+        return _codes_6(flat, mult, code, fpos, cols)
+    if J == 7:
+        return _codes_7(flat, mult, code, fpos, cols)
+    if J == 8:
+        return _codes_8(flat, mult, code, fpos, cols)
+    return _codes_any(flat, mult, code, fpos, cols)
+
+
+@_block
+def _threat_digits(col, thr, m, code):
+    """A fear channel's digit (``m`` its place) made "missing" where the threat ``thr[t]``
+    is not 0: there its term is not the table's."""
+    for t in range(col.shape[0]):
+        s = col[t]
+        d = 2 - 2 * (s == 0.0) - (s == 1.0)
+        code[t] += m * (2 - d) * (thr[t] != 0.0)
+
+
+@_block
+def _table_rows(code, row, first, acc):
+    """``acc[t]`` (``= 0`` first) ``+= row[code[t]]``: one type's row of a group's table."""
+    if first:
+        for t in range(code.shape[0]):
+            acc[t] = row[code[t]]
+    else:
+        for t in range(code.shape[0]):
+            acc[t] += row[code[t]]
+
+
+@_fast
+def _threat_exp(col, thr, e, ex):
+    """``ex[t] = exp(±e * thr[t])`` (``+`` for a signal 0, ``-`` for 1), the argument kept
+    within +-600: the factor of the logistic that the types with this ``e`` share."""
+    for t in range(1, col.shape[0]):
+        a = min(max(e * thr[t], -600.0), 600.0)
+        ex[t] = vexp(-a if col[t] == 1.0 else a)
+
+
+@_fast
+def _fear_rows(col, thr, b, e, fx, ww, lim, ex, acc):
+    """Add one type's weighted log probability of a fear channel's signals ``col`` to
+    ``acc`` ``(T,)`` in the periods ``t >= 1`` with a signal and a threat ``thr[t]`` other
+    than 0 and at most ``lim``: the weighted zero-threat value where the term ``e * thr``
+    is 0; else ``w`` times minus the softplus of ``x = l`` (signal 0) or ``-l`` (1), ``l =
+    b + e * thr``: ``max(x, 0) + log1p(exp(-|x|))``, with ``exp(x) = exp(±b) * ex[t]``
+    (:func:`_threat_exp`; ``fx = (exp(b), exp(-b))``, ``ww = (w, w * table_0, w *
+    table_1)``). No branch: the loop vectorises (FMAs allowed; within a few 1e-16 of
+    numpy's ``logaddexp``)."""
+    c0, c1 = fx
+    w, w0, w1 = ww
+    if e == 0.0:  # the zero-threat value wherever the threat is finite
+        for t in range(1, col.shape[0]):
+            s = col[t]
+            th = thr[t]
+            use = (th != 0.0) & (abs(th) <= lim) & ((s == 0.0) | (s == 1.0))
+            acc[t] += (w1 if s == 1.0 else w0) if use else 0.0
+        return
     for t in range(1, col.shape[0]):
         s = col[t]
-        if not bad[t] or not (s == 0.0 or s == 1.0):
+        th = thr[t]
+        term = e * th
+        x = b + term
+        x = -x if s == 1.0 else x
+        big = (c1 if s == 1.0 else c0) * ex[t]  # exp(x)
+        z = big if x < 0.0 else 1.0 / big  # exp(-|x|)
+        v = w * -((x if x > 0.0 else 0.0) + _log1p_small(z))
+        v = v if term != 0.0 else (w1 if s == 1.0 else w0)
+        use = (th != 0.0) & (abs(th) <= lim) & ((s == 0.0) | (s == 1.0))
+        acc[t] += v if use else 0.0
+
+
+@_block
+def _n_big(col, thr, lim):
+    """How many periods have a signal and a threat above ``lim`` (or infinite)."""
+    n = 0
+    for t in range(col.shape[0]):
+        s = col[t]
+        n += ((s == 0.0) | (s == 1.0)) & (abs(thr[t]) > lim)
+    return n
+
+
+@_piece
+def _fix_periods(col, thr, f, fear, acc):
+    """Fear channel ``f``'s term in the periods :func:`_fear_rows` leaves out (a signal and
+    a threat not finite or above the limit), with the equations' operations one by one:
+    added to ``acc`` ``(K, T)`` unless some type's term is NaN (then it is missing, for
+    every type)."""
+    fbase, fef, ftable, fw, flim = fear[1], fear[2], fear[3], fear[4], fear[5]
+    K = acc.shape[0]
+    for t in range(1, col.shape[0]):
+        s = col[t]
+        th = thr[t]
+        if not ((s == 0.0 or s == 1.0) and abs(th) > flim[f]):
             continue
         missing = False
         for k in range(K):
-            term = fef[f, k] * thr[t]
+            term = fef[f, k] * th
             y = ftable[1 if s == 1.0 else 0, f, k]
             y = y if term == 0.0 else _log_prob(s, fbase[f, k] + term)
             missing = missing or y != y
         if missing:
             continue
         for k in range(K):
-            term = fef[f, k] * thr[t]
+            term = fef[f, k] * th
             y = ftable[1 if s == 1.0 else 0, f, k]
             y = y if term == 0.0 else _log_prob(s, fbase[f, k] + term)
-            out_t[k, t] += fw[f] * y
-
-
-@_block
-def _columns(signals, cols):
-    """The signals ``(T, J)`` as columns ``cols`` ``(J, T)``; returns how many are neither 0,
-    1 nor NaN."""
-    T, J = signals.shape
-    n_bad = 0
-    for t in range(T):
-        for j in range(J):
-            s = signals[t, j]
-            cols[j, t] = s
-            n_bad += (s == s) & (s != 0.0) & (s != 1.0)
-    return n_bad
-
-
-@_block
-def _plain_channels(cols, plain, wtable, acc_t):
-    """The channels ``plain`` (without a fear term) into ``acc_t`` ``(K, T)``: per type, the
-    sum over them of ``wtable[1, j, k]`` where the signal in ``cols[j]`` is 1,
-    ``wtable[0, j, k]`` where it is 0 (the weighted zero-threat values), nothing where it is
-    missing."""
-    K, T = acc_t.shape
-    for k in range(K):
-        for t in range(T):
-            acc_t[k, t] = 0.0
-        for j in plain:
-            zero, one = wtable[0, j, k], wtable[1, j, k]
-            for t in range(T):
-                s = cols[j, t]
-                acc_t[k, t] += one if s == 1.0 else (zero if s == 0.0 else 0.0)
+            acc[k, t] += fw[f] * y
 
 
 @_piece
-def signal_rows(signals, terms, sig, out, scratch, flags):
-    """Add the weighted signal log-likelihood of one scenario (``signals`` ``(T, J)``, 0, 1
-    or NaN) to ``out`` ``(T, K)``: per period, the sum over channels of ``w_j`` times each
-    channel's log probability, 0 where missing (the signal is NaN; or, on a channel with a
-    fear term, the threat ``h_{t-1} * max(u_{t-1}, 0)`` from ``terms`` is NaN, as in period 0,
-    or makes some type's term NaN). ``flags[0]`` counts signals neither 0, 1 nor NaN.
+def _fear_channel(f, fear, thr, col, ex, acc):
+    """Fear channel ``f``'s terms where the threat is not 0 (:func:`_fear_rows`), type by
+    type in ``fear[7]``'s order, ``exp(±e * thr)`` once per distinct ``e``."""
+    fbase, fef, ftable, fw, flim, fexp, order = fear[1:8]
+    w = fw[f]
+    for i in range(acc.shape[0]):
+        k = order[f, i]
+        e = fef[f, k]
+        ww = (w, w * ftable[0, f, k], w * ftable[1, f, k])
+        if e != 0.0 and (i == 0 or e != fef[f, order[f, i - 1]]):
+            _threat_exp(col, thr, e, ex)
+        fx = (fexp[0, f, k], fexp[1, f, k])
+        _fear_rows(col, thr, fbase[f, k], e, fx, ww, flim[f], ex, acc[k])
 
-    ``sig`` = ``(plain, wtable, fear)``: the channels without a fear term (and a weight other
-    than 0) are looked up in ``wtable`` ``(2, J, K)``, the weighted log probabilities of 0 and
-    1 at zero threat. ``fear`` = ``(fch (F,), base (F, K), ef (F, K), table (2, F, K), w
-    (F,))``: for each channel with a fear term (and a weight other than 0) its index, the logit
-    at zero threat, ``eta_f * f``, the log probabilities of 0 and 1 at zero threat and the
-    weight. ``scratch`` = ``(cols (J, T), thr (T,), acc_t (K, T), bad (T,) bool)``.
+
+@_piece
+def signal_rows(flat, terms, sig, scratch, flags):
+    """The weighted signal log-likelihood of one scenario (``flat`` ``(T * J,)``: the
+    ``(T, J)`` signals, 0, 1 or NaN) into ``scratch[2]`` ``(K, T)``: per period, the sum over
+    channels of ``w_j`` times each channel's log probability, 0 where missing (the signal is
+    NaN; or, on a channel with a fear term, the threat ``h_{t-1} * max(u_{t-1}, 0)`` from
+    ``terms`` is NaN, as in period 0, or makes some type's term NaN). ``flags[0]`` counts
+    signals neither 0, 1 nor NaN.
+
+    ``sig`` = ``(lims, mult, combo, fear)``. The channels come in groups of :data:`GROUP`
+    (``j // GROUP``); in each period a group's digits (0, 1, missing; ``mult[j] = 3**(j %
+    GROUP)``) index its table ``combo`` ``(G, K, 3**GROUP)``: the sum of the channels'
+    weighted zero-threat log probabilities, one gather per type and group. ``lims[j]`` is
+    -1 for a channel without a fear term (or with weight 0), else the largest threat for
+    which :func:`_fear_rows` computes its logistic where the threat is not 0 (its digit is
+    then "missing"). ``fear`` = ``(fch (F,), base (F, K), ef (F, K), table (2, F, K), w
+    (F,), lim (F,), exp (2, F, K), order (F, K))``: each channel with a fear term (and a
+    weight other than 0), the logit at zero threat ``b``, ``e = eta_f * f``, the log
+    probabilities of 0 and 1 at zero threat, the weight, the limit, ``exp(b)`` and
+    ``exp(-b)``, and the types in order of ``e``. ``scratch`` = ``(code (G, T) int64, thr
+    (T,), acc (K, T), cols (F, T), ex (T,))``.
     """
-    cols, thr, acc_t, bad = scratch
-    plain, wtable, fear = sig
-    fch, fbase, fef, ftable, fw = fear
-    T, K = out.shape
-    flags[0] += _columns(signals, cols)
-    _plain_channels(cols, plain, wtable, acc_t)
+    code, thr, acc, cols, ex = scratch
+    mult, combo, fear = sig
+    fch = fear[0]
+    T = thr.shape[0]
     if fch.shape[0] > 0:
         thr[0] = math.nan
         for t in range(1, T):
             thr[t] = terms[0, t] * terms[1, t]
+    flags[0] += _codes(flat, mult, code, fch, cols)
     for f in range(fch.shape[0]):
-        col = cols[fch[f]]
-        for t in range(T):
-            bad[t] = False
-        for k in range(K):
-            t0, t1 = ftable[0, f, k], ftable[1, f, k]
-            _fear_type(col, thr, fbase[f, k], fef[f, k], t0, t1, fw[f], acc_t[k], bad)
-        _fix_periods(col, thr, f, fear, acc_t, bad)
-    for t in range(T):
-        for k in range(K):
-            out[t, k] += acc_t[k, t]
+        j = fch[f]
+        _threat_digits(cols[f], thr, mult[j], code[j // GROUP])
+    for k in range(acc.shape[0]):
+        for g in range(code.shape[0]):
+            _table_rows(code[g], combo[g, k], g == 0, acc[k])
+    for f in range(fch.shape[0]):
+        _fear_channel(f, fear, thr, cols[f], ex, acc)
+        if _n_big(cols[f], thr, fear[5][f]) > 0:
+            _fix_periods(cols[f], thr, f, fear, acc)
 
 
 @_piece
-def signal_scratch(T, K, J):
+def signal_scratch(T, K, J, F):
     """Work arrays of :func:`signal_rows`, allocated once per kernel call."""
-    return np.empty((J, T)), np.empty(T), np.empty((K, T)), np.zeros(T, dtype=np.bool_)
+    G = (J + GROUP - 1) // GROUP
+    code = np.zeros((G, T), dtype=np.int64)
+    return code, np.zeros(T), np.empty((K, T)), np.empty((F, T)), np.ones(T)
 
 
 @_piece
@@ -322,14 +472,15 @@ def loglik(dx, u, x, prm, h, noise, greed, fear, wb, chan, out):
     S, T = dx.shape
     K = greed.shape[0]
     signals, sig, flags = chan
-    terms = np.empty((4, T))
-    tmp = np.empty((K, T))
-    scratch = signal_scratch(T, K, signals.shape[2])
+    moves = (dx, u, x, prm, h, noise, greed, fear)
+    scratch = (
+        np.empty((4, T)),
+        np.empty((K, T)),
+        signal_scratch(T, K, sig[0].shape[0], sig[2][0].shape[0]),
+    )
     for s in range(S):
-        v, hs, sx = _rows(prm, h, x, s)
-        buildup_rows(dx[s], u[s], x, sx, v, hs, noise, greed, fear, wb, out[s], terms, tmp)
-        if signals.shape[2] > 0:
-            signal_rows(signals[s], terms, sig, out[s], scratch, flags)
+        sigs = signals[s] if signals.shape[1] > 0 else signals[0]
+        scenario_rows(moves, s, wb, sigs, sig, scratch, flags, out[s])
 
 
 @_kernel
@@ -349,19 +500,19 @@ def observe(dx, u, x, prm, h, noise, greed, fear, wb, prior, trans, chan, filt, 
     signals, sig, flags = chan
     S, T = dx.shape
     K = greed.shape[0]
-    with_signals = signals.shape[2] > 0
+    moves = (dx, u, x, prm, h, noise, greed, fear)
     ll = np.empty((T, K))
     acc = np.empty(K)
-    scratch = signal_scratch(T, K, signals.shape[2])
-    terms = np.empty((4, T))
-    tmp = np.empty((K, T))
+    scratch = (
+        np.empty((4, T)),
+        np.empty((K, T)),
+        signal_scratch(T, K, sig[0].shape[0], sig[2][0].shape[0]),
+    )
     sc = _switching_scratch(T, K)
     bad = np.zeros(4, dtype=np.int64)
     for s in range(S):
-        v, hs, sx = _rows(prm, h, x, s)
-        buildup_rows(dx[s], u[s], x, sx, v, hs, noise, greed, fear, wb, ll, terms, tmp)
-        if with_signals:
-            signal_rows(signals[s], terms, sig, ll, scratch, flags)
+        sigs = signals[s] if signals.shape[1] > 0 else signals[0]
+        scenario_rows(moves, s, wb, sigs, sig, scratch, flags, ll)
         lp = log_prior[0] if log_prior.shape[0] == 1 else log_prior[s]
         sm = smoothed[s] if smooth else smoothed[0]
         if switching:

@@ -165,7 +165,7 @@ def _threat_rows(
     return np.ascontiguousarray(np.broadcast_to(h, (*lead, cols)).reshape(rows, cols))
 
 
-_NO_SIGNALS = np.zeros((1, 1, 0))
+_NO_SIGNALS = np.zeros((1, 0))
 
 
 def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike | None) -> Any:
@@ -173,14 +173,14 @@ def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike 
     ``weights`` ``(J,)`` (default 1).
 
     The log probabilities at zero threat are the equations' own numbers
-    (``loglik_components`` at ``h = 0``): the channels without a fear term are looked up
-    there; only the channels with a fear term compute a logistic per period, in the kernel.
+    (``loglik_components`` at ``h = 0``); each group of ``_fused.GROUP`` channels gets a
+    table of their weighted sums over every combination of 0, 1 and missing. Only the
+    channels with a fear term compute a logistic per period, in the kernel, where the
+    threat is not 0.
     """
+    K = types.n_types
     if sp is None:  # the kernel reads none of these
-        K = types.n_types
-        none = np.zeros((0, K))
-        no_fear = (np.zeros(0, np.int64), none, none, np.zeros((2, 0, K)), np.zeros(0))
-        return np.zeros(0, np.int64), np.zeros((2, 0, K)), no_fear
+        return _no_channels(K)
     J = sp.n_channels
     w = np.ones(J) if weights is None else np.array(weights, dtype=float).reshape(J)
     sig = np.zeros((2, 2, J))
@@ -191,26 +191,54 @@ def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike 
     )
     assert ll is not None
     table = np.swapaxes(ll[:, 1], 1, 2)  # (s, K, J) -> (s, J, K)
-    plain = np.flatnonzero((sp.eta_f == 0.0) & (w != 0.0))
-    wtable = np.ascontiguousarray(np.where(w[:, None] != 0.0, w[:, None] * table, 0.0))
+    wtable = np.zeros((3, J, K))  # the digits: 0, 1, missing
+    wtable[:2] = np.where(w[:, None] != 0.0, w[:, None] * table, 0.0)
     fch = np.flatnonzero((sp.eta_f != 0.0) & (w != 0.0))
-    base = (sp.eta0 + sp.eta_g * types.greed[:, None]).T  # (J, K), as the equations add
-    ef = (sp.eta_f * types.fear[:, None]).T
-    fear = tuple(np.ascontiguousarray(a) for a in (fch, base[fch], ef[fch], table[:, fch], w[fch]))
-    return plain, wtable, fear
+    base = (sp.eta0 + sp.eta_g * types.greed[:, None]).T[fch]  # (F, K), as the equations add
+    ef = (sp.eta_f * types.fear[:, None]).T[fch]
+    # the vectorised logistic takes threats up to lim: |e * threat| <= 600, exp() finite
+    lim = np.minimum(600.0 / np.abs(ef).max(axis=1, initial=1e-300), 1e300)
+    mult = 3 ** (np.arange(J) % _fused().GROUP)
+    with np.errstate(over="ignore"):
+        fexp = np.stack([np.exp(base), np.exp(-base)])
+    order = np.argsort(ef, axis=1, kind="stable")
+    fear = (fch, base, ef, table[:, fch], w[fch], lim, fexp, order)
+    return mult, _combo_tables(wtable), tuple(np.ascontiguousarray(a) for a in fear)
+
+
+def _no_channels(K: int) -> Any:
+    """The kernels' ``sig`` tuple without channels (typed as with them)."""
+    none, none3 = np.zeros((0, K)), np.zeros((2, 0, K))
+    no_ch = np.zeros(0, np.int64)
+    fear = (no_ch, none, none, none3, np.zeros(0), np.zeros(0), none3, np.zeros((0, K), np.int64))
+    return np.zeros(0, np.int64), np.zeros((0, K, 1)), fear
+
+
+def _combo_tables(wtable: FloatArray) -> FloatArray:
+    """``(G, K, 3**GROUP)``: for each group of channels, the sum of their weighted log
+    probabilities ``wtable`` ``(3, J, K)`` (digit, channel, type) at every index
+    ``sum_i digit_i * 3**i`` (``i`` the channel's place in its group)."""
+    group = _fused().GROUP
+    _, J, K = wtable.shape
+    G = -(-J // group)
+    digits = np.arange(3**group)[:, None] // 3 ** np.arange(group) % 3  # (3**GROUP, GROUP)
+    combo = np.zeros((G, 3**group, K))
+    for j in range(J):
+        combo[j // group] += wtable[digits[:, j % group], j]
+    return np.ascontiguousarray(combo.transpose(0, 2, 1))
 
 
 def _signal_cube(
     signals: npt.ArrayLike | None, params: ModelParams, lead: tuple[int, ...], T: int
 ) -> FloatArray:
-    """``signals`` as the kernels' ``(S, T, J)`` (``J`` = 0 for ``None``); ``ValueError``
+    """``signals`` as the kernels' ``(S, T * J)`` (``(1, 0)`` for ``None``); ``ValueError``
     where they do not fit ``params.signals``."""
     if signals is None:
         return _NO_SIGNALS
     s = np.asarray(signals, dtype=float)
     if params.signals is None or s.shape != (*lead, T, params.signals.n_channels):
         raise ValueError
-    return np.ascontiguousarray(s.reshape(math.prod(lead), T, s.shape[-1]))
+    return np.ascontiguousarray(s.reshape(math.prod(lead), T * s.shape[-1]))
 
 
 def _refuse_signals(

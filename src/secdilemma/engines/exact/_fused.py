@@ -288,7 +288,7 @@ def _codes(flat, mult, code, fpos, cols):
     return _codes_any(flat, mult, code, fpos, cols)
 
 
-@_block
+@_piece
 def _threat_digits(col, thr, m, code):
     """A fear channel's digit (``m`` its place) made "missing" where the threat ``thr[t]``
     is not 0: there its term is not the table's."""
@@ -298,7 +298,7 @@ def _threat_digits(col, thr, m, code):
         code[t] += m * (2 - d) * (thr[t] != 0.0)
 
 
-@_block
+@_piece
 def _table_rows(code, row, first, acc):
     """``acc[t]`` (``= 0`` first) ``+= row[code[t]]``: one type's row of a group's table."""
     if first:
@@ -351,7 +351,7 @@ def _fear_rows(col, thr, b, e, fx, ww, lim, ex, acc):
         acc[t] += v if use else 0.0
 
 
-@_block
+@_piece
 def _n_big(col, thr, lim):
     """How many periods have a signal and a threat above ``lim`` (or infinite)."""
     n = 0

@@ -15,6 +15,7 @@ import xarray as xr
 
 import secdilemma as sd
 from secdilemma._paths import models_dir
+from secdilemma.data.schema import DERIVED_CHANNELS
 from secdilemma.errors import DataError, ParameterError, SecdilemmaError, SpecError
 from secdilemma.model import DEFAULT_DELTA, DEFAULT_OMEGA, ModelParams
 from secdilemma.spec import load_reference_params, load_spec
@@ -136,8 +137,9 @@ def test_defaults_where_nothing_is_said():
     assert s.observer == "aware"
     assert s.source == "dyad"
     assert s.name == "IND-PAK"
-    assert not study.spec.signals.channels  # no channels the dyad has no data for
-    assert "signals" not in study.moves()
+    # the channels derived from MID and ATOP for every pair, all covered in these years
+    assert study.spec.signals.channels == DERIVED_CHANNELS
+    assert set(study.moves()["signal"].values) == set(DERIVED_CHANNELS)
 
 
 def test_parameter_sources():

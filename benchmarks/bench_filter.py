@@ -24,9 +24,13 @@ measured in the same run:
   ``math.exp``/``math.log``), timed on a subset of scenarios and scaled per update;
 * ``x copy``: time relative to ``np.copyto`` of an array as large as the filter's input plus
   output (the memory bound; 1.0 would be as fast as merely moving the data once);
-* ``signals``: ``Observer.filter`` on dyads simulated with 4 signal channels (:data:`SIGNALS`:
-  three without a fear term, one with), against the same observer and moves without the
-  channels; ``with / without`` is the throughput with signals as a share of that without.
+* ``signals``: ``Observer.filter`` on dyads simulated with 4 signal channels, against the same
+  observer and moves without the channels; ``with / without`` is the throughput with signals
+  as a share of that without. Two mixes: ``bench`` (:data:`SIGNALS`: three channels without a
+  fear term, one with; signals 0 or 1 about as often, none missing) and ``reference``
+  (:data:`SIGNALS_REFERENCE`: the four channels of ``models/reference_params.toml``, all with
+  a fear term; rare events, about 7 % ones, and blocks of missing years, about 12 %, as in the
+  bundled cases). ``--signals-only`` times just these cases.
 """
 
 from __future__ import annotations
@@ -237,35 +241,82 @@ SIGNALS = SignalParams(
 )
 
 
-def signal_cases(ds_sig: Any) -> dict[str, tuple[Callable[[], Any], str, int]]:
+#: The reference's channels (``models/reference_params.toml``): every one has a fear term.
+SIGNALS_REFERENCE = SignalParams(
+    (
+        "mid_threat_display",
+        "mid_use_of_force",
+        "mid_force_in_reply",
+        "alliance_new_defense_pact",
+    ),
+    eta0=np.array([-4.22559, -4.69827, -4.91992, -2.56677]),
+    eta_g=np.array([1.02963, 2.21005, 2.38248, 0.0996656]),
+    eta_f=np.array([-1.22336, 0.281856, -0.23032, 0.655327]),
+)
+
+#: The signal mixes: ``(channels, share of years missing, in blocks)``.
+MIXES = {"bench": (SIGNALS, 0.0), "reference": (SIGNALS_REFERENCE, 0.12)}
+
+SIGNAL_LABELS = ("static", "switching", "switching+smoother")
+
+
+def signal_data(mix: str, S: int, T: int) -> Any:
+    """Dyads simulated with the mix's channels, with blocks of missing years (one block per
+    scenario and channel, its length drawn around the mix's share)."""
+    sp, missing = MIXES[mix]
+    ds = simulate(TypeSpace.default(), ModelParams(signals=sp), n_periods=T, n_scenarios=S, seed=0)
+    if missing > 0:
+        rng = np.random.default_rng(1)
+        sig = ds["signals"].values.copy()
+        J = sig.shape[-1]
+        length = rng.integers(0, int(2 * missing * T) + 1, (S, J))
+        start = rng.integers(0, T, (S, J))
+        t = np.arange(T)[None, :, None]
+        block = (t >= start[:, None, :]) & (t < (start + length)[:, None, :])
+        sig[block] = np.nan
+        ds["signals"] = (ds["signals"].dims, sig)
+    return ds
+
+
+def signal_mix_stats(ds: Any) -> dict[str, float]:
+    """The mix as measured: shares of signals 1 and missing, of periods with a threat."""
+    s = ds["signals"].values
+    return {
+        "ones": float(np.nanmean(s)),
+        "missing": float(np.isnan(s).mean()),
+        "threat": float((ds["u"].values[:, :-1] > 0).mean()),
+    }
+
+
+def signal_cases(ds_sig: Any, mix: str = "bench") -> dict[str, tuple[Callable[[], Any], str, int]]:
     """``Observer.filter`` with the signal channels and without them, on the same moves."""
-    p_sig = ModelParams(signals=SIGNALS)
+    p_sig = ModelParams(signals=MIXES[mix][0])
     ds_plain = ds_sig.drop_vars(["signals", "signal"])
+    tag = "signals" if mix == "bench" else f"signals ({mix})"
     cases: dict[str, tuple[Callable[[], Any], str, int]] = {}
-    for label, persistence, smooth in (
-        ("static", None, False),
-        ("switching", 0.9, False),
-        ("switching+smoother", 0.9, True),
+    for label, persistence, smooth in zip(
+        SIGNAL_LABELS, (None, 0.9, 0.9), (False, False, True), strict=True
     ):
         with_sig = Observer(params=p_sig, persistence=persistence)
         without = Observer(persistence=persistence)
         py = "static" if persistence is None else "switching"
         n_arr = 3 if smooth else 2
-        cases[f"signals: {label}, with 4 channels"] = (
+        cases[f"{tag}: {label}, with 4 channels"] = (
             lambda o=with_sig, sm=smooth: o.filter(ds_sig, smooth=sm),
             py,
             n_arr,
         )
-        cases[f"signals: {label}, without"] = (
+        cases[f"{tag}: {label}, without"] = (
             lambda o=without, sm=smooth: o.filter(ds_plain, smooth=sm),
             py,
             n_arr,
         )
-    cases["signals: static, with 4 channels, unfused path"] = (
-        unfused(lambda: Observer(params=p_sig).filter(ds_sig, smooth=False)),
-        "static",
-        2,
-    )
+    if mix == "bench":
+        cases["signals: static, with 4 channels, unfused path"] = (
+            unfused(lambda: Observer(params=p_sig).filter(ds_sig, smooth=False)),
+            "static",
+            2,
+        )
     return cases
 
 
@@ -299,6 +350,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--no-numpy", action="store_true", help="skip the numpy engine's rows")
     ap.add_argument("--json", default=None, help="write the results to this file")
     ap.add_argument("--compile-time", action="store_true", help="measure numba compile time")
+    ap.add_argument("--signals-only", action="store_true", help="only the signal cases")
     args = ap.parse_args(argv)
     S = args.scenarios or (2_000 if args.quick else 10_000)
     T = args.periods
@@ -333,14 +385,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         / (sub * T),
     }
 
-    cases = build_cases(ds, ll, lp, a, not args.no_numpy)
-    ds_sig = simulate(types, ModelParams(signals=SIGNALS), n_periods=T, n_scenarios=S, seed=0)
-    cases |= signal_cases(ds_sig)
-    cases["loglik_components (numpy; not a filter)"] = (
-        lambda: loglik_components(ds.dx.values, ds.u.values, params, types),
-        "static",
-        2,
-    )
+    cases = {} if args.signals_only else build_cases(ds, ll, lp, a, not args.no_numpy)
+    mixes = {}
+    for mix in MIXES:
+        ds_sig = signal_data(mix, S, T)
+        mixes[mix] = signal_mix_stats(ds_sig)
+        cases |= signal_cases(ds_sig, mix)
+    if not args.signals_only:
+        cases["loglik_components (numpy; not a filter)"] = (
+            lambda: loglik_components(ds.dx.values, ds.u.values, params, types),
+            "static",
+            2,
+        )
     load_before = os.getloadavg()[0]
     med = median_times({k: v[0] for k, v in cases.items()}, repeats)
     load_after = os.getloadavg()[0]
@@ -362,10 +418,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "share_of_array_api": med[api] / med[e2e],
         }
         for e2e, kern, api in RATIOS
+        if e2e in med
     ]
     signal_ratios = {
-        label: med[f"signals: {label}, without"] / med[f"signals: {label}, with 4 channels"]
-        for label in ("static", "switching", "switching+smoother")
+        mix: {
+            label: med[f"{tag}: {label}, without"] / med[f"{tag}: {label}, with 4 channels"]
+            for label in SIGNAL_LABELS
+        }
+        for mix, tag in (("bench", "signals"), ("reference", "signals (reference)"))
     }
     results: dict[str, Any] = {
         "scenarios": S,
@@ -380,6 +440,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rows": rows,
         "ratios": ratios,
         "signal_ratios": signal_ratios,
+        "signal_mixes": mixes,
     }
     report(results, t_py, t_copy, n_updates)
     if args.compile_time:
@@ -431,8 +492,14 @@ def report(
             f"({100 * r['share_of_array_api']:.0f} % of forward_backward)"
         )
     print("Observer.filter with 4 signal channels, throughput as a share of that without:")
-    for label, r in results["signal_ratios"].items():
-        print(f"  {label:40s} {r:5.2f}")
+    for mix, by_label in results["signal_ratios"].items():
+        m = results["signal_mixes"][mix]
+        print(
+            f"  {mix} mix ({100 * m['ones']:.0f} % ones, {100 * m['missing']:.0f} % missing, "
+            f"a threat in {100 * m['threat']:.0f} % of periods):"
+        )
+        for label, r in by_label.items():
+            print(f"    {label:38s} {r:5.2f}")
 
 
 if __name__ == "__main__":

@@ -270,12 +270,16 @@ def build_reference(
     dyads: tuple[ReferenceDyad, ...] | None = None,
     moves: xr.Dataset | None = None,
     note: str = "The pool: every rivalry window of the rule in secdilemma.reference.",
+    warm: Path | None = None,
 ) -> dict[str, Any]:
     """Estimate the pooled parameters and write them to ``out`` (default
     ``models/reference_params.toml``): the empirical-Bayes point estimate and
     (``posterior=True``) the full Bayesian fit's posterior summary of the shared
-    coefficients. ``dyads`` (default :func:`reference_dyads`) or their ``moves`` are the pool.
-    Returns a plain-data summary (``path``, the estimates, ``seconds``)."""
+    coefficients, each with the signal channels' coefficients when the moves carry
+    ``signals``. ``dyads`` (default :func:`reference_dyads`) or their ``moves`` are the pool;
+    ``warm`` a reference file whose signal coefficients are one more start of the point
+    estimate (:func:`reference_for` passes the stored one). Returns a plain-data summary
+    (``path``, the estimates, ``seconds``)."""
     t0 = _dt.datetime.now()
     moves = reference_moves(dyads) if moves is None else moves
     # Student-t noise: wars, currency shocks and data revisions give heavy tails (with
@@ -286,6 +290,12 @@ def build_reference(
     drift = float(np.nanmedian(np.nanmean(moves["dx"].values, axis=-1)))
     base = ModelParams(nu=REFERENCE_NU, sigma=0.2, mu=drift)
     channels = [str(c) for c in moves["signal"].values] if "signals" in moves else None
+    if warm is not None and channels is not None:
+        # a warm start (the full pool's signal coefficients for a leave-one-out pool): one
+        # more start of the joint optimisation, near where its optimum should be
+        sp = load_reference_signals(warm)
+        if sp is not None and list(sp.names) == channels:
+            base = base.replace(signals=sp)
     est = estimate_params(moves, base=base, n_starts=4, signals=channels)
     target = out if out is not None else models_dir() / REFERENCE_FILE
     lines = _header(moves, est, note)
@@ -400,7 +410,9 @@ def reference_for(
             return PoolReference(path, label, True, left_out)
     path = full if posterior else point
     note = f"The pool without {pair} (leave-one-out: {', '.join(left_out)})."
-    build_reference(out=path, overwrite=True, moves=moves, note=note, posterior=posterior)
+    stored = models_dir() / REFERENCE_FILE
+    build_reference(out=path, overwrite=True, moves=moves, note=note, posterior=posterior,
+                    warm=stored if stored.is_file() else None)  # fmt: skip
     return PoolReference(path, label, True, left_out)
 
 

@@ -200,19 +200,8 @@ def estimate_params(
         return val if np.isfinite(val) else 1e300
 
     start = _reaction_start(base, names, positive, dx)
-    rng = as_generator(seed)
-    best = None
-    for i in range(n_starts):
-        x0 = start if i == 0 else start + rng.normal(0.0, 0.5, size=start.shape)
-        res = minimize(
-            neg_evidence,  # the buildups alone: signals without loadings add a constant
-            x0,
-            method="Nelder-Mead",
-            options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-9},
-        )
-        if best is None or res.fun < best.fun:
-            best = res
-    assert best is not None
+    # the buildups alone first (signals without loadings add a constant)
+    best = _multistart(neg_evidence, start, n_starts, as_generator(seed))
     if sig is not None:
         # then all together (the signals move each dyad's type weights, and so the reaction's
         # estimate), from several starts: the evidence has several modes that differ in which
@@ -245,6 +234,21 @@ def _check_request(estimate: Sequence[str], n_starts: int) -> None:
         raise ParameterError("estimate_params: `estimate` is empty; name at least one parameter.")
     if n_starts < 1:
         raise ParameterError(f"estimate_params: `n_starts` must be >= 1; got {n_starts}.")
+
+
+def _multistart(f: Any, start: FloatArray, n_starts: int, rng: np.random.Generator) -> Any:
+    """Nelder-Mead from ``start`` and ``n_starts - 1`` jittered starts; the best result."""
+    from scipy.optimize import minimize  # here, as in estimate_params
+
+    best = None
+    for i in range(n_starts):
+        x0 = start if i == 0 else start + rng.normal(0.0, 0.5, size=start.shape)
+        res = minimize(f, x0, method="Nelder-Mead",
+                       options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-9})  # fmt: skip
+        if best is None or res.fun < best.fun:
+            best = res
+    assert best is not None
+    return best
 
 
 def _bounds(

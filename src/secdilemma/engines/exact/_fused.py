@@ -15,8 +15,9 @@ operations in the same order as the numpy equations, so the two agree to the las
 transposition of the buildup rows into the block (:func:`_merge_signals`). Each period's
 signals index a table of the equations' zero-threat values (one gather per type for up to
 :data:`GROUP` channels); a channel with a fear term computes its logistic where the threat
-is not 0 (vectorised: :func:`._vmath.vexp` shared by the types with the same fear loading and
-an fdlibm ``log1p``, within a few 1e-16 of numpy's ``logaddexp``), and the periods with a
+is not 0 (vectorised: :func:`._vmath.vexp` shared by the types with the same fear loading, and
+one :func:`._vmath.vlog` per type and period for all the fear channels of one weight, within a
+few 1e-16 of numpy's ``logaddexp``), and the periods with a
 threat too large for it with the equations' operations one by one.
 ``tests/test_exact_fused.py`` and ``tests/test_signal_likelihood.py`` hold it to the
 equations and to an enumeration.
@@ -36,18 +37,7 @@ from numba import njit
 
 from secdilemma.engines.exact._kernels import record, static_scenario, switching_scenario
 from secdilemma.engines.exact._kernels import switching_scratch as _switching_scratch
-from secdilemma.engines.exact._vmath import (
-    _LG1,
-    _LG2,
-    _LG3,
-    _LG4,
-    _LG5,
-    _LG6,
-    _LG7,
-    _LN2_HI,
-    _LN2_LO,
-    vexp,
-)
+from secdilemma.engines.exact._vmath import vexp, vlog
 from secdilemma.model.equations import LOG_2PI
 
 __all__ = ["loglik", "observe"]
@@ -205,23 +195,6 @@ def _log_prob(s, logit):
     return -_softplus(logit) if logit != -math.inf else math.nan
 
 
-@_piece
-def _log1p_small(z):
-    """``log1p(z)`` for ``z`` in ``[0, 1]`` without a branch (vectorisable): fdlibm's
-    polynomial for ``log(1 + f)``, with ``1 + z = 2 (1 + (z - 1) / 2)`` above ``sqrt(2) - 1``
-    (the coefficients of :mod:`._vmath`); within a few units of 1e-16."""
-    hi = z > 0.41421356237309503
-    f = 0.5 * (z - 1.0) if hi else z
-    kf = 1.0 if hi else 0.0
-    hfsq = 0.5 * f * f
-    s = f / (2.0 + f)
-    zz = s * s
-    w = zz * zz
-    t1 = w * (_LG2 + w * (_LG4 + w * _LG6))
-    t2 = zz * (_LG1 + w * (_LG3 + w * (_LG5 + w * _LG7)))
-    return kf * _LN2_HI - ((hfsq - (s * (hfsq + t2 + t1) + kf * _LN2_LO)) - f)
-
-
 def _make_codes(jc):
     """The table-index pass of :func:`signal_rows` for ``J = jc`` channels (``jc = 0``: any
     ``J``, read from ``mult``). With ``J`` a constant, the period's channels (``J`` apart in
@@ -310,45 +283,60 @@ def _table_rows(code, row, first, acc):
 
 
 @_fast
-def _threat_exp(col, thr, e, ex):
-    """``ex[t] = exp(±e * thr[t])`` (``+`` for a signal 0, ``-`` for 1), the argument kept
-    within +-600: the factor of the logistic that the types with this ``e`` share."""
-    for t in range(1, col.shape[0]):
-        a = min(max(e * thr[t], -600.0), 600.0)
-        ex[t] = vexp(-a if col[t] == 1.0 else a)
+def _threat_exp(thr, e, ex):
+    """``ex[0, t] = exp(a)`` and ``ex[1, t] = exp(-a)``, ``a = e * thr[t]`` kept within
+    +-600: the factors of the logistic that the types with this ``e`` share."""
+    for t in range(1, thr.shape[0]):
+        y = vexp(min(max(e * thr[t], -600.0), 600.0))
+        ex[0, t] = y
+        ex[1, t] = 1.0 / y
 
 
-@_fast
-def _fear_rows(col, thr, b, e, fx, ww, lim, ex, acc):
-    """Add one type's weighted log probability of a fear channel's signals ``col`` to
-    ``acc`` ``(T,)`` in the periods ``t >= 1`` with a signal and a threat ``thr[t]`` other
-    than 0 and at most ``lim``: the weighted zero-threat value where the term ``e * thr``
-    is 0; else ``w`` times minus the softplus of ``x = l`` (signal 0) or ``-l`` (1), ``l =
-    b + e * thr``: ``max(x, 0) + log1p(exp(-|x|))``, with ``exp(x) = exp(±b) * ex[t]``
-    (:func:`_threat_exp`; ``fx = (exp(b), exp(-b))``, ``ww = (w, w * table_0, w *
-    table_1)``). No branch: the loop vectorises (FMAs allowed; within a few 1e-16 of
-    numpy's ``logaddexp``)."""
-    c0, c1 = fx
-    w, w0, w1 = ww
-    if e == 0.0:  # the zero-threat value wherever the threat is finite
-        for t in range(1, col.shape[0]):
-            s = col[t]
-            th = thr[t]
-            use = (th != 0.0) & (abs(th) <= lim) & ((s == 0.0) | (s == 1.0))
-            acc[t] += (w1 if s == 1.0 else w0) if use else 0.0
-        return
+@_block
+def _fear_table(col, thr, lim, w0, w1, acc):
+    """A type without a fear loading (``e = 0``): the weighted zero-threat value ``w0``
+    (signal 0) or ``w1`` (1) added to ``acc`` where the channel's digit was made missing
+    (a signal, a threat other than 0 and at most ``lim``)."""
     for t in range(1, col.shape[0]):
         s = col[t]
         th = thr[t]
-        term = e * th
-        x = b + term
-        x = -x if s == 1.0 else x
-        big = (c1 if s == 1.0 else c0) * ex[t]  # exp(x)
-        z = big if x < 0.0 else 1.0 / big  # exp(-|x|)
-        v = w * -((x if x > 0.0 else 0.0) + _log1p_small(z))
-        v = v if term != 0.0 else (w1 if s == 1.0 else w0)
         use = (th != 0.0) & (abs(th) <= lim) & ((s == 0.0) | (s == 1.0))
-        acc[t] += v if use else 0.0
+        acc[t] += (w1 if s == 1.0 else w0) if use else 0.0
+
+
+@_fast
+def _fear_terms(col, thr, b, e, cx, lim, ex, pm):
+    """One type's softplus of a fear channel, split for :func:`_flush`: in the periods
+    ``t >= 1`` with a signal and a threat other than 0 and at most ``lim``, ``pm[1, t] +=
+    max(x, 0)`` and ``pm[0, t] *= 1 + exp(-|x|)``, ``x = l`` (signal 0) or ``-l`` (1), ``l =
+    b + e * thr``; ``exp(-|x|) = min(exp(l), exp(-l))`` with ``exp(+-l) = exp(+-b) *
+    exp(+-e thr)`` (``cx`` = ``(exp(b), exp(-b))``, ``ex`` from :func:`_threat_exp`): no
+    division, no branch (vectorises; FMAs allowed)."""
+    cp, cn = cx
+    up, down = ex[0], ex[1]
+    prod, mx = pm[0], pm[1]
+    for t in range(1, col.shape[0]):
+        s = col[t]
+        th = thr[t]
+        x = b + e * th
+        x = -x if s == 1.0 else x
+        m = min(cp * up[t], cn * down[t])
+        use = (th != 0.0) & (abs(th) <= lim) & ((s == 0.0) | (s == 1.0))
+        prod[t] *= (1.0 + m) if use else 1.0
+        mx[t] += (x if x > 0.0 else 0.0) if use else 0.0
+
+
+@_block
+def _flush(pm, w, acc):
+    """``acc -= w * (pm[1] + log(pm[0]))``: the weighted softplus of the fear channels
+    gathered by :func:`_fear_terms` (``sum_j log1p(z_j) = log prod_j (1 + z_j)``, each
+    factor in ``(1, 2]``: one ``log`` per period for all channels of weight ``w``, within a
+    few 1e-16 of the sum); ``pm`` reset to ``(1, 0)``."""
+    prod, mx = pm[0], pm[1]
+    for t in range(acc.shape[0]):
+        acc[t] -= w * (mx[t] + vlog(prod[t]))
+        prod[t] = 1.0
+        mx[t] = 0.0
 
 
 @_piece
@@ -390,19 +378,32 @@ def _fix_periods(col, thr, f, fear, acc):
 
 
 @_piece
-def _fear_channel(f, fear, thr, col, ex, acc):
-    """Fear channel ``f``'s terms where the threat is not 0 (:func:`_fear_rows`), type by
-    type in ``fear[7]``'s order, ``exp(±e * thr)`` once per distinct ``e``."""
-    fbase, fef, ftable, fw, flim, fexp, order = fear[1:8]
-    w = fw[f]
-    for i in range(acc.shape[0]):
-        k = order[f, i]
-        e = fef[f, k]
-        ww = (w, w * ftable[0, f, k], w * ftable[1, f, k])
-        if e != 0.0 and (i == 0 or e != fef[f, order[f, i - 1]]):
-            _threat_exp(col, thr, e, ex)
-        fx = (fexp[0, f, k], fexp[1, f, k])
-        _fear_rows(col, thr, fbase[f, k], e, fx, ww, flim[f], ex, acc[k])
+def _fear_channels(fear, thr, cols, ex, pm, acc):
+    """The fear channels' terms where the threat is not 0: ``exp(+-e * thr)`` once per
+    channel and distinct ``e`` (``slot[f, k]``: the first type with type ``k``'s ``e``),
+    then per type the channels' softplus (:func:`_fear_terms`), one :func:`_flush` per run
+    of channels with the same weight (they come sorted by weight)."""
+    fef, ftable, fw, flim, fexp, slot = fear[2:8]
+    F, K = fef.shape
+    for f in range(F):
+        for k in range(K):
+            if fef[f, k] != 0.0 and slot[f, k] == k:
+                _threat_exp(thr, fef[f, k], ex[f, k])
+    for k in range(K):
+        n = 0
+        for f in range(F):
+            w = fw[f]
+            e = fef[f, k]
+            if e == 0.0:
+                w0, w1 = w * ftable[0, f, k], w * ftable[1, f, k]
+                _fear_table(cols[f], thr, flim[f], w0, w1, acc[k])
+            else:
+                cx = (fexp[0, f, k], fexp[1, f, k])
+                _fear_terms(cols[f], thr, fear[1][f, k], e, cx, flim[f], ex[f, slot[f, k]], pm)
+                n += 1
+            if n > 0 and (f == F - 1 or fw[f + 1] != w):
+                _flush(pm, w, acc[k])
+                n = 0
 
 
 @_piece
@@ -419,15 +420,16 @@ def signal_rows(flat, terms, sig, scratch, flags):
     GROUP)``) index its table ``combo`` ``(G, K, 3**GROUP)``: the sum of the channels'
     weighted zero-threat log probabilities, one gather per type and group. ``lims[j]`` is
     -1 for a channel without a fear term (or with weight 0), else the largest threat for
-    which :func:`_fear_rows` computes its logistic where the threat is not 0 (its digit is
+    which :func:`_fear_terms` computes its logistic where the threat is not 0 (its digit is
     then "missing"). ``fear`` = ``(fch (F,), base (F, K), ef (F, K), table (2, F, K), w
-    (F,), lim (F,), exp (2, F, K), order (F, K))``: each channel with a fear term (and a
+    (F,), lim (F,), exp (2, F, K), slot (F, K))``: each channel with a fear term (and a
     weight other than 0), the logit at zero threat ``b``, ``e = eta_f * f``, the log
     probabilities of 0 and 1 at zero threat, the weight, the limit, ``exp(b)`` and
-    ``exp(-b)``, and the types in order of ``e``. ``scratch`` = ``(code (G, T) int64, thr
-    (T,), acc (K, T), cols (F, T), ex (T,))``.
+    ``exp(-b)``, and the first type with each type's ``e``; the channels come sorted by
+    weight (:func:`_fear_channels`). ``scratch`` = ``(code (G, T) int64, thr (T,), acc (K,
+    T), cols (F, T), ex (F, K, 2, T), pm (2, T) = (1, 0))``.
     """
-    code, thr, acc, cols, ex = scratch
+    code, thr, acc, cols, ex, pm = scratch
     mult, combo, fear = sig
     fch = fear[0]
     T = thr.shape[0]
@@ -442,8 +444,8 @@ def signal_rows(flat, terms, sig, scratch, flags):
     for k in range(acc.shape[0]):
         for g in range(code.shape[0]):
             _table_rows(code[g], combo[g, k], g == 0, acc[k])
+    _fear_channels(fear, thr, cols, ex, pm, acc)
     for f in range(fch.shape[0]):
-        _fear_channel(f, fear, thr, cols[f], ex, acc)
         if _n_big(cols[f], thr, fear[5][f]) > 0:
             _fix_periods(cols[f], thr, f, fear, acc)
 
@@ -453,7 +455,9 @@ def signal_scratch(T, K, J, F):
     """Work arrays of :func:`signal_rows`, allocated once per kernel call."""
     G = (J + GROUP - 1) // GROUP
     code = np.zeros((G, T), dtype=np.int64)
-    return code, np.zeros(T), np.empty((K, T)), np.empty((F, T)), np.ones(T)
+    pm = np.zeros((2, T))
+    pm[0] = 1.0
+    return code, np.zeros(T), np.empty((K, T)), np.empty((F, T)), np.ones((F, K, 2, T)), pm
 
 
 @_piece

@@ -194,6 +194,7 @@ def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike 
     wtable = np.zeros((3, J, K))  # the digits: 0, 1, missing
     wtable[:2] = np.where(w[:, None] != 0.0, w[:, None] * table, 0.0)
     fch = np.flatnonzero((sp.eta_f != 0.0) & (w != 0.0))
+    fch = fch[np.argsort(w[fch], kind="stable")]  # one log per run of equal weights
     base = (sp.eta0 + sp.eta_g * types.greed[:, None]).T[fch]  # (F, K), as the equations add
     ef = (sp.eta_f * types.fear[:, None]).T[fch]
     # the vectorised logistic takes threats up to lim: |e * threat| <= 600, exp() finite
@@ -201,8 +202,8 @@ def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike 
     mult = 3 ** (np.arange(J) % _fused().GROUP)
     with np.errstate(over="ignore"):
         fexp = np.stack([np.exp(base), np.exp(-base)])
-    order = np.argsort(ef, axis=1, kind="stable")
-    fear = (fch, base, ef, table[:, fch], w[fch], lim, fexp, order)
+    slot = np.argmax(ef[:, :, None] == ef[:, None, :], axis=2)  # the first type with this e
+    fear = (fch, base, ef, table[:, fch], w[fch], lim, fexp, slot.astype(np.int64))
     return mult, _combo_tables(wtable), tuple(np.ascontiguousarray(a) for a in fear)
 
 

@@ -425,3 +425,35 @@ def test_signals_in_another_layout_are_broadcast_like_the_moves():
     shared = obs.filter(ds.assign(signals=one))["filtered"].values
     explicit = ds.assign(signals=one.expand_dims(scenario=ds["scenario"]))
     np.testing.assert_array_equal(shared, obs.filter(explicit)["filtered"].values)
+
+
+@pytest.mark.parametrize(("S", "T"), [(47, 100), (3, 2500), (130, 17)])
+def test_signals_in_chunks_of_scenarios_are_the_equations(S, T):
+    """The signal passes run over chunks of scenarios (``_fused.CHUNK`` periods, the last
+    chunk shorter; one scenario per chunk when ``T`` exceeds it): per-scenario threat rows,
+    types whose fear loadings differ (an ``exp`` each) or are 0, channels of equal and of
+    different weights (one ``log`` per run of equal weights) give the equations' numbers."""
+    rng = np.random.default_rng(S + T)
+    J = 5
+    u = rng.normal(0.03, 0.1, (S, T))
+    u[0, 3] = np.nan
+    sig = (rng.random((S, T, J)) < 0.3).astype(float)
+    sig[rng.random(sig.shape) < 0.1] = np.nan
+    sp = SignalParams(
+        tuple(f"c{j}" for j in range(J)),
+        eta0=rng.normal(-2, 1, J),
+        eta_g=rng.normal(0, 2, J),
+        eta_f=[1.3, 0.0, -0.8, 2.0, 0.4],
+    )
+    ts = TypeSpace.from_loadings({"g": (1.0, 0.0), "i": (0.0, 1.0), "m": (0.5, 0.5), "x": (1, 1)})
+    omega = rng.uniform(0.2, 1.0, (S, 1))
+    params = ModelParams(signals=sp, omega=omega)
+    _, ref = loglik_components(u, u, params, ts, signals=sig)
+    np.testing.assert_allclose(signal_loglik(sig, u, params, ts), ref, rtol=0, atol=1e-12)
+    lp = np.log(np.full(4, 0.25))
+    for w in (np.ones(J), np.array([0.5, 2.0, 0.5, 1.0, 0.5])):
+        want = filter_probabilities(np.sum(w * ref, axis=-1), lp, transition=None)
+        got = moves_posterior(np.full_like(u, np.nan), u, params, ts, lp, signals=sig,
+                              weight=0.0, signal_weights=w)  # fmt: skip
+        np.testing.assert_allclose(got.filtered, want.filtered, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got.log_evidence, want.log_evidence, rtol=1e-12, atol=1e-12)

@@ -156,21 +156,20 @@ def _merge_signals(tmp, wb, acc, out):
 
 
 @_piece
-def scenario_rows(moves, s, wb, sigs, sig, scratch, flags, out):
+def scenario_rows(moves, s, wb, signals, acc, scratch, out):
     """Scenario ``s``'s log-likelihood into ``out`` ``(T, K)``: the buildups (weighted
-    ``wb``) and, when ``sigs`` ``(T, J)`` has channels, the signals (:func:`signal_rows`),
+    ``wb``) and, when ``signals``, the signal rows ``acc`` ``(K, T)`` (:func:`signal_rows`),
     added in the buildups' transposition. ``moves`` = the kernels' first eight arguments;
-    ``scratch`` = ``(terms, tmp, signal scratch)``."""
+    ``scratch`` = ``(terms, tmp)``."""
     dx, u, x, prm, h, noise, greed, fear = moves
-    terms, tmp, sscr = scratch
+    terms, tmp = scratch
     v, hs, sx = _rows(prm, h, x, s)
     _period_terms(u[s], x, sx, v, hs, noise[3], terms)
     _type_rows(dx[s], v, greed, fear, noise, terms, tmp)
-    if sigs.shape[0] == 0:
-        _merge(tmp, wb, out)
+    if signals:
+        _merge_signals(tmp, wb, acc, out)
     else:
-        signal_rows(sigs, terms, sig, sscr, flags)
-        _merge_signals(tmp, wb, sscr[2], out)
+        _merge(tmp, wb, out)
 
 
 @_piece
@@ -203,19 +202,20 @@ def _make_codes(jc):
 
     n_groups = (jc + GROUP - 1) // GROUP
 
-    def codes(flat, mult, code, fpos, cols):
-        """Each period's index into each group's table, ``code`` ``(G, T)``: the sum over the
+    def codes(flat, base, mult, code, fpos, cols):
+        """Each period's index into each group's table, ``code`` ``(G, T)``, from the ``T * J``
+        signals at ``flat[base:]``: the sum over the
         group's channels of ``mult[j]`` times a digit, 0 for a signal 0, 1 for 1, 2 for
         missing (NaN). The fear channels' signals ``fpos`` into ``cols`` ``(F, T)``.
         Returns how many signals are neither 0, 1 nor NaN."""
         J = jc if jc > 0 else mult.shape[0]
-        T = flat.shape[0] // J
+        T = code.shape[1]
         n_bad = 0
         for g in range(n_groups if jc > 0 else code.shape[0]):
             for t in range(T):
                 c = 0
                 for j in range(g * GROUP, min(J, (g + 1) * GROUP)):
-                    s = flat[t * J + j]
+                    s = flat[base + t * J + j]
                     one = s == 1.0
                     zero = s == 0.0
                     c += mult[j] * (2 - 2 * zero - one)
@@ -224,7 +224,7 @@ def _make_codes(jc):
         for f in range(fpos.shape[0]):
             jf = fpos[f]
             for t in range(T):
-                cols[f, t] = flat[t * J + jf]
+                cols[f, t] = flat[base + t * J + jf]
         return n_bad
 
     # a name of its own: the compiled kernels name their callees by it (one name for all
@@ -239,26 +239,26 @@ _codes_any = _make_codes(0)
 
 
 @_piece
-def _codes(flat, mult, code, fpos, cols):
+def _codes(flat, base, mult, code, fpos, cols):
     """:func:`_make_codes`' pass for this ``J`` (the compiled one for ``J <= 8``)."""
     J = mult.shape[0]
     if J == 1:
-        return _codes_1(flat, mult, code, fpos, cols)
+        return _codes_1(flat, base, mult, code, fpos, cols)
     if J == 2:
-        return _codes_2(flat, mult, code, fpos, cols)
+        return _codes_2(flat, base, mult, code, fpos, cols)
     if J == 3:
-        return _codes_3(flat, mult, code, fpos, cols)
+        return _codes_3(flat, base, mult, code, fpos, cols)
     if J == 4:
-        return _codes_4(flat, mult, code, fpos, cols)
+        return _codes_4(flat, base, mult, code, fpos, cols)
     if J == 5:
-        return _codes_5(flat, mult, code, fpos, cols)
+        return _codes_5(flat, base, mult, code, fpos, cols)
     if J == 6:
-        return _codes_6(flat, mult, code, fpos, cols)
+        return _codes_6(flat, base, mult, code, fpos, cols)
     if J == 7:
-        return _codes_7(flat, mult, code, fpos, cols)
+        return _codes_7(flat, base, mult, code, fpos, cols)
     if J == 8:
-        return _codes_8(flat, mult, code, fpos, cols)
-    return _codes_any(flat, mult, code, fpos, cols)
+        return _codes_8(flat, base, mult, code, fpos, cols)
+    return _codes_any(flat, base, mult, code, fpos, cols)
 
 
 @_piece
@@ -379,65 +379,80 @@ def _fix_periods(col, thr, f, fear, acc):
 
 @_piece
 def _fear_channels(fear, thr, cols, ex, pm, acc):
-    """The fear channels' terms where the threat is not 0: ``exp(+-e * thr)`` once per
-    channel and distinct ``e`` (``slot[f, k]``: the first type with type ``k``'s ``e``),
-    then per type the channels' softplus (:func:`_fear_terms`), one :func:`_flush` per run
-    of channels with the same weight (they come sorted by weight)."""
+    """The fear channels' terms where the threat is not 0: per channel, ``exp(+-e * thr)``
+    once per distinct ``e`` (``slot[f, k]``: the first type with type ``k``'s ``e``) and
+    each type's softplus (:func:`_fear_terms`); one :func:`_flush` per type and run of
+    channels with the same weight (they come sorted by weight)."""
     fef, ftable, fw, flim, fexp, slot = fear[2:8]
     F, K = fef.shape
+    f0 = 0
     for f in range(F):
+        w = fw[f]
         for k in range(K):
-            if fef[f, k] != 0.0 and slot[f, k] == k:
-                _threat_exp(thr, fef[f, k], ex[f, k])
-    for k in range(K):
-        n = 0
-        for f in range(F):
-            w = fw[f]
             e = fef[f, k]
             if e == 0.0:
                 w0, w1 = w * ftable[0, f, k], w * ftable[1, f, k]
                 _fear_table(cols[f], thr, flim[f], w0, w1, acc[k])
-            else:
-                cx = (fexp[0, f, k], fexp[1, f, k])
-                _fear_terms(cols[f], thr, fear[1][f, k], e, cx, flim[f], ex[f, slot[f, k]], pm)
-                n += 1
-            if n > 0 and (f == F - 1 or fw[f + 1] != w):
-                _flush(pm, w, acc[k])
-                n = 0
+                continue
+            if slot[f, k] == k:
+                _threat_exp(thr, e, ex[k])
+            cx = (fexp[0, f, k], fexp[1, f, k])
+            _fear_terms(cols[f], thr, fear[1][f, k], e, cx, flim[f], ex[slot[f, k]], pm[k])
+        if f == F - 1 or fw[f + 1] != w:
+            for k in range(K):
+                if np.any(fef[f0 : f + 1, k] != 0.0):
+                    _flush(pm[k], w, acc[k])
+            f0 = f + 1
 
 
 @_piece
-def signal_rows(flat, terms, sig, scratch, flags):
-    """The weighted signal log-likelihood of one scenario (``flat`` ``(T * J,)``: the
-    ``(T, J)`` signals, 0, 1 or NaN) into ``scratch[2]`` ``(K, T)``: per period, the sum over
-    channels of ``w_j`` times each channel's log probability, 0 where missing (the signal is
-    NaN; or, on a channel with a fear term, the threat ``h_{t-1} * max(u_{t-1}, 0)`` from
-    ``terms`` is NaN, as in period 0, or makes some type's term NaN). ``flags[0]`` counts
-    signals neither 0, 1 nor NaN.
+def _chunk_threat(u, h, c0, thr):
+    """The threat ``h_{t-1} * max(u_{t-1}, 0)`` (NaN kept; NaN in period 0) of scenarios
+    ``c0, c0 + 1, ...`` one after the other into ``thr`` (as ``terms[0] * terms[1]`` of
+    :func:`_period_terms`)."""
+    T = u.shape[1]
+    for i in range(thr.shape[0] // T):
+        s = c0 + i
+        hs = h[0] if h.shape[0] == 1 else h[s]
+        c = hs.shape[0]
+        thr[i * T] = math.nan
+        for t in range(1, T):
+            um = u[s, t - 1]
+            up = um if (um >= 0.0 or um != um) else 0.0
+            thr[i * T + t] = (hs[t - 1] if c > 1 else hs[0]) * up
 
-    ``sig`` = ``(lims, mult, combo, fear)``. The channels come in groups of :data:`GROUP`
+
+@_piece
+def signal_rows(flat, u, h, c0, sig, scratch, flags):
+    """The weighted signal log-likelihood of scenarios ``c0, c0 + 1, ...`` (as many as
+    ``scratch`` holds, ``n``; ``flat``: the ``(S, T, J)`` signals, 0, 1 or NaN, flat) into
+    ``scratch[2]`` ``(K, n * T)``, the scenarios' periods one after the other (the passes
+    run over a chunk of scenarios at once: per scenario, their calls would cost as much as
+    their ``T`` values): per period, the sum over
+    channels of ``w_j`` times each channel's log probability, 0 where missing (the signal is
+    NaN; or, on a channel with a fear term, the threat ``h_{t-1} * max(u_{t-1}, 0)``
+    (:func:`_chunk_threat`) is NaN, as in period 0, or makes some type's term NaN).
+    ``flags[0]`` counts signals neither 0, 1 nor NaN.
+
+    ``sig`` = ``(mult, combo, fear)``. The channels come in groups of :data:`GROUP`
     (``j // GROUP``); in each period a group's digits (0, 1, missing; ``mult[j] = 3**(j %
     GROUP)``) index its table ``combo`` ``(G, K, 3**GROUP)``: the sum of the channels'
-    weighted zero-threat log probabilities, one gather per type and group. ``lims[j]`` is
-    -1 for a channel without a fear term (or with weight 0), else the largest threat for
-    which :func:`_fear_terms` computes its logistic where the threat is not 0 (its digit is
-    then "missing"). ``fear`` = ``(fch (F,), base (F, K), ef (F, K), table (2, F, K), w
+    weighted zero-threat log probabilities, one gather per type and group; a fear channel's
+    digit is "missing" where the threat is not 0, and :func:`_fear_channels` adds its
+    terms there. ``fear`` = ``(fch (F,), base (F, K), ef (F, K), table (2, F, K), w
     (F,), lim (F,), exp (2, F, K), slot (F, K))``: each channel with a fear term (and a
     weight other than 0), the logit at zero threat ``b``, ``e = eta_f * f``, the log
     probabilities of 0 and 1 at zero threat, the weight, the limit, ``exp(b)`` and
     ``exp(-b)``, and the first type with each type's ``e``; the channels come sorted by
     weight (:func:`_fear_channels`). ``scratch`` = ``(code (G, T) int64, thr (T,), acc (K,
-    T), cols (F, T), ex (F, K, 2, T), pm (2, T) = (1, 0))``.
+    N), cols (F, N), ex (K, 2, N), pm (K, 2, N) = (1, 0))`` (``N = n * T``).
     """
     code, thr, acc, cols, ex, pm = scratch
     mult, combo, fear = sig
     fch = fear[0]
-    T = thr.shape[0]
     if fch.shape[0] > 0:
-        thr[0] = math.nan
-        for t in range(1, T):
-            thr[t] = terms[0, t] * terms[1, t]
-    flags[0] += _codes(flat, mult, code, fch, cols)
+        _chunk_threat(u, h, c0, thr)
+    flags[0] += _codes(flat, c0 * u.shape[1] * mult.shape[0], mult, code, fch, cols)
     for f in range(fch.shape[0]):
         j = fch[f]
         _threat_digits(cols[f], thr, mult[j], code[j // GROUP])
@@ -450,14 +465,27 @@ def signal_rows(flat, terms, sig, scratch, flags):
             _fix_periods(cols[f], thr, f, fear, acc)
 
 
+#: Periods per chunk of scenarios in :func:`signal_rows` (its work arrays stay in L2).
+CHUNK = 2048
+
+
 @_piece
-def signal_scratch(T, K, J, F):
-    """Work arrays of :func:`signal_rows`, allocated once per kernel call."""
+def signal_scratch(N, K, J, F):
+    """Work arrays of :func:`signal_rows` for ``N`` periods."""
     G = (J + GROUP - 1) // GROUP
-    code = np.zeros((G, T), dtype=np.int64)
-    pm = np.zeros((2, T))
-    pm[0] = 1.0
-    return code, np.zeros(T), np.empty((K, T)), np.empty((F, T)), np.ones((F, K, 2, T)), pm
+    code = np.zeros((G, N), dtype=np.int64)
+    pm = np.zeros((K, 2, N))
+    pm[:, 0] = 1.0
+    return code, np.zeros(N), np.empty((K, N)), np.empty((F, N)), np.ones((K, 2, N)), pm
+
+
+@_piece
+def _chunks(S, T, J, sig):
+    """Scenarios per chunk (``C``) and the work arrays for a full chunk and the last one."""
+    C = max(1, min(S, CHUNK // T))
+    K, F = sig[1].shape[1], sig[2][0].shape[0]
+    last = S - (S - 1) // C * C  # scenarios in the last chunk
+    return C, signal_scratch(C * T, K, J, F), signal_scratch(last * T, K, J, F)
 
 
 @_piece
@@ -477,14 +505,17 @@ def loglik(dx, u, x, prm, h, noise, greed, fear, wb, chan, out):
     K = greed.shape[0]
     signals, sig, flags = chan
     moves = (dx, u, x, prm, h, noise, greed, fear)
-    scratch = (
-        np.empty((4, T)),
-        np.empty((K, T)),
-        signal_scratch(T, K, sig[0].shape[0], sig[2][0].shape[0]),
-    )
-    for s in range(S):
-        sigs = signals[s] if signals.shape[1] > 0 else signals[0]
-        scenario_rows(moves, s, wb, sigs, sig, scratch, flags, out[s])
+    scratch = (np.empty((4, T)), np.empty((K, T)))
+    J = sig[0].shape[0]
+    flat = signals.reshape(signals.size)
+    C, full, last = _chunks(S, T, J, sig)
+    for c0 in range(0, S, C):
+        sscr = full if c0 + C <= S else last
+        if J > 0:
+            signal_rows(flat, u, h, c0, sig, sscr, flags)
+        for i in range(sscr[1].shape[0] // T):
+            acc = sscr[2][:, i * T : (i + 1) * T]
+            scenario_rows(moves, c0 + i, wb, J > 0, acc, scratch, out[c0 + i])
 
 
 @_kernel
@@ -507,16 +538,18 @@ def observe(dx, u, x, prm, h, noise, greed, fear, wb, prior, trans, chan, filt, 
     moves = (dx, u, x, prm, h, noise, greed, fear)
     ll = np.empty((T, K))
     acc = np.empty(K)
-    scratch = (
-        np.empty((4, T)),
-        np.empty((K, T)),
-        signal_scratch(T, K, sig[0].shape[0], sig[2][0].shape[0]),
-    )
+    scratch = (np.empty((4, T)), np.empty((K, T)))
+    J = sig[0].shape[0]
+    flat = signals.reshape(signals.size)
+    C, full, last = _chunks(S, T, J, sig)
     sc = _switching_scratch(T, K)
     bad = np.zeros(4, dtype=np.int64)
     for s in range(S):
-        sigs = signals[s] if signals.shape[1] > 0 else signals[0]
-        scenario_rows(moves, s, wb, sigs, sig, scratch, flags, ll)
+        i = s % C
+        sscr = full if s - i + C <= S else last
+        if J > 0 and i == 0:
+            signal_rows(flat, u, h, s, sig, sscr, flags)
+        scenario_rows(moves, s, wb, J > 0, sscr[2][:, i * T : (i + 1) * T], scratch, ll)
         lp = log_prior[0] if log_prior.shape[0] == 1 else log_prior[s]
         sm = smoothed[s] if smooth else smoothed[0]
         if switching:

@@ -323,7 +323,9 @@ def print_signal_coefficients(tree: Any) -> None:
             v = np.asarray(post[c].isel(signal=j).values).reshape(-1)
             lo, hi = np.quantile(v, [0.05, 0.95])
             row.append(f"{v.mean():+.2f} [{lo:+.2f}, {hi:+.2f}]")
-        origin = [f"{c}: {priors[c]['origin'][j]}" for c in coefs if c in priors]
-        row.append("; ".join(origin))
+        origin = {c: priors[c]["origin"][j] for c in coefs if c in priors}
+        same = len(set(origin.values())) == 1
+        row.append(next(iter(origin.values())) if same else
+                   "; ".join(f"{c}: {o}" for c, o in origin.items()))  # fmt: skip
         table.add_row(*row)
     console.print(table, markup=False)

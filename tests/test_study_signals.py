@@ -269,3 +269,12 @@ def test_voi_and_filter_commands(tmp_path: Path) -> None:
     bad = runner.invoke(app, ["voi", "us_ussr", "--cost", "nope=1"])
     assert bad.exit_code != 0
     assert "nope" in bad.output
+
+
+@pytest.mark.parametrize("case", ["anglo_german_naval", "us_ussr", "us_china", "russia_nato"])
+def test_the_fused_filter_and_the_decomposition_agree_on_every_case(case: str) -> None:
+    """The belief (compiled, fused filter) and the evidence decomposition (the observer's
+    numpy log-likelihoods) are two computations of one posterior."""
+    study = Study(case)
+    final = study.belief()["filtered"].isel(period=-1).values
+    np.testing.assert_allclose(study.evidence()["belief"].values, final, atol=1e-12)

@@ -457,3 +457,32 @@ def test_signals_in_chunks_of_scenarios_are_the_equations(S, T):
                               weight=0.0, signal_weights=w)  # fmt: skip
         np.testing.assert_allclose(got.filtered, want.filtered, rtol=0, atol=1e-12)
         np.testing.assert_allclose(got.log_evidence, want.log_evidence, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("eta0", [-300.0, -150.0, 0.0, 80.0, 150.0, 300.0])
+def test_logits_beyond_the_product_range_are_the_equations(eta0):
+    """The fear channels' factors ``1 + exp(l)`` are multiplied for one ``log`` only while
+    ``|l| <= 690 / F``: logits beyond (a large ``eta0``, many channels, large threats) take
+    the equations' operations one by one, within 1e-12 of them wherever they are finite."""
+    rng = np.random.default_rng(int(eta0) + 1000)
+    S, T, J = 6, 40, 8
+    u = rng.normal(0.5, 2.0, (S, T))
+    sig = (rng.random((S, T, J)) < 0.5).astype(float)
+    sig[rng.random(sig.shape) < 0.1] = np.nan
+    sp = SignalParams(
+        tuple(f"c{j}" for j in range(J)),
+        eta0=eta0 + rng.normal(0, 5, J),
+        eta_g=rng.normal(0, 3, J),
+        eta_f=rng.normal(0, 40, J),
+    )
+    params, ts = ModelParams(signals=sp), TypeSpace.default()
+    with np.errstate(all="ignore"):
+        _, ref = loglik_components(u, u, params, ts, signals=sig)
+    np.testing.assert_allclose(signal_loglik(sig, u, params, ts), ref, rtol=0, atol=1e-12)
+    lp = np.log(np.full(3, 1 / 3))
+    for w in (np.ones(J), np.repeat([0.5, 1.5], J // 2)):  # one run of 8 channels; two of 4
+        want = filter_probabilities(np.sum(w * ref, axis=-1), lp)
+        got = moves_posterior(np.full_like(u, np.nan), u, params, ts, lp, signals=sig,
+                              weight=0.0, signal_weights=w)  # fmt: skip
+        np.testing.assert_allclose(got.filtered, want.filtered, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got.log_evidence, want.log_evidence, rtol=1e-12, atol=1e-12)

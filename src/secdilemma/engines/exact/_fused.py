@@ -210,12 +210,13 @@ def _make_codes(jc):
         Returns how many signals are neither 0, 1 nor NaN."""
         J = jc if jc > 0 else mult.shape[0]
         T = code.shape[1]
+        flat = flat[base : base + T * J]  # a view: indexing at base + ... does not vectorise
         n_bad = 0
         for g in range(n_groups if jc > 0 else code.shape[0]):
             for t in range(T):
                 c = 0
                 for j in range(g * GROUP, min(J, (g + 1) * GROUP)):
-                    s = flat[base + t * J + j]
+                    s = flat[t * J + j]
                     one = s == 1.0
                     zero = s == 0.0
                     c += mult[j] * (2 - 2 * zero - one)
@@ -224,7 +225,7 @@ def _make_codes(jc):
         for f in range(fpos.shape[0]):
             jf = fpos[f]
             for t in range(T):
-                cols[f, t] = flat[base + t * J + jf]
+                cols[f, t] = flat[t * J + jf]
         return n_bad
 
     # a name of its own: the compiled kernels name their callees by it (one name for all
@@ -284,12 +285,10 @@ def _table_rows(code, row, first, acc):
 
 @_fast
 def _threat_exp(thr, e, ex):
-    """``ex[0, t] = exp(a)`` and ``ex[1, t] = exp(-a)``, ``a = e * thr[t]`` kept within
-    +-600: the factors of the logistic that the types with this ``e`` share."""
+    """``ex[t] = exp(e * thr[t])`` (kept within +-600): the factor of ``exp(l)`` that the
+    types with this ``e`` share."""
     for t in range(1, thr.shape[0]):
-        y = vexp(min(max(e * thr[t], -600.0), 600.0))
-        ex[0, t] = y
-        ex[1, t] = 1.0 / y
+        ex[t] = vexp(min(max(e * thr[t], -600.0), 600.0))
 
 
 @_block
@@ -305,38 +304,35 @@ def _fear_table(col, thr, lim, w0, w1, acc):
 
 
 @_fast
-def _fear_terms(col, thr, b, e, cx, lim, ex, pm):
+def _fear_terms(col, thr, b, e, cb, lim, ex, pm):
     """One type's softplus of a fear channel, split for :func:`_flush`: in the periods
-    ``t >= 1`` with a signal and a threat other than 0 and at most ``lim``, ``pm[1, t] +=
-    max(x, 0)`` and ``pm[0, t] *= 1 + exp(-|x|)``, ``x = l`` (signal 0) or ``-l`` (1), ``l =
-    b + e * thr``; ``exp(-|x|) = min(exp(l), exp(-l))`` with ``exp(+-l) = exp(+-b) *
-    exp(+-e thr)`` (``cx`` = ``(exp(b), exp(-b))``, ``ex`` from :func:`_threat_exp`): no
-    division, no branch (vectorises; FMAs allowed)."""
-    cp, cn = cx
-    up, down = ex[0], ex[1]
-    prod, mx = pm[0], pm[1]
+    ``t >= 1`` with a signal and a threat other than 0 and at most ``lim``, ``pm[0, t] *=
+    1 + exp(l)`` and, for a signal 1, ``pm[1, t] += l``, ``l = b + e * thr``, ``exp(l) =
+    exp(b) * exp(e thr)`` (``cb = exp(b)``, ``ex`` from :func:`_threat_exp`): the log
+    probability of a signal ``s`` is ``s l - log(1 + exp(l))``. ``lim`` keeps ``l`` within
+    what the product of the channels' factors takes. No division, no branch (vectorises;
+    FMAs allowed)."""
+    prod, sl = pm[0], pm[1]
     for t in range(1, col.shape[0]):
         s = col[t]
         th = thr[t]
-        x = b + e * th
-        x = -x if s == 1.0 else x
-        m = min(cp * up[t], cn * down[t])
+        big = cb * ex[t]
         use = (th != 0.0) & (abs(th) <= lim) & ((s == 0.0) | (s == 1.0))
-        prod[t] *= (1.0 + m) if use else 1.0
-        mx[t] += (x if x > 0.0 else 0.0) if use else 0.0
+        prod[t] *= (1.0 + big) if use else 1.0
+        sl[t] += (b + e * th) if use & (s == 1.0) else 0.0
 
 
 @_block
 def _flush(pm, w, acc):
-    """``acc -= w * (pm[1] + log(pm[0]))``: the weighted softplus of the fear channels
-    gathered by :func:`_fear_terms` (``sum_j log1p(z_j) = log prod_j (1 + z_j)``, each
-    factor in ``(1, 2]``: one ``log`` per period for all channels of weight ``w``, within a
-    few 1e-16 of the sum); ``pm`` reset to ``(1, 0)``."""
-    prod, mx = pm[0], pm[1]
+    """``acc += w * (pm[1] - log(pm[0]))``: the weighted log probabilities of the fear
+    channels gathered by :func:`_fear_terms`, one ``log`` per period for all channels of
+    weight ``w`` (``sum_j log(1 + exp(l_j)) = log prod_j (1 + exp(l_j))``: within a few
+    1e-16 times the largest ``l`` of the logs one by one); ``pm`` reset to ``(1, 0)``."""
+    prod, sl = pm[0], pm[1]
     for t in range(acc.shape[0]):
-        acc[t] -= w * (mx[t] + vlog(prod[t]))
+        acc[t] += w * (sl[t] - vlog(prod[t]))
         prod[t] = 1.0
-        mx[t] = 0.0
+        sl[t] = 0.0
 
 
 @_piece
@@ -396,8 +392,8 @@ def _fear_channels(fear, thr, cols, ex, pm, acc):
                 continue
             if slot[f, k] == k:
                 _threat_exp(thr, e, ex[k])
-            cx = (fexp[0, f, k], fexp[1, f, k])
-            _fear_terms(cols[f], thr, fear[1][f, k], e, cx, flim[f], ex[slot[f, k]], pm[k])
+            cb = fexp[0, f, k]
+            _fear_terms(cols[f], thr, fear[1][f, k], e, cb, flim[f], ex[slot[f, k]], pm[k])
         if f == F - 1 or fw[f + 1] != w:
             for k in range(K):
                 if np.any(fef[f0 : f + 1, k] != 0.0):
@@ -445,7 +441,7 @@ def signal_rows(flat, u, h, c0, sig, scratch, flags):
     probabilities of 0 and 1 at zero threat, the weight, the limit, ``exp(b)`` and
     ``exp(-b)``, and the first type with each type's ``e``; the channels come sorted by
     weight (:func:`_fear_channels`). ``scratch`` = ``(code (G, T) int64, thr (T,), acc (K,
-    N), cols (F, N), ex (K, 2, N), pm (K, 2, N) = (1, 0))`` (``N = n * T``).
+    N), cols (F, N), ex (K, N), pm (K, 2, N) = (1, 0))`` (``N = n * T``).
     """
     code, thr, acc, cols, ex, pm = scratch
     mult, combo, fear = sig
@@ -476,7 +472,7 @@ def signal_scratch(N, K, J, F):
     code = np.zeros((G, N), dtype=np.int64)
     pm = np.zeros((K, 2, N))
     pm[:, 0] = 1.0
-    return code, np.zeros(N), np.empty((K, N)), np.empty((F, N)), np.ones((K, 2, N)), pm
+    return code, np.zeros(N), np.empty((K, N)), np.empty((F, N)), np.ones((K, N)), pm
 
 
 @_piece

@@ -197,14 +197,25 @@ def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike 
     fch = fch[np.argsort(w[fch], kind="stable")]  # one log per run of equal weights
     base = (sp.eta0 + sp.eta_g * types.greed[:, None]).T[fch]  # (F, K), as the equations add
     ef = (sp.eta_f * types.fear[:, None]).T[fch]
-    # the vectorised logistic takes threats up to lim: |e * threat| <= 600, exp() finite
-    lim = np.minimum(600.0 / np.abs(ef).max(axis=1, initial=1e-300), 1e300)
+    lim = _fear_limits(base, ef)
     mult = 3 ** (np.arange(J) % _fused().GROUP)
     with np.errstate(over="ignore"):
         fexp = np.stack([np.exp(base), np.exp(-base)])
     slot = np.argmax(ef[:, :, None] == ef[:, None, :], axis=2)  # the first type with this e
     fear = (fch, base, ef, table[:, fch], w[fch], lim, fexp, slot.astype(np.int64))
     return mult, _combo_tables(wtable), tuple(np.ascontiguousarray(a) for a in fear)
+
+
+def _fear_limits(base: FloatArray, ef: FloatArray) -> FloatArray:
+    """``(F,)``: per fear channel, the largest threat at which the vectorised logistic
+    (``_fused._fear_terms``) takes every type's logit ``l = b + e * threat``: ``|l| <=
+    690 / F`` (the product of the ``F`` factors ``1 + exp(l)`` stays finite; at most 600,
+    so ``exp(e * threat)`` is finite too). Larger threats take the equations' operations
+    one by one (``_fused._fix_periods``)."""
+    bound = min(600.0, 690.0 / max(ef.shape[0], 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        room = np.where(ef != 0.0, (bound - np.abs(base)) / np.abs(ef), np.inf)
+    return np.clip(room.min(axis=1, initial=np.inf), 0.0, 1e300)
 
 
 def _no_channels(K: int) -> Any:

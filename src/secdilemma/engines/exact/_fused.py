@@ -229,19 +229,20 @@ def _make_codes(jc):
         return n_bad
 
     # a name of its own: the compiled kernels name their callees by it (one name for all
-    # nine would clash when the kernels are loaded from numba's cache)
+    # six would clash when the kernels are loaded from numba's cache)
     codes.__name__ = codes.__qualname__ = f"_codes_{jc or 'any'}"
     return _block(codes)
 
 
-_codes_1, _codes_2, _codes_3, _codes_4 = (_make_codes(j) for j in (1, 2, 3, 4))
-_codes_5, _codes_6, _codes_7, _codes_8 = (_make_codes(j) for j in (5, 6, 7, 8))
+#: ``J`` up to one table group; more channels take the pass with ``J`` read at run time
+#: (each one compiled costs about 0.3 s of the first call's compile).
+_codes_1, _codes_2, _codes_3, _codes_4, _codes_5 = (_make_codes(j) for j in range(1, 6))
 _codes_any = _make_codes(0)
 
 
 @_piece
 def _codes(flat, base, mult, code, fpos, cols):
-    """:func:`_make_codes`' pass for this ``J`` (the compiled one for ``J <= 8``)."""
+    """:func:`_make_codes`' pass for this ``J`` (the compiled one for ``J <= GROUP``)."""
     J = mult.shape[0]
     if J == 1:
         return _codes_1(flat, base, mult, code, fpos, cols)
@@ -253,23 +254,23 @@ def _codes(flat, base, mult, code, fpos, cols):
         return _codes_4(flat, base, mult, code, fpos, cols)
     if J == 5:
         return _codes_5(flat, base, mult, code, fpos, cols)
-    if J == 6:
-        return _codes_6(flat, base, mult, code, fpos, cols)
-    if J == 7:
-        return _codes_7(flat, base, mult, code, fpos, cols)
-    if J == 8:
-        return _codes_8(flat, base, mult, code, fpos, cols)
     return _codes_any(flat, base, mult, code, fpos, cols)
 
 
 @_piece
-def _threat_digits(col, thr, m, code):
+def _threat_digits(col, thr, m, lim, code):
     """A fear channel's digit (``m`` its place) made "missing" where the threat ``thr[t]``
-    is not 0: there its term is not the table's."""
+    is not 0: there its term is not the table's. Returns how many periods have a signal
+    and a threat above ``lim`` (or infinite): :func:`_fix_periods` computes those."""
+    n = 0
     for t in range(col.shape[0]):
         s = col[t]
-        d = 2 - 2 * (s == 0.0) - (s == 1.0)
-        code[t] += m * (2 - d) * (thr[t] != 0.0)
+        zero = s == 0.0
+        one = s == 1.0
+        th = thr[t]
+        code[t] += m * (2 * zero + one) * (th != 0.0)  # digit 0 or 1 -> 2
+        n += (zero | one) & (abs(th) > lim)
+    return n
 
 
 @_piece
@@ -333,16 +334,6 @@ def _flush(pm, w, acc):
         acc[t] += w * (sl[t] - vlog(prod[t]))
         prod[t] = 1.0
         sl[t] = 0.0
-
-
-@_piece
-def _n_big(col, thr, lim):
-    """How many periods have a signal and a threat above ``lim`` (or infinite)."""
-    n = 0
-    for t in range(col.shape[0]):
-        s = col[t]
-        n += ((s == 0.0) | (s == 1.0)) & (abs(thr[t]) > lim)
-    return n
 
 
 @_piece
@@ -449,16 +440,16 @@ def signal_rows(flat, u, h, c0, sig, scratch, flags):
     if fch.shape[0] > 0:
         _chunk_threat(u, h, c0, thr)
     flags[0] += _codes(flat, c0 * u.shape[1] * mult.shape[0], mult, code, fch, cols)
+    n_big = 0
     for f in range(fch.shape[0]):
         j = fch[f]
-        _threat_digits(cols[f], thr, mult[j], code[j // GROUP])
+        n_big += _threat_digits(cols[f], thr, mult[j], fear[5][f], code[j // GROUP])
     for k in range(acc.shape[0]):
         for g in range(code.shape[0]):
             _table_rows(code[g], combo[g, k], g == 0, acc[k])
     _fear_channels(fear, thr, cols, ex, pm, acc)
-    for f in range(fch.shape[0]):
-        if _n_big(cols[f], thr, fear[5][f]) > 0:
-            _fix_periods(cols[f], thr, f, fear, acc)
+    for f in range(fch.shape[0] if n_big > 0 else 0):
+        _fix_periods(cols[f], thr, f, fear, acc)
 
 
 #: Periods per chunk of scenarios in :func:`signal_rows` (its work arrays stay in L2).

@@ -206,7 +206,8 @@ def _make_codes(jc):
         """Each period's index into each group's table, ``code`` ``(G, T)``, from the ``T * J``
         signals at ``flat[base:]``: the sum over the
         group's channels of ``mult[j]`` times a digit, 0 for a signal 0, 1 for 1, 2 for
-        missing (NaN). The fear channels' signals ``fpos`` into ``cols`` ``(F, T)``.
+        missing (NaN). When there are fear channels (``fpos``), the signals transposed
+        into ``cols`` ``(J, T)``.
         Returns how many signals are neither 0, 1 nor NaN."""
         J = jc if jc > 0 else mult.shape[0]
         T = code.shape[1]
@@ -222,10 +223,10 @@ def _make_codes(jc):
                     c += mult[j] * (2 - 2 * zero - one)
                     n_bad += (s == s) & (not zero) & (not one)
                 code[g, t] = c
-        for f in range(fpos.shape[0]):
-            jf = fpos[f]
+        if fpos.shape[0] > 0:  # every channel's column (J a constant: loads and shuffles)
             for t in range(T):
-                cols[f, t] = flat[t * J + jf]
+                for j in range(J):
+                    cols[j, t] = flat[t * J + j]
         return n_bad
 
     # a name of its own: the compiled kernels name their callees by it (one name for all
@@ -370,7 +371,7 @@ def _fear_channels(fear, thr, cols, ex, pm, acc):
     once per distinct ``e`` (``slot[f, k]``: the first type with type ``k``'s ``e``) and
     each type's softplus (:func:`_fear_terms`); one :func:`_flush` per type and run of
     channels with the same weight (they come sorted by weight)."""
-    fef, ftable, fw, flim, fexp, slot = fear[2:8]
+    fch, fef, ftable, fw, flim, fexp, slot = fear[0], *fear[2:8]
     F, K = fef.shape
     f0 = 0
     for f in range(F):
@@ -379,12 +380,12 @@ def _fear_channels(fear, thr, cols, ex, pm, acc):
             e = fef[f, k]
             if e == 0.0:
                 w0, w1 = w * ftable[0, f, k], w * ftable[1, f, k]
-                _fear_table(cols[f], thr, flim[f], w0, w1, acc[k])
+                _fear_table(cols[fch[f]], thr, flim[f], w0, w1, acc[k])
                 continue
             if slot[f, k] == k:
                 _threat_exp(thr, e, ex[k])
             cb = fexp[0, f, k]
-            _fear_terms(cols[f], thr, fear[1][f, k], e, cb, flim[f], ex[slot[f, k]], pm[k])
+            _fear_terms(cols[fch[f]], thr, fear[1][f, k], e, cb, flim[f], ex[slot[f, k]], pm[k])
         if f == F - 1 or fw[f + 1] != w:
             for k in range(K):
                 if np.any(fef[f0 : f + 1, k] != 0.0):
@@ -432,7 +433,7 @@ def signal_rows(flat, u, h, c0, sig, scratch, flags):
     probabilities of 0 and 1 at zero threat, the weight, the limit, ``exp(b)`` and
     ``exp(-b)``, and the first type with each type's ``e``; the channels come sorted by
     weight (:func:`_fear_channels`). ``scratch`` = ``(code (G, T) int64, thr (T,), acc (K,
-    N), cols (F, N), ex (K, N), pm (K, 2, N) = (1, 0))`` (``N = n * T``).
+    N), cols (J or 0, N), ex (K, N), pm (K, 2, N) = (1, 0))`` (``N = n * T``).
     """
     code, thr, acc, cols, ex, pm = scratch
     mult, combo, fear = sig
@@ -443,13 +444,13 @@ def signal_rows(flat, u, h, c0, sig, scratch, flags):
     n_big = 0
     for f in range(fch.shape[0]):
         j = fch[f]
-        n_big += _threat_digits(cols[f], thr, mult[j], fear[5][f], code[j // GROUP])
+        n_big += _threat_digits(cols[j], thr, mult[j], fear[5][f], code[j // GROUP])
     for k in range(acc.shape[0]):
         for g in range(code.shape[0]):
             _table_rows(code[g], combo[g, k], g == 0, acc[k])
     _fear_channels(fear, thr, cols, ex, pm, acc)
     for f in range(fch.shape[0] if n_big > 0 else 0):
-        _fix_periods(cols[f], thr, f, fear, acc)
+        _fix_periods(cols[fch[f]], thr, f, fear, acc)
 
 
 #: Periods per chunk of scenarios in :func:`signal_rows` (its work arrays stay in L2).
@@ -463,7 +464,8 @@ def signal_scratch(N, K, J, F):
     code = np.zeros((G, N), dtype=np.int64)
     pm = np.zeros((K, 2, N))
     pm[:, 0] = 1.0
-    return code, np.zeros(N), np.empty((K, N)), np.empty((F, N)), np.ones((K, N)), pm
+    cols = np.empty((J if F > 0 else 0, N))
+    return code, np.zeros(N), np.empty((K, N)), cols, np.ones((K, N)), pm
 
 
 @_piece

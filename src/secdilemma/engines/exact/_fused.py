@@ -11,14 +11,15 @@ threat-blind observer, a weight on the evidence). They perform the same floating
 operations in the same order as the numpy equations, so the two agree to the last bit or so;
 ``tests/test_exact_fused.py`` holds them to them within 1e-12.
 
-:func:`signal_rows` computes the signal channels' log-likelihood ``(K, T)``, added in the
-transposition of the buildup rows into the block (:func:`_merge_signals`). Each period's
+:func:`signal_rows` computes the signal channels' log-likelihood ``(K, n * T)`` for a chunk
+of ``n`` scenarios at once, added in the transposition of each scenario's buildup rows into
+the block (:func:`_merge_signals`). Each period's
 signals index a table of the equations' zero-threat values (one gather per type for up to
 :data:`GROUP` channels); a channel with a fear term computes its logistic where the threat
 is not 0 (vectorised: :func:`._vmath.vexp` shared by the types with the same fear loading, and
-one :func:`._vmath.vlog` per type and period for all the fear channels of one weight, within a
-few 1e-16 of numpy's ``logaddexp``), and the periods with a
-threat too large for it with the equations' operations one by one.
+one :func:`._vmath.vlog` per type and period for all the fear channels of one weight:
+``s l - log prod_j (1 + exp(l_j))``, within a few 1e-16 times ``l`` of numpy's ``logaddexp``),
+and the periods with a logit too large for it with the equations' operations one by one.
 ``tests/test_exact_fused.py`` and ``tests/test_signal_likelihood.py`` hold it to the
 equations and to an enumeration.
 
@@ -339,7 +340,7 @@ def _flush(pm, w, acc):
 
 @_piece
 def _fix_periods(col, thr, f, fear, acc):
-    """Fear channel ``f``'s term in the periods :func:`_fear_rows` leaves out (a signal and
+    """Fear channel ``f``'s term in the periods :func:`_fear_terms` leaves out (a signal and
     a threat not finite or above the limit), with the equations' operations one by one:
     added to ``acc`` ``(K, T)`` unless some type's term is NaN (then it is missing, for
     every type)."""

@@ -183,28 +183,32 @@ def test_parse_prior():
 @pytest.mark.parametrize("verb", ["filter", "decide"])
 def test_any_dyad_from_the_command_line(tmp_path, verb):
     out = tmp_path / verb
-    args = [verb, "--dyad", "IND:PAK", "--start", "1960", "--end", "2000", "--out", str(out)]
+    # a pair outside the reference pool (a member's leave-one-out reference is a pooled fit of
+    # its own, tested in test_reference_loo.py and test_study_signals.py)
+    args = [verb, "--dyad", "IRN:IRQ", "--start", "1960", "--end", "1988", "--out", str(out)]
     res = runner.invoke(app, [*args, *(["--n-sims", "200"] if verb == "decide" else [])])
     assert res.exit_code == 0, res.output
-    assert "India observes Pakistan, 1960-2000" in res.output
+    assert "Iran observes Iraq, 1960-1988" in res.output
     post = load_dataset(out / "posterior.nc")
-    assert (int(post.period.min()), int(post.period.max())) == (1960, 2000)
+    assert (int(post.period.min()), int(post.period.max())) == (1960, 1988)
+    assert post.attrs["study_reference"] == "pool"
     assert post.attrs["study_source"] == "dyad"
 
 
 def test_spec_new_writes_a_spec_that_loads_back_to_the_same_study(tmp_path):
     res = runner.invoke(
         app,
-        ["spec", "new", "--dyad", "IND:PAK", "--start", "1960", "--end", "2000", "--omega", "0.6"],
+        ["spec", "new", "--dyad", "IRN:IRQ", "--start", "1960", "--end", "1988", "--omega", "0.6"],
     )
     assert res.exit_code == 0, res.output
     spec = ModelSpec.from_dict(tomllib.loads(res.stdout))
-    path = tmp_path / "ip.toml"
+    path = tmp_path / "ii.toml"
     path.write_text(res.stdout, encoding="utf-8")
-    a = Study.from_dyad("IND", "PAK", start=1960, end=2000, omega=0.6)
+    a = Study.from_dyad("IRN", "IRQ", start=1960, end=1988, omega=0.6)
     b = Study(path)
     assert spec.world.omega == 0.6
-    assert (b.setting.years, b.setting.omega, b.setting.name) == (a.setting.years, 0.6, "IND-PAK")
+    assert spec.signals.channels == a.spec.signals.channels  # the derived channels too
+    assert (b.setting.years, b.setting.omega, b.setting.name) == (a.setting.years, 0.6, "IRN-IRQ")
     np.testing.assert_array_equal(a.belief()["filtered"].values, b.belief()["filtered"].values)
 
 
@@ -340,16 +344,18 @@ def test_fit_then_decide_from_the_saved_fit(tmp_path):
 @pytest.mark.ci
 def test_fit_a_dyad_from_the_command_line(tmp_path):
     out = tmp_path / "ip"
+    # a pair outside the pool: a member's fit would first fit the pool without it (minutes)
     res = runner.invoke(
         app,
         [
-            *("fit", "--dyad", "IND:PAK", "--start", "1960", "--end", "2000"),
+            *("fit", "--dyad", "IRN:IRQ", "--start", "1960", "--end", "1988"),
             *("--chains", "2", "--draws", "200", "--tune", "200", "--out", str(out)),
         ],
     )
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
-    assert set(summary["type_probabilities"]["IND-PAK"]) == {"greedy", "insecure", "mixed"}
+    assert set(summary["type_probabilities"]["IRN-IRQ"]) == {"greedy", "insecure", "mixed"}
+    assert (out / "evidence.png").stat().st_size > 0
     assert (out / "fit.png").stat().st_size > 0
 
 

@@ -127,6 +127,11 @@ def test_the_leave_one_out_file_is_a_reference(
     file loads as a reference, lists its pool without the left-out pair, and the fit's
     priors read it (resolve_priors' ``reference``)."""
     seen: list[xr.Dataset] = []
+    # a small pool with the pair in it: the file and its reading are what is tested here,
+    # not the size of the pool (the whole pool's point estimate takes minutes)
+    small = tuple(d for d in reference_dyads() if d.codes == frozenset({750, 770}))
+    small += tuple(d for d in reference_dyads() if d.codes != frozenset({750, 770}))[:12]
+    monkeypatch.setattr(ref, "reference_dyads", lambda: small)
 
     def stub(moves: xr.Dataset) -> tuple[dict[str, dict[str, float]], dict[str, Any], Any]:
         seen.append(moves)
@@ -141,8 +146,8 @@ def test_the_leave_one_out_file_is_a_reference(
     assert len(seen) == 1
     text = got.path.read_text()
     assert '"IND-PAK 1948-2016"' not in text
-    assert '"CHN-IND 1948-2016"' in text
-    assert f"n_dyads = {len(reference_dyads()) - 1}" in text
+    assert all(f'"{d.name}"' in text for d in small[1:])
+    assert f"n_dyads = {len(small) - 1}" in text
     params = load_reference_params(got.path)
     assert 0.0 < float(params.sigma) < 1.0
     spec = ModelSpec.from_dict({"priors": {"use_reference": True}})

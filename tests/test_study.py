@@ -25,7 +25,7 @@ from secdilemma.study import Study
 BUILDERS = {
     "case": lambda **kw: Study("us_ussr", **kw),
     "spec": lambda **kw: Study(models_dir() / "us_china.toml", **kw),
-    "dyad": lambda **kw: Study.from_dyad("India", "Pakistan", start=1960, end=2000, **kw),
+    "dyad": lambda **kw: Study.from_dyad("Iran", "Iraq", start=1960, end=1988, **kw),
 }
 
 

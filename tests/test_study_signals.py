@@ -123,19 +123,21 @@ def test_evidence_adds_up_to_the_belief() -> None:
     assert ev.attrs["additive"] == 1
 
 
-def test_a_use_of_force_pushes_towards_greed_in_its_year() -> None:
-    """Russia 2014 and 2022 (hand-sourced uses of force): with a positive greed loading, that
-    year's push of the channel is towards the greed-motivated types."""
+def test_a_use_of_force_pushes_the_way_its_loading_says_in_its_year() -> None:
+    """Russia 2014 and 2022 (hand-sourced uses of force): each such year pushes the belief
+    towards the greed-motivated types if the channel's greed loading is positive, away if it
+    is negative (the pool's estimate); a year without one pushes the other way."""
     study = Study("russia_nato")
     ev = study.evidence()
     odds = greed_log_odds(ev).sel(source="use_of_force")
     sp = study.exact_params().signals
     assert sp is not None
-    assert sp.eta_g[sp.names.index("use_of_force")] > 0
+    sign = np.sign(sp.eta_g[sp.names.index("use_of_force")])
+    assert sign != 0
     for year in (2014, 2022):
-        assert float(odds.sel(period=year)) > 0
-    quiet = [y for y in (2000, 2005, 2012)]  # no use of force in the list those years
-    assert all(float(odds.sel(period=y)) <= 0 for y in quiet)
+        assert sign * float(odds.sel(period=year)) > 0
+    for year in (2000, 2005, 2012):  # no use of force in the list those years
+        assert sign * float(odds.sel(period=year)) < 0
 
 
 def test_cheap_talk_moves_nothing() -> None:
@@ -218,6 +220,11 @@ def test_a_pool_member_takes_the_pool_without_itself(fake_loo: list[dict[str, An
     assert "IND-PAK" not in {str(d) for d in fake_loo[0]["moves"].dyad.values}
     study.belief()  # the study keeps it: no second build
     assert len(fake_loo) == 1
+    # a fit's priors need the posterior too: one more build, which then serves both
+    full = study.reference(posterior=True)
+    assert full.label == "pool without IND-PAK"
+    assert fake_loo[-1]["posterior"] is True
+    assert study.reference() == full
     assert not is_pool_member("Canada", "Mexico")
     outside = Study.from_dyad("Canada", "Mexico", start=1990, end=2010)
     assert outside.belief().attrs["study_reference"] == "pool"
@@ -278,3 +285,16 @@ def test_the_fused_filter_and_the_decomposition_agree_on_every_case(case: str) -
     study = Study(case)
     final = study.belief()["filtered"].isel(period=-1).values
     np.testing.assert_allclose(study.evidence()["belief"].values, final, atol=1e-12)
+
+
+def test_greed_log_odds_falls_back_when_the_types_do_not_split() -> None:
+    sim = simulate(n_periods=12, n_scenarios=1, true_type="greedy", seed=3).isel(scenario=0)
+    two = TypeSpace.from_names(["greedy", "mixed"])  # both with a greed motive
+    ev = evidence_decomposition(Observer(two), sim)
+    odds = greed_log_odds(ev)
+    assert odds.attrs["towards"] == "the fear-motivated types"
+    want = ev["loglik"].sel(rival_type="mixed") - ev["loglik"].sel(rival_type="greedy")
+    np.testing.assert_allclose(odds.values, want.values, atol=1e-14)
+    one = evidence_decomposition(Observer(TypeSpace.from_names(["greedy"])), sim)
+    assert float(np.abs(greed_log_odds(one)).max()) == 0.0
+    plot_evidence(one)  # draws, rather than refusing a one-type model

@@ -132,7 +132,7 @@ SIGNAL_PRIORS: dict[str, dict[str, Any]] = {
     "eta_f": {"dist": "normal", "mu": 0.0, "sigma": 5.0},
 }
 #: Part of the key of every cached leave-one-out reference: bump when their meaning changes.
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 # -- the fits -----------------------------------------------------------------------------------

@@ -296,8 +296,9 @@ def print_evidence(ev: xr.Dataset, odds: xr.DataArray, *, top: int = 6) -> None:
     ]
     if cells:
         console.print(
-            "signals that pushed hardest (log-likelihood ratio towards the greed-motivated "
-            "types; > 0 reads as greed): " + "; ".join(cells),
+            f"signals that pushed hardest (log-likelihood ratio towards "
+            f"{odds.attrs.get('towards', 'the greed-motivated types')}; > 0 reads that way): "
+            + "; ".join(cells),
             markup=False,
         )
 

@@ -175,11 +175,10 @@ class Study:
         spec = ModelSpec.for_dyad(observer_state, rival_state, **kw)
         if signals is None:
             ds = spec_data(spec)[0]
-            rival = ds["signals"].sel(actor="rival") if "signals" in ds else None
             signals = []
-            for c in DERIVED_CHANNELS if rival is not None else ():
-                if bool(rival.sel(signal=c).notnull().any()):
-                    signals.append(c)
+            if "signals" in ds:
+                rival = ds["signals"].sel(actor="rival")
+                signals = [c for c in DERIVED_CHANNELS if bool(rival.sel(signal=c).notnull().any())]
         if signals:
             spec = ModelSpec.for_dyad(
                 observer_state, rival_state, signals={"channels": list(signals)}, **kw
@@ -307,10 +306,10 @@ class Study:
         from secdilemma.reference import PoolReference, reference_for  # floor 9; lazy: PyMC
 
         key = bool(posterior)
+        if True in self._references:
+            return self._references[True]  # the posterior's file has the point estimate too
         if key in self._references:
             return self._references[key]
-        if self._references.get(True) is not None:
-            return self._references[True]  # the posterior's file has the point estimate too
         d = self.spec.data
         if d.is_dyad and d.observer and d.rival:
             ref = reference_for(d.observer, d.rival, posterior=posterior)
@@ -347,7 +346,7 @@ class Study:
             prior = self.spec.types.type_space()
             sp, how = study_signal_params(
                 self.spec, moves, load_reference_signals(ref_path),
-                as_type_prior(self.spec.observer.prior, prior),
+                as_type_prior(self.spec.observer.prior, prior),  # type: ignore[arg-type]
             )  # fmt: skip
         elif not signals:
             how = {c: "not used: signals=False" for c in self.spec.signals.channels}

@@ -372,7 +372,8 @@ def _fear_channels(fear, thr, cols, ex, pm, acc):
     once per distinct ``e`` (``slot[f, k]``: the first type with type ``k``'s ``e``) and
     each type's softplus (:func:`_fear_terms`); one :func:`_flush` per type and run of
     channels with the same weight (they come sorted by weight)."""
-    fch, fef, ftable, fw, flim, fexp, slot = fear[0], *fear[2:8]
+    fch, fef, ftable, fw = fear[0], fear[2], fear[3], fear[4]
+    flim, fexp, slot = fear[5], fear[6], fear[7]
     F, K = fef.shape
     f0 = 0
     for f in range(F):

@@ -153,16 +153,17 @@ def estimate_params(
     base = ModelParams() if base is None else base
     _check_request(estimate, n_starts)
     dx, u = _arrays(data)
-    sig = None if signals is None else _signal_arrays(data, tuple(signals), dx.shape)
+    chans = tuple(signals) if signals is not None else ()
+    sig = None if signals is None else _signal_arrays(data, chans, dx.shape)
     given = None
     if sig is not None:
-        given = base.signals if base.signals is not None else None
-        if given is not None and given.names != tuple(signals):
+        given = base.signals
+        if given is not None and given.names != chans:
             raise ParameterError(
                 f"estimate_params: base.signals names {list(given.names)}; `signals` names "
-                f"{list(signals)}: give the same channels in the same order (or no base.signals)."
+                f"{list(chans)}: give the same channels in the same order (or no base.signals)."
             )
-        base = base.replace(signals=_start_signals(tuple(signals), sig))
+        base = base.replace(signals=_start_signals(chans, sig))
     log_prior = np.log(as_type_prior(prior, types))  # type: ignore[arg-type]
     n_obs = int(np.sum(np.isfinite(dx[..., 1:]) & np.isfinite(u[..., :-1])))
     if n_obs < len(estimate) + 2:

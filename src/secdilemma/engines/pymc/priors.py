@@ -253,10 +253,14 @@ def resolve_signal_priors(
             sd = math.hypot(st["sd"], spec.priors.reference_log_sd)
             origin = "reference" if src == ch else f"reference:{src}"
             rows.append((False, 0.0, st["mean"], sd, origin))
-        fixed, value, mu, sigma, origin = zip(*rows, strict=True) if rows else ((),) * 5
-        out[c] = SignalPrior(c, np.array(fixed, dtype=bool), np.array(value, dtype=float),
-                             np.array(mu, dtype=float), np.array(sigma, dtype=float),
-                             tuple(origin))  # fmt: skip
+        out[c] = SignalPrior(
+            c,
+            np.array([r[0] for r in rows], dtype=bool),
+            np.array([r[1] for r in rows], dtype=float),
+            np.array([r[2] for r in rows], dtype=float),
+            np.array([r[3] for r in rows], dtype=float),
+            tuple(r[4] for r in rows),
+        )
     return out
 
 

@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from secdilemma.errors import ParameterError
-
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -30,22 +28,30 @@ def greed_log_odds(ev: xr.Dataset) -> xr.DataArray:
     loading > 0.5, the ``greed`` coord) against the others, each side the mean of its types'
     log-likelihoods.
 
-    Raises :class:`~secdilemma.errors.ParameterError` when every type (or none) has a greed
-    motive, so there is nothing to compare.
+    When the types do not split on greed (e.g. only greedy and mixed), the split is on fear
+    instead, and failing that the first type against the others; with one type there is
+    nothing to tell apart and the ratio is 0. ``long_name`` says which comparison it is.
     """
     names = [str(n) for n in ev["rival_type"].values]
-    greedy = np.asarray(ev["greed"].values, dtype=float) > 0.5
-    if greedy.all() or not greedy.any():
-        raise ParameterError(
-            f"greed_log_odds: types {names} are all on one side of the greed motive; the "
-            "figure compares types with and without it."
-        )
     ll = ev["loglik"]
-    on = ll.isel(rival_type=np.flatnonzero(greedy)).mean("rival_type")
-    off = ll.isel(rival_type=np.flatnonzero(~greedy)).mean("rival_type")
-    out = on - off
+    splits = [
+        (np.asarray(ev["greed"].values, dtype=float) > 0.5, "the greed-motivated types"),
+        (np.asarray(ev["fear"].values, dtype=float) > 0.5, "the fear-motivated types"),
+        (np.arange(len(names)) == 0, names[0]),
+    ]
+    for side, label in splits:
+        if side.any() and not side.all():
+            on = ll.isel(rival_type=np.flatnonzero(side)).mean("rival_type")
+            off = ll.isel(rival_type=np.flatnonzero(~side)).mean("rival_type")
+            out = on - off
+            out.attrs["long_name"] = f"log-likelihood ratio, {label} against the others"
+            out.attrs["towards"] = label
+            break
+    else:  # one type
+        out = xr.zeros_like(ll.isel(rival_type=0, drop=True))
+        out.attrs["long_name"] = f"one type ({names[0]}): nothing to tell apart"
+        out.attrs["towards"] = names[0]
     out.name = "greed_log_odds"
-    out.attrs["long_name"] = "log-likelihood ratio, greed-motivated types against the others"
     return out
 
 
@@ -93,7 +99,7 @@ def plot_evidence(
         pos = pos + np.maximum(v, 0)
         neg = neg + np.minimum(v, 0)
     ax1.axhline(0.0, color="black", linewidth=0.6)
-    ax1.set_ylabel("push towards greed\n(log-likelihood ratio)")
+    ax1.set_ylabel(f"push towards {odds.attrs['towards']}\n(log-likelihood ratio)", fontsize=8)
     ax1.set_xlabel("period")
     ax1.legend(fontsize=7, ncol=3, loc="upper left")
     if title:

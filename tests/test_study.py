@@ -18,7 +18,12 @@ from secdilemma._paths import models_dir
 from secdilemma.data.schema import DERIVED_CHANNELS
 from secdilemma.errors import DataError, ParameterError, SecdilemmaError, SpecError
 from secdilemma.model import DEFAULT_DELTA, DEFAULT_OMEGA, ModelParams
-from secdilemma.spec import load_reference_params, load_spec
+from secdilemma.spec import (
+    load_reference_params,
+    load_reference_point,
+    load_reference_posterior,
+    load_spec,
+)
 from secdilemma.study import Study
 
 #: One study of each kind: a bundled case, a spec file, and a pair of states no case bundles.
@@ -144,7 +149,13 @@ def test_defaults_where_nothing_is_said():
 
 def test_parameter_sources():
     ref = Study("us_ussr").exact_params()
-    assert float(ref.beta) == float(load_reference_params().beta)
+    point, sources = load_reference_point()
+    # the posterior's medians of the shared coefficients (the ML point sits at the boundary)
+    assert float(ref.kappa) == float(point.kappa) == load_reference_posterior()["kappa"]["median"]
+    assert float(ref.kappa) > 0.0
+    assert float(ref.mu) == float(load_reference_params().mu)  # mu, sigma: the ML point's
+    assert sources["kappa"] == "posterior median"
+    assert sources["mu"] == "ML point estimate"
     assert float(Study("us_ussr", params="default").exact_params().beta) == ModelParams().beta
 
 

@@ -30,7 +30,7 @@ from secdilemma.model.simulate import simulate
 from secdilemma.model.types import TypeSpace
 from secdilemma.observers import Observer, TemperedObserver, evidence_decomposition
 from secdilemma.reference import is_pool_member
-from secdilemma.spec.reference import load_reference_signals
+from secdilemma.spec.reference import load_reference_point
 from secdilemma.study.signals import calibrated_intercept
 
 runner = CliRunner()
@@ -67,8 +67,9 @@ def test_a_case_reads_its_channels_with_the_reference_coefficients() -> None:
     post = study.belief()
     how = json.loads(post.attrs["study_signals_used"])
     assert set(how) == set(study.spec.signals.channels)
-    ref = load_reference_signals()
+    ref = load_reference_point()[0].signals  # the posterior's means
     assert ref is not None
+    assert json.loads(post.attrs["study_reference_point"])["signals"] == "posterior means"
     params = study.exact_params()
     assert params.signals is not None
     for ch in params.signals.names:

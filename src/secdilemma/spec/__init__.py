@@ -24,6 +24,7 @@ from secdilemma.spec.model_spec import (
 from secdilemma.spec.reference import (
     STAND_IN,
     load_reference_params,
+    load_reference_point,
     load_reference_posterior,
     load_reference_signal_posterior,
     load_reference_signals,
@@ -47,6 +48,7 @@ __all__ = [
     "TypesSpec",
     "WorldSpec",
     "load_reference_params",
+    "load_reference_point",
     "load_reference_posterior",
     "load_reference_signal_posterior",
     "load_reference_signals",

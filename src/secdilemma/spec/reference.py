@@ -36,6 +36,7 @@ __all__ = [
     "SIGNAL_COEFS",
     "STAND_IN",
     "load_reference_params",
+    "load_reference_point",
     "load_reference_posterior",
     "load_reference_signal_posterior",
     "load_reference_signals",
@@ -184,3 +185,35 @@ def _number(p: Path, v: Any, key: str) -> float:
     if not np.isfinite(x):
         raise SpecError(f"{p}: `{key}` must be finite; got {x}.")
     return x
+
+
+def load_reference_point(path: Path | None = None) -> tuple[ModelParams, dict[str, str]]:
+    """The exact observer's reference parameters, and where each came from.
+
+    The shared coefficients ``alpha, beta, gamma, kappa`` are the PyMC posterior's medians
+    (``[posterior.<name>]``) and the signal coefficients its means
+    (``[posterior.signals.*]``): the type-II ML point estimate puts ``alpha``, ``gamma`` and
+    ``kappa`` at the boundary (zero) on the pool, where a greedy rival neither grows on its
+    own nor answers the observer, so no decision could ever favour deterrence. ``mu``,
+    ``sigma`` and ``nu`` are the ML point's (the fit pools ``mu`` and ``sigma`` by window;
+    the ML values are the pool's common ones). A file without a posterior (a leave-one-out
+    point estimate) gives the ML values throughout; the sources say which.
+    """
+    ml = load_reference_params(path)
+    post = load_reference_posterior(path)
+    sources = {k: "ML point estimate" for k in ("mu", "sigma", "nu", *SHARED)}
+    changes: dict[str, Any] = {}
+    if post is not None:
+        for name in SHARED:
+            changes[name] = post[name]["median"]
+            sources[name] = "posterior median"
+    sp = load_reference_signals(path)
+    spost = load_reference_signal_posterior(path)
+    if sp is not None:
+        sources["signals"] = "ML point estimate"
+        if spost is not None and set(spost) == set(sp.names):
+            coefs = {c: [spost[n][c]["mean"] for n in sp.names] for c in SIGNAL_COEFS}
+            sp = SignalParams(sp.names, **coefs)  # type: ignore[arg-type]
+            sources["signals"] = "posterior means"
+    changes["signals"] = sp
+    return ml.replace(**changes), sources

@@ -4,7 +4,9 @@ The pooled reference (``models/reference_params.toml``, or the pool without the 
 dyad) estimates the coefficients of the channels derived from MID and ATOP for every pair.
 A study reads:
 
-- a **derived** channel with the reference's point estimate (``eta0``, ``eta_g``, ``eta_f``);
+- a **derived** channel with the reference's coefficients (``eta0``, ``eta_g``, ``eta_f``:
+  the PyMC posterior's means, or the ML point where a reference has no posterior;
+  :func:`secdilemma.spec.load_reference_point`);
 - a **curated** channel of the bundled cases (hand-sourced events) with a stand-in
   (:data:`secdilemma.spec.STAND_IN`: ``use_of_force`` → ``mid_use_of_force``,
   ``crisis_initiation`` → ``mid_threat_display``, ``alliance_expansion`` →
@@ -80,7 +82,7 @@ def study_signal_params(
     coefficients, and for every spec channel how it is read (``"reference"``,
     ``"reference loadings of <derived>, intercept calibrated"`` or ``"not used: ..."``).
 
-    ``reference`` is the pool's point estimate (:func:`secdilemma.spec.load_reference_signals`)
+    ``reference`` is the pool's signal coefficients (:func:`secdilemma.spec.load_reference_point`)
     and ``prior`` the observer's prior over the spec's types.
     """
     channels = tuple(spec.signals.channels)

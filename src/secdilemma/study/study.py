@@ -42,7 +42,7 @@ from secdilemma.engines.exact import estimate_params
 from secdilemma.errors import ParameterError
 from secdilemma.model import ModelParams, as_type_prior, threat_multiplier
 from secdilemma.observers import FITTABLE_KINDS, OBSERVER_KINDS, evidence_decomposition
-from secdilemma.spec import ModelSpec, load_reference_params, load_reference_signals, spec_data
+from secdilemma.spec import ModelSpec, load_reference_point, spec_data
 from secdilemma.spec.reference import REFERENCE_FILE
 from secdilemma.spec.sections import SOURCES
 from secdilemma.study.setting import (
@@ -232,6 +232,9 @@ class Study:
         return study
 
     world_changed_after_fit: tuple[str, ...] = ()
+    #: Where each of the exact observer's reference parameters came from (posterior median,
+    #: ML point estimate; :func:`secdilemma.spec.load_reference_point`), once read.
+    point_sources: dict[str, str] = {}  # noqa: RUF012 - replaced per instance, never mutated
 
     # ------------------------------------------------------------------ the setting
     def _resolve(self) -> Setting:
@@ -274,6 +277,8 @@ class Study:
             ref = self._references.get(True) or self._references[False]
             obj.attrs["study_reference"] = ref.label
             obj.attrs["study_reference_left_out"] = json.dumps(list(ref.left_out))
+        if self.point_sources and self.params != "default":
+            obj.attrs["study_reference_point"] = json.dumps(self.point_sources)
         if self.world_changed_after_fit:
             obj.attrs["study_world_changed_after_fit"] = ",".join(self.world_changed_after_fit)
         obj.attrs.update(extra)
@@ -328,8 +333,11 @@ class Study:
         moves = self.data_and_moves()[1]
         how: dict[str, str] = {}
         ref_path = self.reference().path if self.params != "default" else None
+        ref_point, self.point_sources = (None, {}) if ref_path is None else (
+            load_reference_point(ref_path))  # fmt: skip
         if self.params == "reference":
-            base = load_reference_params(ref_path)
+            assert ref_point is not None
+            base = ref_point.replace(signals=None)
         elif self.params == "estimate":
             base = estimate_params(moves).params
         else:
@@ -344,8 +352,9 @@ class Study:
         sp = None
         if signals and ref_path is not None:
             prior = self.spec.types.type_space()
+            assert ref_point is not None
             sp, how = study_signal_params(
-                self.spec, moves, load_reference_signals(ref_path),
+                self.spec, moves, ref_point.signals,
                 as_type_prior(self.spec.observer.prior, prior),  # type: ignore[arg-type]
             )  # fmt: skip
         elif not signals:

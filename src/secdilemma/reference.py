@@ -132,7 +132,7 @@ SIGNAL_PRIORS: dict[str, dict[str, Any]] = {
     "eta_f": {"dist": "normal", "mu": 0.0, "sigma": 5.0},
 }
 #: Part of the key of every cached leave-one-out reference: bump when their meaning changes.
-_CACHE_FORMAT = 3
+_CACHE_FORMAT = 4
 
 
 # -- the fits -----------------------------------------------------------------------------------
@@ -291,11 +291,14 @@ def build_reference(
     base = ModelParams(nu=REFERENCE_NU, sigma=0.2, mu=drift)
     channels = [str(c) for c in moves["signal"].values] if "signals" in moves else None
     if warm is not None and channels is not None:
-        # a warm start (the full pool's signal coefficients for a leave-one-out pool): one
-        # more start of the joint optimisation, near where its optimum should be
+        # a warm start (the full pool's point estimate for a leave-one-out pool): one more
+        # start of the joint optimisation, at the whole point (reaction and signals), near
+        # where the optimum of a pool with one pair fewer should be. Without the reaction
+        # (signals only, at default reaction values) the IND-PAK pool's estimate stopped at
+        # log evidence -1888.23, below the full pool's point itself (-1887.04)
         sp = load_reference_signals(warm)
         if sp is not None and list(sp.names) == channels:
-            base = base.replace(signals=sp)
+            base = load_reference_params(warm).replace(signals=sp)
     est = estimate_params(moves, base=base, n_starts=4, signals=channels)
     target = out if out is not None else models_dir() / REFERENCE_FILE
     lines = _header(moves, est, note)

@@ -16,9 +16,11 @@ from secdilemma.model.simulate import simulate
 from secdilemma.observers import Observer
 
 #: Informative channels: a costly one (greed loading), one whose rate rises with fear times
-#: threat, and a rare one; magnitudes like the pooled reference's MID channels.
+#: threat, and a rare one (simulated, whatever their names); magnitudes like the pooled
+#: reference's MID channels.
 SIGNALS = SignalParams(
-    ("costly", "fearful", "rare"),
+    # named after channels of the vocabulary, since a fit's spec reads only those
+    ("mid_use_of_force", "mid_threat_display", "alliance_new_defense_pact"),
     eta0=[-2.5, -2.0, -4.0],
     eta_g=[2.0, 0.0, 2.5],
     eta_f=[0.0, 6.0, 0.0],

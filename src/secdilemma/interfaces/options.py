@@ -110,19 +110,28 @@ def parse_prior(text: str | None) -> dict[str, float] | str | None:
     """``"greedy=0.6,insecure=0.4"`` → ``{"greedy": 0.6, "insecure": 0.4}``; ``"uniform"``."""
     if text is None or text.strip() == "uniform":
         return None if text is None else "uniform"
-    prior: dict[str, float] = {}
+    return parse_pairs(
+        text, "--prior", "TYPE=PROBABILITY",
+        "--prior greedy=0.6,insecure=0.2,mixed=0.2 or --prior uniform",
+    )  # fmt: skip
+
+
+def parse_pairs(text: str, option: str, form: str, example: str) -> dict[str, float]:
+    """``"a=0.6,b=0.4"`` → ``{"a": 0.6, "b": 0.4}``; a part that is not NAME=NUMBER raises a
+    :class:`~secdilemma.errors.ParameterError` naming ``option``, the ``form`` expected and
+    an ``example``."""
+    out: dict[str, float] = {}
     for part in text.split(","):
         name, sep, value = part.partition("=")
         try:
-            if not sep:
+            if not sep or not name.strip():
                 raise ValueError
-            prior[name.strip()] = float(value)
+            out[name.strip()] = float(value)
         except ValueError:
             raise ParameterError(
-                f"--prior: {part.strip()!r} is not TYPE=PROBABILITY; write e.g. "
-                "--prior greedy=0.6,insecure=0.2,mixed=0.2 or --prior uniform."
+                f"{option}: {part.strip()!r} is not {form}; write e.g. {example}."
             ) from None
-    return prior
+    return out
 
 
 def parse_dyad(text: str) -> tuple[str, str]:

@@ -32,6 +32,7 @@ from secdilemma.interfaces.options import (
     Target,
     make_study,
     output_folder,
+    parse_pairs,
     user_errors,
 )
 from secdilemma.io import OutputRun, save_dataset
@@ -59,18 +60,10 @@ def parse_cost(text: str) -> float | dict[str, float]:
             raise ParameterError(
                 f"--cost: {text!r} is neither a number nor CHANNEL=COST pairs."
             ) from None
-    out: dict[str, float] = {}
-    for part in text.split(","):
-        name, sep, value = part.partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            raise ParameterError(
-                f"--cost: {part!r} is not CHANNEL=COST (a number after '=')."
-            ) from None
-        if not sep or not name.strip():
-            raise ParameterError(f"--cost: {part!r} is not CHANNEL=COST.")
-    return out
+    return parse_pairs(
+        text, "--cost", "CHANNEL=COST (a number after '=')",
+        "--cost mid_use_of_force=0.05,alliance_new_defense_pact=0.01",
+    )  # fmt: skip
 
 
 def print_voi(res: xr.Dataset) -> None:

@@ -232,9 +232,6 @@ class Study:
         return study
 
     world_changed_after_fit: tuple[str, ...] = ()
-    #: Where each of the exact observer's reference parameters came from (posterior median,
-    #: ML point estimate; :func:`secdilemma.spec.load_reference_point`), once read.
-    point_sources: dict[str, str] = {}  # noqa: RUF012 - replaced per instance, never mutated
 
     # ------------------------------------------------------------------ the setting
     def _resolve(self) -> Setting:
@@ -277,8 +274,10 @@ class Study:
             ref = self._references.get(True) or self._references[False]
             obj.attrs["study_reference"] = ref.label
             obj.attrs["study_reference_left_out"] = json.dumps(list(ref.left_out))
-        if self.point_sources and self.params != "default":
-            obj.attrs["study_reference_point"] = json.dumps(self.point_sources)
+            if self.params != "default":
+                # where each of the exact observer's reference parameters came from
+                sources = load_reference_point(ref.path)[1]
+                obj.attrs["study_reference_point"] = json.dumps(sources)
         if self.world_changed_after_fit:
             obj.attrs["study_world_changed_after_fit"] = ",".join(self.world_changed_after_fit)
         obj.attrs.update(extra)
@@ -333,8 +332,7 @@ class Study:
         moves = self.data_and_moves()[1]
         how: dict[str, str] = {}
         ref_path = self.reference().path if self.params != "default" else None
-        ref_point, self.point_sources = (None, {}) if ref_path is None else (
-            load_reference_point(ref_path))  # fmt: skip
+        ref_point = None if ref_path is None else load_reference_point(ref_path)[0]
         if self.params == "reference":
             assert ref_point is not None
             base = ref_point.replace(signals=None)

@@ -78,6 +78,7 @@ __all__ = [
     "LOG_2PI",
     "ModelParams",
     "SignalParams",
+    "lagged",
     "loglik_components",
     "noise_logpdf",
     "noise_offset",
@@ -215,7 +216,7 @@ def noise_offset(sigma: ArrayLike, nu: float | None) -> FloatArray:
 _lgamma = np.vectorize(math.lgamma, otypes=[float])
 
 
-def _lagged(a: FloatArray) -> FloatArray:
+def lagged(a: FloatArray) -> FloatArray:
     """Shift the last axis by one period: out[..., t] = a[..., t-1], NaN at t = 0."""
     out = np.full_like(a, np.nan)
     out[..., 1:] = a[..., :-1]
@@ -273,7 +274,7 @@ def loglik_components(
     if dx_a.ndim < 1 or dx_a.shape[-1] < 1:
         raise ParameterError("loglik: `dx` must have at least one period on its last axis.")
     h_prev = _threat_prev(params, dx_a.shape, threat_blind)
-    u_prev = _lagged(u_a)
+    u_prev = lagged(u_a)
     ll_b = _buildup_loglik(dx_a, u_prev, h_prev, params, types, x)
     ll_s: FloatArray | None = None
     if signals is not None:
@@ -292,7 +293,7 @@ def _threat_prev(params: ModelParams, shape: tuple[int, ...], threat_blind: bool
             f"loglik: `omega`/`delta` of shape {h.shape} do not broadcast against the data's "
             f"(..., T) = {shape}; give a scalar, a (T,) series or (S, 1) per scenario."
         ) from None
-    h_prev = _lagged(h_full)
+    h_prev = lagged(h_full)
     return np.zeros_like(h_prev) if threat_blind else h_prev
 
 
@@ -329,7 +330,7 @@ def _buildup_loglik(
         u_prev[..., None],
         p_k,
         h_prev=np.asarray(h_prev, dtype=float)[..., None],
-        x_prev=None if x is None else _lagged(np.asarray(x, dtype=float))[..., None],
+        x_prev=None if x is None else lagged(np.asarray(x, dtype=float))[..., None],
     )
     ll_b = noise_logpdf(dx[..., None] - mean, _per_type(params.sigma), params.nu)
     return _drop_missing(ll_b, axis=-1)

@@ -31,6 +31,7 @@ import numpy.typing as npt
 import xarray as xr
 
 from secdilemma.model import SignalParams, threat_multiplier
+from secdilemma.model.equations import lagged
 from secdilemma.model.types import TypeSpace
 from secdilemma.spec import STAND_IN, ModelSpec
 
@@ -132,7 +133,4 @@ def _threat_prev(spec: ModelSpec, moves: xr.Dataset) -> FloatArray:
     periods = moves["period"].values
     h = threat_multiplier(spec.world.series("omega", periods), spec.world.series("delta", periods))
     u = np.asarray(moves["u"].values, dtype=float)
-    out = np.full(u.shape, np.nan)
-    out[1:] = h[:-1] * np.maximum(u[:-1], 0.0)
-    out[1:][np.isnan(u[:-1])] = np.nan
-    return out
+    return lagged(np.asarray(h, dtype=float) * np.maximum(u, 0.0))  # NaN u stays NaN

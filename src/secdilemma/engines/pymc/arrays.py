@@ -13,11 +13,11 @@ import numpy.typing as npt
 import xarray as xr
 
 from secdilemma.errors import DataError, SpecError
-from secdilemma.model import threat_multiplier
+from secdilemma.model.equations import lagged, threat_multiplier
 from secdilemma.observers import OBSERVER_KINDS
 from secdilemma.spec.model_spec import ModelSpec
 
-__all__ = ["FitArrays", "FloatArray", "as_dyads", "lagged", "threat_blind"]
+__all__ = ["FitArrays", "FloatArray", "as_dyads", "threat_blind"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -51,13 +51,6 @@ def as_dyads(moves: xr.Dataset, name: str) -> xr.Dataset:
         rival = out["signals"].sel(actor="rival")
         # a count > 0 is an event; NaN (outside a table's coverage) stays missing, never 0
         out["signals"] = xr.where(rival.isnull(), np.nan, (rival > 0).astype(float))
-    return out
-
-
-def lagged(a: FloatArray) -> FloatArray:
-    """``a`` moved one period later along the last axis (NaN in the first period)."""
-    out = np.full_like(a, np.nan)
-    out[..., 1:] = a[..., :-1]
     return out
 
 

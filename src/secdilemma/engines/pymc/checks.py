@@ -14,11 +14,12 @@ import numpy.typing as npt
 import xarray as xr
 
 from secdilemma.engines.exact.filtering import forward_backward
-from secdilemma.engines.pymc.arrays import FloatArray, lagged
+from secdilemma.engines.pymc.arrays import FloatArray
 from secdilemma.engines.pymc.posterior import draw_params, per_type_loglik
 from secdilemma.engines.pymc.problem import FitProblem
 from secdilemma.engines.pymc.sampling import quiet, reproducible_compilation
 from secdilemma.model import ModelParams, reaction_mean
+from secdilemma.model.equations import lagged
 from secdilemma.model.simulate import draw_noise
 
 __all__ = ["DEFAULT_SEED", "draw_categorical", "posterior_predictive", "prior_predictive"]

@@ -125,6 +125,17 @@ class ModelSpec:
     Build it with :func:`load_spec` (from a TOML file), :meth:`from_dict` or
     :meth:`for_dyad`; ``to_dict`` gives plain data that ``from_dict`` reads back to an equal
     spec, ``to_toml``/``save`` the same as a TOML file that :func:`load_spec` reads back.
+
+    Examples
+    --------
+    >>> import secdilemma as sd
+    >>> spec = sd.ModelSpec.from_dict({"data": {"case": "us_ussr"}, "world": {"omega": 0.3}})
+    >>> spec.data.case, spec.world.omega, spec.types.names
+    ('us_ussr', 0.3, ('greedy', 'insecure', 'mixed'))
+    >>> sd.ModelSpec.from_dict(spec.to_dict()) == spec
+    True
+    >>> spec.replace(world={"omega": 0.6}).world.omega
+    0.6
     """
 
     name: str = "model"

@@ -102,6 +102,26 @@ class Study:
     persistence
         Switching (Markov) types with this probability of keeping the type from one period
         to the next (default: the spec's, else static types).
+
+    Examples
+    --------
+    >>> import secdilemma as sd
+    >>> study = sd.Study("anglo_german_naval")  # the case's argued spec, models/*.toml
+    >>> study
+    Study('anglo_german_naval', 1898-1913, ω 0.70, δ 0.25, observer='aware')
+    >>> post = study.belief()  # the exact observer, parameters from the pooled reference
+    >>> post["filtered"].isel(period=-1).round(2).values.tolist()  # greedy, insecure, mixed
+    [0.62, 0.02, 0.36]
+    >>> dec = study.decide(n_sims=200)  # deter or reassure on that belief
+    >>> dec.attrs["recommended"], dec.attrs["study_belief"]
+    ('deter', "exact observer's belief at 1913")
+    >>> sd.Study("anglo_german_naval", omega=0.3).setting.omega  # argument > spec > default
+    0.3
+
+    The full Bayesian fit is a PyMC run (about a minute the first time on a machine):
+
+    >>> tree = study.fit()  # doctest: +SKIP
+    >>> dec = study.decide("fit")  # doctest: +SKIP
     """
 
     def __init__(

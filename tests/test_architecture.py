@@ -23,7 +23,7 @@ PKG = ROOT / "src" / "secdilemma"
 
 #: The floors, lowest first: a module may import from its own floor or any floor below.
 FLOORS: tuple[tuple[str, ...], ...] = (
-    ("secdilemma._version", "secdilemma._paths", "secdilemma.errors"),
+    ("secdilemma._version", "secdilemma._paths", "secdilemma.errors", "secdilemma.progress"),
     ("secdilemma.io",),
     ("secdilemma.model",),
     ("secdilemma.data",),

@@ -45,7 +45,8 @@ def examples_section(obj: object) -> str | None:
 
 def test_the_public_callables_are_listed():
     assert len(CALLABLES) >= 40
-    assert "Study" in CALLABLES and "__version__" not in CALLABLES
+    assert "Study" in CALLABLES
+    assert "__version__" not in CALLABLES
 
 
 @pytest.mark.parametrize("name", CALLABLES)
@@ -63,7 +64,8 @@ def test_examples_section_helper():
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     for test in doctest.DocTestFinder().find(examples_section, globs=dict(globals())):
         runner.run(test)
-    assert runner.tries > 0 and runner.failures == 0
+    assert runner.tries > 0
+    assert runner.failures == 0
     # an Examples section in a base class does not count for a subclass without its own
 
     class Base:

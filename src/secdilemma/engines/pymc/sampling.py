@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ import xarray as xr
 
 from secdilemma.engines.pymc import _nutpie_cache
 from secdilemma.errors import ParameterError
+from secdilemma.progress import Reporter, progress
 from secdilemma.spec.model_spec import ModelSpec
 
 __all__ = [
@@ -270,7 +272,9 @@ def _sample_pymc(model: Any, s: SamplerSettings, progressbar: bool) -> xr.DataTr
     return idata
 
 
-def _sample_nutpie(model: Any, key: str, s: SamplerSettings, progressbar: bool) -> xr.DataTree:
+def _sample_nutpie(
+    model: Any, key: str, s: SamplerSettings, progressbar: bool, rep: Reporter
+) -> xr.DataTree:
     import nutpie
 
     compiled = COMPILED.get(key)
@@ -290,20 +294,36 @@ def _sample_nutpie(model: Any, key: str, s: SamplerSettings, progressbar: bool) 
         seed=s.seed,
         target_accept=s.target_accept,
         progress_bar=progressbar,
+        progress_callback=_draws_to(rep) if rep.enabled else None,
         save_warmup=False,
     )
     return idata
+
+
+def _draws_to(rep: Reporter) -> Any:
+    """A nutpie ``progress_callback`` (on nutpie's thread) that reports draws done, all
+    chains together, tuning included."""
+
+    def callback(chains: Any) -> None:
+        rep.update(sum(c.finished_draws for c in chains), sum(c.total_draws for c in chains))
+
+    return callback
 
 
 def sample(
     model: Any, structure_key: str, settings: SamplerSettings, *, progressbar: bool = True
 ) -> tuple[xr.DataTree, float]:
     """Sample ``model`` with ``settings``; returns the sampler's result and the wall time
-    (seconds). ``structure_key`` names the compiled nutpie model to reuse."""
+    (seconds). ``structure_key`` names the compiled nutpie model to reuse.
+
+    ``progressbar``: the sampler's own bar when stderr is a terminal, otherwise a line on
+    stderr every 15 s (:func:`secdilemma.progress.progress`); ``False``: silent."""
     t0 = time.perf_counter()
-    with reproducible_compilation():  # pm.sample compiles (also in its worker processes)
+    bar = progressbar and sys.stderr.isatty()
+    lines = progress("fit", unit="draws", enabled=progressbar and not bar)
+    with reproducible_compilation(), lines as rep:  # pm.sample compiles (in workers too)
         if settings.backend == "pymc":
-            idata = _sample_pymc(model, settings, progressbar)
+            idata = _sample_pymc(model, settings, bar)
         else:
-            idata = _sample_nutpie(model, structure_key, settings, progressbar)
+            idata = _sample_nutpie(model, structure_key, settings, bar, rep)
     return idata, time.perf_counter() - t0

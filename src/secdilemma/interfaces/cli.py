@@ -357,7 +357,7 @@ def write_fit(study: Study, run: OutputRun, prefix: str = "", **sampler: Any) ->
     given = {k: v for k, v in sampler.items() if v is not None}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # reported below, loudly
-        study.fit(progressbar=sys.stderr.isatty(), **given)
+        study.fit(progressbar=True, **given)  # a bar on a terminal, else lines on stderr
     model = study.model_
     assert model is not None
     save_fit(model, run, prefix)

@@ -65,6 +65,7 @@ from secdilemma.engines.pymc import ConvergenceWarning, PerceptionModel
 from secdilemma.errors import SpecError
 from secdilemma.io import atomic_write
 from secdilemma.model import ModelParams
+from secdilemma.progress import progress
 from secdilemma.spec import ModelSpec
 from secdilemma.spec.reference import (
     REFERENCE_FILE,
@@ -137,7 +138,7 @@ _CACHE_FORMAT = 4
 
 # -- the fits -----------------------------------------------------------------------------------
 def reference_posterior(
-    moves: xr.Dataset | None = None,
+    moves: xr.Dataset | None = None, *, progressbar: bool = True
 ) -> tuple[dict[str, dict[str, float]], dict[str, Any], dict[str, dict[str, dict[str, float]]]]:
     """Fit the pooled hierarchical model (PyMC, nutpie) and summarise the shared coefficients
     and, when ``moves`` has ``signals``, each channel's coefficients.
@@ -145,6 +146,8 @@ def reference_posterior(
     Returns ``({name: {median, log_sd, q05, q95}}, diagnostics, {channel: {coef: {mean, sd,
     q05, q95}}})``; raises :class:`~secdilemma.errors.SpecError` when the fit fails the
     diagnostics gate (a reference prior must not come from an untrustworthy posterior).
+    ``progressbar``: the fit's progress on stderr (a bar on a terminal, else a line every
+    15 s); ``False``: silent.
     """
     moves = reference_moves() if moves is None else moves
     channels = [str(c) for c in moves["signal"].values] if "signals" in moves else []
@@ -159,7 +162,7 @@ def reference_posterior(
     model = PerceptionModel(spec, data=moves)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(progressbar=False)
+        model.fit(progressbar=progressbar)  # a bar on a terminal, else lines on stderr
     tree = model.idata_
     diag = model.diagnostics_
     assert tree is not None  # set by fit()
@@ -299,7 +302,8 @@ def build_reference(
         sp = load_reference_signals(warm)
         if sp is not None and list(sp.names) == channels:
             base = load_reference_params(warm).replace(signals=sp)
-    est = estimate_params(moves, base=base, n_starts=4, signals=channels)
+    with progress("reference: point estimate"):  # a line on stderr every 15 s, or a bar
+        est = estimate_params(moves, base=base, n_starts=4, signals=channels)
     target = out if out is not None else models_dir() / REFERENCE_FILE
     lines = _header(moves, est, note)
     summary: dict[str, Any] = {"path": str(target), **est.summary()}

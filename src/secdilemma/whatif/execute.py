@@ -20,8 +20,8 @@
 
 Finished chunks go to a sink as they complete: arrays in memory, or a Zarr store
 (:class:`ZarrSink`) with a marker per finished chunk, so an interrupted sweep resumes from
-its finished chunks. Progress is a rich bar on a terminal and a log line (logger
-``secdilemma.whatif``) every ``log_every`` seconds.
+its finished chunks. Progress is a rich bar on a terminal (:mod:`secdilemma.progress`) and
+a log line (logger ``secdilemma.whatif``) every ``log_every`` seconds.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import numpy.typing as npt
 import xarray as xr
 
 from secdilemma.errors import OutputExistsError, ParameterError
+from secdilemma.progress import Reporter
 from secdilemma.whatif.errors import ClusterError
 from secdilemma.whatif.plan import SweepPlan
 
@@ -157,17 +158,14 @@ class Progress:
         self.start = self.last = time.monotonic()
         self.log_every = log_every
         self._bar: Any = None
-        if bar if bar is not None else sys.stderr.isatty():
-            from rich.progress import Progress as Bar
-
-            self._bar = Bar(transient=True)
-            self._bar.start()
-            self._task = self._bar.add_task(f"sweep: {plan.n_cells:,} cells", total=todo)
+        if bar if bar is not None else sys.stderr.isatty():  # the bar of every long job
+            unit = f"chunks, {plan.n_cells:,} cells"
+            self._bar = Reporter("sweep", total=todo, unit=unit, bar=True).start()
 
     def update(self) -> None:
         self.done += 1
         if self._bar is not None:
-            self._bar.advance(self._task)
+            self._bar.advance()
         now = time.monotonic()
         if now - self.last >= self.log_every or self.done == self.todo:
             self.last = now
@@ -182,7 +180,7 @@ class Progress:
 
     def close(self) -> None:
         if self._bar is not None:
-            self._bar.stop()
+            self._bar.close()
 
 
 def _run_local(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from secdilemma._version import __version__
@@ -104,10 +105,14 @@ def cases(ctx: typer.Context) -> None:
     if ctx.invoked_subcommand is not None:
         return
     with user_errors():
-        table = Table(title="Bundled cases")
+        # fits 80 columns with no name cut short: light rules, the dyad in one column, one
+        # series per line
+        table = Table(title="Bundled cases", box=box.SIMPLE_HEAD, show_edge=False)
         table.add_column("name", no_wrap=True)
-        for col in ("observer", "rival", "years", "variables", "events"):
-            table.add_column(col)
+        table.add_column("observer / rival")
+        table.add_column("years", no_wrap=True)
+        table.add_column("events", justify="right", no_wrap=True)
+        table.add_column("series", no_wrap=True)
         for name in list_cases():
             ds = load_case(name)
             series = [
@@ -117,11 +122,11 @@ def cases(ctx: typer.Context) -> None:
             ]
             table.add_row(
                 name,
-                str(ds.attrs.get("observer", "")),
-                str(ds.attrs.get("rival", "")),
+                f"{ds.attrs.get('observer', '')} /\n{ds.attrs.get('rival', '')}",
                 f"{int(ds.period.min())}-{int(ds.period.max())}",
-                ", ".join(series),
                 str(ds.sizes.get("event", 0)),
+                "\n".join(series),
+                end_section=True,
             )
         out.console.print(table)
 

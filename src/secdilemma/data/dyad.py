@@ -23,6 +23,13 @@ import xarray as xr
 from secdilemma.data.channels import derived_signals, signals_variable
 from secdilemma.data.countries import Country, resolve_country, sipri_spans
 from secdilemma.data.events import all_bundled_events, event_variables, role_of
+from secdilemma.data.prices import (
+    GOLD_PARITY_USD_PER_GBP,
+    NMC_UNIT_BREAK_YEAR,
+    PRICES,
+    PRICES_NOTE,
+    nmc_milex_units,
+)
 from secdilemma.data.schema import SIGNAL_CHANNELS
 from secdilemma.data.sources import read_nmc, read_sipri
 from secdilemma.errors import DataError
@@ -35,13 +42,6 @@ __all__ = [
     "build_dataset",
     "make_dyad",
 ]
-
-#: First year in which NMC ``milex`` is in US dollars (before: pounds sterling).
-NMC_UNIT_BREAK_YEAR = 1914
-
-#: Pre-1914 gold parity of the pound: 113.0016 grains of fine gold per sovereign /
-#: 23.22 grains per US dollar = US$4.8665 per £ (see data/raw/README.md).
-GOLD_PARITY_USD_PER_GBP = 4.8665
 
 NMC_CITATION = (
     "Correlates of War Project, National Material Capabilities v6.0 (abridged); "
@@ -188,6 +188,7 @@ def make_dyad(
     end: int | None = None,
     variable: str | None = None,
     unit_break: Literal["error", "convert"] = "error",
+    prices: Literal["real", "nominal", "relative"] = "real",
 ) -> xr.Dataset:
     """Build an observer-rival Dataset for any two states from the raw tables.
 
@@ -211,6 +212,16 @@ def make_dyad(
         NMC only, for a range that crosses 1913→1914: ``"error"`` (default) raises a
         "mixed-unit splice" DataError; ``"convert"`` converts the pre-1914 pounds to US
         dollars at the gold parity US$4.8665/£.
+    prices
+        Price basis of the money series ``milex`` (:mod:`secdilemma.data.prices`; ``milper``
+        is never changed). ``"real"`` (default): NMC's current values divided by the
+        consumer price index of their currency, 1913 = 1 (the Bank of England UK CPI for
+        the pounds of 1816-1913, the BLS CPI-U for the dollars from 1914), so that common
+        inflation does not read as the rival's own growth; SIPRI's constant 2022 US$ as
+        they are. ``"nominal"``: the source's current values (SIPRI's current-US$ sheet).
+        ``"relative"`` (NMC only): percent of the chain-linked total military spending of
+        the state system that year, which cancels any price or unit change all NMC values
+        share; it needs no ``unit_break``. ``attrs["prices"]`` and the units say which.
 
     Returns
     -------
@@ -232,12 +243,14 @@ def make_dyad(
 
     Examples
     --------
-    >>> ds = make_dyad("UKG", "GMY", start=1898, end=1913)
+    >>> ds = make_dyad("UKG", "GMY", start=1898, end=1913, prices="nominal")
     >>> ds["milex"].attrs["units"]
     'thousands of current pounds sterling'
-    >>> ds = make_dyad("UKG", "GMY", start=1898, end=1914, unit_break="convert")
+    >>> ds = make_dyad("UKG", "GMY", start=1898, end=1914, unit_break="convert", prices="nominal")
     >>> float(ds["milex"].sel(period=1898, actor="observer")) == 38741 * 4.8665
     True
+    >>> make_dyad("UKG", "GMY", start=1898, end=1913)["milex"].attrs["units"][:37]
+    'thousands of constant 1913 pounds ste'
     >>> make_dyad("United States", "China", source="sipri", start=2000, end=2001)["milex"].shape
     (2, 2)
     """
@@ -247,6 +260,8 @@ def make_dyad(
         raise DataError(
             f"argument 'unit_break': {unit_break!r} is not one of ['error', 'convert']."
         )
+    if prices not in PRICES:
+        raise DataError(f"argument 'prices': {prices!r} is not one of {list(PRICES)}.")
     obs = resolve_country(observer, argument="observer")
     riv = resolve_country(rival, argument="rival")
     if obs.ccode == riv.ccode:
@@ -257,8 +272,13 @@ def make_dyad(
     s_arg = _year_arg(start, "start")
     e_arg = _year_arg(end, "end")
     if source == "nmc":
-        return _nmc_dyad(obs, riv, s_arg, e_arg, variable, unit_break)
-    return _sipri_dyad(obs, riv, s_arg, e_arg, variable)
+        return _nmc_dyad(obs, riv, s_arg, e_arg, variable, unit_break, prices)
+    if prices == "relative":
+        raise DataError(
+            "argument 'prices': 'relative' is offered for source='nmc' only; SIPRI's 'milex' "
+            "is already in constant 2022 US$ (prices='real'). Use source='nmc' or prices='real'."
+        )
+    return _sipri_dyad(obs, riv, s_arg, e_arg, variable, prices)
 
 
 def _nmc_variables(variable: str | None) -> tuple[str, ...]:
@@ -285,31 +305,6 @@ def _nmc_default_range(
     return lo, hi
 
 
-def _nmc_milex_units(arr: np.ndarray, periods: list[int], unit_break: str, notes: list[str]) -> str:
-    """Units of NMC milex over ``periods``; converts ``arr``'s pre-1914 pounds in place."""
-    s, e = periods[0], periods[-1]
-    crosses = s < NMC_UNIT_BREAK_YEAR <= e
-    if crosses and unit_break == "error":
-        raise DataError(
-            f"mixed-unit splice: NMC milex is in thousands of current pounds sterling for "
-            f"1816-1913 and thousands of current US dollars from 1914; the range {s}-{e} "
-            f"crosses 1913→1914. Pass end<=1913 or start>=1914, or "
-            f"unit_break='convert' to convert the pre-1914 pounds at US$"
-            f"{GOLD_PARITY_USD_PER_GBP}/£."
-        )
-    if crosses:
-        pre = np.asarray(periods) < NMC_UNIT_BREAK_YEAR
-        arr[pre, :] = arr[pre, :] * GOLD_PARITY_USD_PER_GBP
-        notes.append(f"NMC milex {s}-1913 converted from £ to US$ at {GOLD_PARITY_USD_PER_GBP}")
-        return (
-            f"thousands of current US$ ({s}-1913 converted from pounds sterling at the "
-            f"gold parity US${GOLD_PARITY_USD_PER_GBP}/£)"
-        )
-    if e < NMC_UNIT_BREAK_YEAR:
-        return "thousands of current pounds sterling"
-    return "thousands of current US$"
-
-
 def _nmc_series(
     obs: Country,
     riv: Country,
@@ -318,6 +313,7 @@ def _nmc_series(
     periods: list[int],
     unit_break: str,
     notes: list[str],
+    prices: str = "nominal",
 ) -> dict[str, tuple[np.ndarray, dict[str, Any]]]:
     series: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
     for var in variables:
@@ -327,7 +323,7 @@ def _nmc_series(
             arr[:, k] = sub.to_numpy(dtype=np.float64)
         attrs: dict[str, Any] = {"source": NMC_CITATION}
         if var == "milex":
-            attrs["units"] = _nmc_milex_units(arr, periods, unit_break, notes)
+            attrs["units"] = nmc_milex_units(arr, periods, unit_break, notes, prices)
             attrs["long_name"] = "military expenditure"
         else:
             attrs["units"] = "thousands of military personnel"
@@ -384,6 +380,7 @@ def _nmc_dyad(
     end: int | None,
     variable: str | None,
     unit_break: str,
+    prices: str = "real",
 ) -> xr.Dataset:
     variables = _nmc_variables(variable)
     nmc = read_nmc()
@@ -397,7 +394,7 @@ def _nmc_dyad(
     s, e = _check_range(start, end, first, last, "COW NMC")
     periods = list(range(s, e + 1))
     notes: list[str] = []
-    series = _nmc_series(obs, riv, rows, variables, periods, unit_break, notes)
+    series = _nmc_series(obs, riv, rows, variables, periods, unit_break, notes, prices)
     _nmc_check_presence(obs, riv, rows, series, periods, notes)
     events = _bundled_events(obs, riv)
     derived = derived_signals(obs.ccode, riv.ccode, periods)
@@ -416,8 +413,10 @@ def _nmc_dyad(
         ),
         "units_note": (
             "NMC milex is thousands of current pounds sterling for 1816-1913 and thousands "
-            "of current US$ from 1914 (peacesciencer/COW manual); -9 is missing (NaN)."
+            "of current US$ from 1914 (peacesciencer/COW manual); -9 is missing (NaN). "
+            f"Here restated with prices={prices!r}: {PRICES_NOTE[prices]}"
         ),
+        "prices": prices,
         "notes": "; ".join(notes),
     }
     return build_dataset(
@@ -497,7 +496,12 @@ def _sipri_check_values(
 
 
 def _sipri_dyad(
-    obs: Country, riv: Country, start: int | None, end: int | None, variable: str | None
+    obs: Country,
+    riv: Country,
+    start: int | None,
+    end: int | None,
+    variable: str | None,
+    prices: str = "real",
 ) -> xr.Dataset:
     var = "milex" if variable is None else variable
     if not isinstance(var, str) or var not in _SIPRI_VARIABLES:
@@ -505,7 +509,7 @@ def _sipri_dyad(
             f"argument 'variable': {variable!r} is not a SIPRI variable; use one of "
             f"{list(_SIPRI_VARIABLES)} (or source='nmc' for 'milper')."
         )
-    measure = _SIPRI_VARIABLES[var]
+    measure = "current" if prices == "nominal" else _SIPRI_VARIABLES[var]
     table = read_sipri(measure)  # type: ignore[arg-type]
     first, last = int(table["year"].min()), int(table["year"].max())
     (so, notes_o), (sr, notes_r) = _sipri_series(obs, measure), _sipri_series(riv, measure)
@@ -540,6 +544,7 @@ def _sipri_dyad(
             f"({len(events)} found)."
         ),
         "units_note": units,
+        "prices": prices if var == "milex" else "nominal",
         "notes": "; ".join(notes),
     }
     return build_dataset(

@@ -132,8 +132,11 @@ def print_decision(res: xr.Dataset) -> None:
     """The decision: expected utilities with intervals, P(best), p*, EVPI, recommendation."""
     level = round(100 * float(res.attrs.get("ci_prob", 0.94)))
     horizon = res.attrs.get("study_horizon", "?")
+    acts = [str(a) for a in res.action.values]
+    which = " or ".join(acts) if len(acts) < 3 else f"{', '.join(acts[:-1])} or {acts[-1]}"
     table = Table(
-        title=f"Deter or reassure? ({res.attrs.get('study_belief', '')}; {horizon} periods ahead)"
+        title=f"{which.capitalize()}? ({res.attrs.get('study_belief', '')}; {horizon} periods "
+        "ahead)"
     )
     for col in ("action", "expected utility", f"{level} % interval", "P(best)"):
         table.add_column(col, justify="right")
@@ -161,16 +164,18 @@ def print_decision(res: xr.Dataset) -> None:
     lines = [
         f"belief ({res.attrs.get('study_engine', '')} engine): {belief_txt}; "
         f"P(greed motive) = {float(res['p_greed']):.3f}",
-        "P(best): the probability, under this belief, that the action is the better one for "
-        "the rival's true type (what a fully informed observer would choose).",
+        f"expected utility: the mean over the belief; {level} % interval: over the posterior "
+        "draws (for one belief vector, the simulation's Monte Carlo error). P(best): the share "
+        "of the draws (type and parameters) under which the action is the best one (what a "
+        "fully informed observer would choose).",
         f"threshold p* on P(greed motive): {p_star_txt}",
         f"EVPI (what knowing the type for sure would be worth): {float(res['evpi']):.4f}",
     ]
     if best != rec:
         lines.append(
-            f"note: {best} is more often the better action (P(best)), but {rec} has the higher "
-            "expected utility: when it is better it is better by more. The recommendation "
-            "maximises expected utility."
+            f"note: {best} is the best action under more of the draws (P(best)), but {rec} has "
+            "the higher expected utility: the losses are asymmetric, so where it is better it "
+            "is better by more. The recommendation maximises posterior expected utility."
         )
     if res.attrs.get("study_world_changed_after_fit"):
         lines.append(
@@ -189,7 +194,7 @@ def print_fit_summary(summary: dict[str, Any]) -> None:
         sens = summary["prior_sensitivity"][dyad]
         name = summary["model"] if dyad == summary["model"] else f"{summary['model']} ({dyad})"
         table = Table(title=f"{name}: P(rival type | data), over parameter uncertainty")
-        for col in ("type", "posterior mean", f"{lo}-{hi} % interval", "prior", "uniform prior"):
+        for col in ("type", "posterior mean", f"{hi - lo} % interval", "prior", "uniform prior"):
             table.add_column(col, justify="right")
         for name, v in types.items():
             table.add_row(
@@ -312,7 +317,7 @@ def print_signal_coefficients(tree: Any) -> None:
         return
     priors = json.loads(tree.attrs.get("priors", "{}")).get("signals", {})
     coefs = ("eta0", "eta_g", "eta_f")
-    table = Table(title="Signal channels: what the fit learned (logit scale; mean [5 %, 95 %])")
+    table = Table(title="Signal channels: what the fit learned (logit scale; mean [90 % interval])")
     for col in ("channel", *coefs, "prior from"):
         table.add_column(col, justify="left" if col in ("channel", "prior from") else "right")
     for j, ch in enumerate(names):

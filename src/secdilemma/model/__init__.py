@@ -15,13 +15,16 @@ from secdilemma.model.equations import (
     ModelParams,
     SignalParams,
     as_type_prior,
+    deterrence_multiplier,
     loglik_components,
     noise_logpdf,
     reaction_mean,
     response_slopes,
+    signal_greed_loading,
     threat_multiplier,
     transition_matrix,
     validate_probabilities,
+    war_stakes,
 )
 from secdilemma.model.types import DEFAULT_LOADINGS, TypeSpace
 
@@ -33,11 +36,14 @@ __all__ = [
     "SignalParams",
     "TypeSpace",
     "as_type_prior",
+    "deterrence_multiplier",
     "loglik_components",
     "noise_logpdf",
     "reaction_mean",
     "response_slopes",
+    "signal_greed_loading",
     "threat_multiplier",
     "transition_matrix",
     "validate_probabilities",
+    "war_stakes",
 ]

@@ -16,13 +16,28 @@ in period ``t`` (``dx_t``, e.g. the growth of log military expenditure) is::
               - lam * (x_{t-1} - anchor) + eps_t
 
 with ``u_{t-1}`` the observer's move one period earlier (``dy``), ``u⁺ = max(u, 0)`` its
-increase, ``u⁻ = min(u, 0)`` its cut, and the *threat multiplier* (Jervis 1978)::
+increase, ``u⁻ = min(u, 0)`` its cut, and Jervis's (1978) two variables kept apart:
 
-    h(omega, delta) = 1 + omega - delta        in [0, 2]
+* offense advantage ``omega`` sets the *stakes*; distinguishability ``delta`` sets what a
+  *posture* reveals. Each buildup of the observer has a posture ``d`` in ``[0, 1]``: 0 an
+  offensive or ambiguous buildup (the ``deter`` action), 1 a distinguishably defensive one
+  (``defend``); historical buildups are of unknown posture and read as ``d = 1/2``;
+* the *threat multiplier* (how much a buildup threatens an insecure rival)::
 
-rising with offense advantage ``omega`` and falling with offense-defense
-distinguishability ``delta`` (both in ``[0, 1]``; ``h = 1`` at the neutral 0.5/0.5;
-``h = 2`` in the doubly dangerous world, ``h = 0`` in the doubly stable one).
+      h(omega, delta, d) = max(0, 1 + omega - 2*delta*d)
+
+  An offensive buildup threatens ``1 + omega`` (omega alone); a defensive one threatens
+  ``2*delta`` less: delta is what postures reveal. At ``d = 1/2`` this is
+  ``1 + omega - delta`` in ``[0, 2]`` (``h = 1`` at the neutral 0.5/0.5, 2 in the doubly
+  dangerous world, 0 in the doubly stable one): historical likelihoods use it;
+* the *deterrence multiplier* (how much a buildup holds a greedy rival back)::
+
+      k(omega, d) = 1 + max(0, 2d - 1) * (1 - 2*omega)
+
+  1 for an offensive buildup and for history (``d <= 1/2``), ``2 * (1 - omega)`` for a
+  defensive one: under defense dominance a defensive posture denies the greedy rival its
+  gains (twice the deterrent at ``omega = 0``), under offense dominance it is useless.
+  The slope on ``u⁺`` is then ``f*beta*h - g*(1-f)*kappa*k``.
 
 So, with positive magnitudes ``alpha, beta, gamma, kappa``:
 
@@ -30,7 +45,7 @@ So, with positive magnitudes ``alpha, beta, gamma, kappa``:
 type      we arm (u⁺)       we cut (u⁻)          autonomous
 ========  ================  ===================  ==========
 insecure  +beta*h (spiral)  +beta (reciprocates)  0
-greedy    -kappa (deterred) -gamma (exploits)     alpha
+greedy    -kappa*k (deterr.) -gamma (exploits)    alpha
 mixed     +beta*h           -gamma                alpha
 secure    0                 0                     0
 ========  ================  ===================  ==========
@@ -39,10 +54,20 @@ The noise ``eps_t`` is Normal(0, sigma) or Student-t(nu, 0, sigma).
 
 Signals: on channel ``j`` the rival emits ``s_{t,j} in {0, 1}`` with::
 
-    P(s_{t,j} = 1 | type) = logistic(eta0_j + eta_g_j * g + eta_f_j * f * h_{t-1} * u⁺_{t-1})
+    P(s_{t,j} = 1 | type) = logistic(eta0_j + eta_g_j * m_j * g + eta_f_j * f * h_{t-1} * u⁺_{t-1})
+
+(the fear term reads the threat of the observer's last buildup, ``h * u⁺``, with the
+historical ``h``) with ``m_j = 1`` except on a *posture channel* (``SignalParams.posture``):
+there the event is the rival's own force posture, which reveals its type the more the more
+offense and defense are distinguishable, ``m_j = 2*delta_t`` (no information at
+``delta = 0``, the fitted loading at 1/2, twice its log-odds at 1;
+:func:`signal_greed_loading`).
 
 A channel is a *costly signal* when ``|eta_g_j|`` is large (one type is far more willing to
 send it than another) and *cheap talk* when it is near zero.
+
+The war hazard's stakes are omega's too (:func:`war_stakes`, used by the decision model's
+losses): ``s(omega) = 1/2 + omega``.
 
 Missing data: a term whose inputs are missing (NaN) contributes nothing to the likelihood,
 for every type at once (never a zero, never a partial term).
@@ -78,15 +103,18 @@ __all__ = [
     "LOG_2PI",
     "ModelParams",
     "SignalParams",
+    "deterrence_multiplier",
     "lagged",
     "loglik_components",
     "noise_logpdf",
     "noise_offset",
     "reaction_mean",
     "response_slopes",
+    "signal_greed_loading",
     "threat_multiplier",
     "transition_matrix",
     "validate_probabilities",
+    "war_stakes",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -99,32 +127,123 @@ LOG_2PI = float(np.log(2.0 * np.pi))
 # ---------------------------------------------------------------------------------------------
 # The reaction function
 # ---------------------------------------------------------------------------------------------
-def threat_multiplier(omega: ArrayLike, delta: ArrayLike) -> FloatArray:
-    """Jervis's severity of the dilemma: ``h = 1 + omega - delta`` (in ``[0, 2]``).
+def threat_multiplier(
+    omega: ArrayLike, delta: ArrayLike, posture: ArrayLike | None = None
+) -> FloatArray:
+    """How much a buildup threatens an insecure rival: ``h = max(0, 1 + omega - 2*delta*d)``.
+
+    ``posture`` ``d`` is 0 for an offensive or ambiguous buildup, 1 for a distinguishably
+    defensive one; ``None`` (the default) is a buildup of unknown posture, ``d = 1/2``:
+    ``h = 1 + omega - delta`` in ``[0, 2]``, the multiplier of every historical likelihood.
+    All arguments broadcast.
 
     Examples
     --------
     >>> threat_multiplier([1.0, 0.5, 0.0], [0.0, 0.5, 1.0]).tolist()  # doubly dangerous .. stable
     [2.0, 1.0, 0.0]
+    >>> threat_multiplier(0.5, 1.0, posture=[0.0, 1.0]).tolist()  # offensive, defensive
+    [1.5, 0.0]
     """
-    return np.asarray(1.0 + np.asarray(omega, dtype=float) - np.asarray(delta, dtype=float))
+    om = np.asarray(omega, dtype=float)
+    de = np.asarray(delta, dtype=float)
+    if posture is None:  # d = 1/2: the historical form, bit for bit
+        return np.asarray(1.0 + om - de)
+    d = _check_posture(posture)
+    return np.asarray(np.maximum(1.0 + om - 2.0 * de * d, 0.0))
+
+
+def deterrence_multiplier(omega: ArrayLike, posture: ArrayLike | None = None) -> FloatArray:
+    """How much a buildup deters a greedy rival: ``k = 1 + max(0, 2d - 1) * (1 - 2*omega)``.
+
+    1 for an offensive buildup (``d = 0``) and for one of unknown posture (``None``, ``d =
+    1/2``: every historical likelihood); ``2 * (1 - omega)`` for a distinguishably defensive
+    one (``d = 1``): defense dominance makes a defensive posture deter (denial), offense
+    dominance makes it useless.
+
+    Examples
+    --------
+    >>> deterrence_multiplier([0.0, 0.5, 1.0], posture=1.0).tolist()
+    [2.0, 1.0, 0.0]
+    >>> float(deterrence_multiplier(0.9))
+    1.0
+    """
+    om = np.asarray(omega, dtype=float)
+    if posture is None:
+        return np.asarray(np.ones_like(om))
+    d = _check_posture(posture)
+    return np.asarray(1.0 + np.maximum(2.0 * d - 1.0, 0.0) * (1.0 - 2.0 * om))
+
+
+def war_stakes(omega: ArrayLike) -> FloatArray:
+    """The stakes of an arms race for the war hazard: ``s(omega) = 1/2 + omega``.
+
+    Offense advantage is the first-strike and pre-emption advantage (Jervis 1978; Van Evera
+    1998): the same race is the more dangerous the more the offense dominates. ``s = 1`` at
+    the neutral ``omega = 1/2`` (where it equals the historical ``h``, so the hazard's
+    calibration in :mod:`secdilemma.decision.losses` holds there), 1/2 under full defense
+    dominance, 3/2 under full offense dominance.
+
+    Examples
+    --------
+    >>> war_stakes([0.0, 0.5, 1.0]).tolist()
+    [0.5, 1.0, 1.5]
+    """
+    return np.asarray(0.5 + np.asarray(omega, dtype=float))
+
+
+def _check_posture(posture: ArrayLike) -> FloatArray:
+    d = np.asarray(posture, dtype=float)
+    if not np.all(np.isfinite(d)) or np.any((d < 0) | (d > 1)):
+        raise ParameterError(
+            f"`posture` must lie in [0, 1] (0 = offensive or ambiguous, 1 = distinguishably "
+            f"defensive); got {short_repr(d)}."
+        )
+    return d
+
+
+def signal_greed_loading(signals: SignalParams, delta: ArrayLike) -> FloatArray:
+    """The greed loading of each channel ``(..., J)`` at distinguishability ``delta`` ``(...)``.
+
+    ``eta_g`` on an ordinary channel; ``2 * delta * eta_g`` on a posture channel
+    (``signals.posture``): the rival's own force posture tells its type apart the more, the
+    more offense and defense are distinguishable. The one place the scaling is applied: the
+    likelihood (:func:`loglik_components`) takes it from here, and so must every engine that
+    evaluates the signal logit.
+
+    Examples
+    --------
+    >>> sp = SignalParams(("a", "b"), eta0=[0.0, 0.0], eta_g=[1.0, 1.0], eta_f=[0.0, 0.0],
+    ...                   posture=[False, True])
+    >>> signal_greed_loading(sp, [0.0, 0.5, 1.0]).tolist()
+    [[1.0, 0.0], [1.0, 1.0], [1.0, 2.0]]
+    """
+    assert signals.posture is not None  # normalised to flags on construction
+    de = np.asarray(delta, dtype=float)[..., None]
+    scale = np.where(signals.posture, 2.0 * de, 1.0)
+    return np.asarray(signals.eta_g * scale, dtype=float)
 
 
 def response_slopes(
-    greed: ArrayLike, fear: ArrayLike, params: ModelParams, h: ArrayLike
+    greed: ArrayLike,
+    fear: ArrayLike,
+    params: ModelParams,
+    h: ArrayLike,
+    k: ArrayLike = 1.0,
 ) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Autonomous growth and the slopes on the observer's increases and cuts.
 
     Returns ``(auto, slope_up, slope_down)``, broadcast from the loadings, the
-    parameters and ``h``: ``auto = mu + g*alpha``, ``slope_up = f*beta*h - g*(1-f)*kappa``,
-    ``slope_down = f*(1-g)*beta - g*gamma``.
+    parameters, the threat multiplier ``h`` and the deterrence multiplier ``k`` (1, its
+    historical value, by default): ``auto = mu + g*alpha``, ``slope_up = f*beta*h -
+    g*(1-f)*kappa*k``, ``slope_down = f*(1-g)*beta - g*gamma``.
     """
     g = np.asarray(greed, dtype=float)
     f = np.asarray(fear, dtype=float)
     p = params
     auto = np.asarray(p.mu, dtype=float) + g * np.asarray(p.alpha, dtype=float)
     beta = np.asarray(p.beta, dtype=float)
-    slope_up = f * beta * np.asarray(h, dtype=float) - g * (1.0 - f) * np.asarray(p.kappa)
+    deter = g * (1.0 - f) * np.asarray(p.kappa) * np.asarray(k, dtype=float)  # k = 1: exact
+    slope_up = f * beta * np.asarray(h, dtype=float) - deter
     slope_down = f * (1.0 - g) * beta - g * np.asarray(p.gamma, dtype=float)
     return auto, np.asarray(slope_up), np.asarray(slope_down)
 
@@ -137,11 +256,14 @@ def reaction_mean(
     *,
     h_prev: ArrayLike | None = None,
     x_prev: ArrayLike | None = None,
+    k_prev: ArrayLike = 1.0,
 ) -> FloatArray:
     """Expected ``dx_t`` of a rival with loadings ``(greed, fear)`` given the observer's last move.
 
-    All arguments broadcast. ``h_prev`` defaults to ``threat_multiplier(omega, delta)``;
-    ``x_prev`` (the rival's previous level) is needed only when ``params.lam > 0``.
+    All arguments broadcast. ``h_prev`` defaults to ``threat_multiplier(omega, delta)`` (a
+    buildup of unknown posture); ``k_prev``, the deterrence multiplier of the move
+    (:func:`deterrence_multiplier`), to 1 (likewise); ``x_prev`` (the rival's previous level)
+    is needed only when ``params.lam > 0``.
 
     Examples
     --------
@@ -154,7 +276,7 @@ def reaction_mean(
     [-0.06, 0.11, 0.11]
     """
     h = threat_multiplier(params.omega, params.delta) if h_prev is None else h_prev
-    auto, up, down = response_slopes(greed, fear, params, h)
+    auto, up, down = response_slopes(greed, fear, params, h, k_prev)
     u = np.asarray(u_prev, dtype=float)
     mean = auto + up * np.maximum(u, 0.0) + down * np.minimum(u, 0.0)
     lam = np.asarray(params.lam, dtype=float)
@@ -366,7 +488,12 @@ def _signal_loglik(
     eta_f_term = sp.eta_f * types.fear[:, None] * threat  # (..., T, K, J)
     # A channel without a fear term does not need the observer's move.
     eta_f_term = np.where(sp.eta_f == 0.0, 0.0, eta_f_term)
-    logit = sp.eta0 + sp.eta_g * types.greed[:, None] + eta_f_term
+    if np.any(sp.posture):  # the posture channels' loading at each period's delta
+        de = np.broadcast_to(np.asarray(params.delta, dtype=float), shape)
+        eta_g = signal_greed_loading(sp, de)[..., None, :]  # (..., T, 1, J)
+    else:
+        eta_g = sp.eta_g
+    logit = sp.eta0 + eta_g * types.greed[:, None] + eta_f_term
     s_b = s[..., None, :]
     # log p(s) = s*log(sigmoid(l)) + (1-s)*log(sigmoid(-l)), stably
     with np.errstate(invalid="ignore"):  # NaN inputs become NaN terms, dropped below

@@ -45,6 +45,10 @@ class SignalParams:
         Channel names (coordinates of the ``signal`` dimension).
     eta0, eta_g, eta_f
         Intercept, greed loading and fear-times-threat loading per channel.
+    posture
+        Per channel, whether it records the rival's own force posture (default: none): a
+        posture channel's greed loading is scaled by ``2 * delta`` (what postures reveal;
+        :func:`secdilemma.model.equations.signal_greed_loading`).
 
     Examples
     --------
@@ -57,6 +61,7 @@ class SignalParams:
     eta0: FloatArray = field(repr=False)
     eta_g: FloatArray = field(repr=False)
     eta_f: FloatArray = field(repr=False)
+    posture: npt.NDArray[np.bool_] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         names = tuple(str(n) for n in self.names)
@@ -74,29 +79,41 @@ class SignalParams:
             arr.setflags(write=False)
             object.__setattr__(self, arg, arr)
         object.__setattr__(self, "names", names)
+        object.__setattr__(self, "posture", _posture_flags(self.posture, names))
 
     @property
     def n_channels(self) -> int:
         """Number of channels ``J``."""
         return len(self.names)
 
-    def likelihood_ratio(self, types: TypeSpace, *, threat: float = 0.0) -> FloatArray:
-        """``P(s=1 | type)`` per channel and type, shape ``(J, K)``: how costly each signal is."""
+    def likelihood_ratio(
+        self, types: TypeSpace, *, threat: float = 0.0, delta: float = 0.5
+    ) -> FloatArray:
+        """``P(s=1 | type)`` per channel and type, shape ``(J, K)``: how costly each signal is.
+
+        ``delta`` (distinguishability) scales the greed loading of posture channels by
+        ``2 * delta`` (no effect on other channels, nor at the default 1/2).
+        """
+        assert self.posture is not None
+        eta_g = np.where(self.posture, 2.0 * float(delta), 1.0) * self.eta_g
         logit = (
             self.eta0[:, None]
-            + self.eta_g[:, None] * types.greed[None, :]
+            + eta_g[:, None] * types.greed[None, :]
             + self.eta_f[:, None] * types.fear[None, :] * threat
         )
         return np.asarray(1.0 / (1.0 + np.exp(-logit)), dtype=float)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-data form (for specs and NetCDF attrs)."""
-        return {
+        out: dict[str, Any] = {
             "names": list(self.names),
             "eta0": self.eta0.tolist(),
             "eta_g": self.eta_g.tolist(),
             "eta_f": self.eta_f.tolist(),
         }
+        if self.posture is not None and self.posture.any():  # absent: no posture channel
+            out["posture"] = self.posture.tolist()
+        return out
 
 
 @dataclass(frozen=True)
@@ -213,6 +230,26 @@ class ModelParams:
                 arr = np.asarray(v, dtype=float)
                 out[f.name] = arr.item() if arr.ndim == 0 else arr.tolist()
         return out
+
+
+def _posture_flags(posture: Any, names: tuple[str, ...]) -> npt.NDArray[np.bool_]:
+    """One read-only bool per channel: ``None`` (no posture channel) or one flag each."""
+    if posture is None:
+        flags = np.zeros(len(names), dtype=bool)
+    else:
+        raw = np.asarray(posture).reshape(-1)
+        if (
+            raw.shape != (len(names),)
+            or raw.dtype.kind not in "bi"
+            or not np.all((raw == 0) | (raw == 1))
+        ):
+            raise ParameterError(
+                f"SignalParams: `posture` must give one flag (True/False) per channel "
+                f"{list(names)}; got {posture!r}."
+            )
+        flags = raw.astype(bool)
+    flags.setflags(write=False)
+    return flags
 
 
 def short_repr(arr: npt.NDArray[Any]) -> str:

@@ -55,6 +55,7 @@ from secdilemma.interfaces.options import (
 )
 from secdilemma.interfaces.plots import plot_decision, plot_evidence, plot_fit, plot_type_posterior
 from secdilemma.interfaces.plots.evidence import greed_log_odds
+from secdilemma.interfaces.report import gather, main_report_files, write_report
 from secdilemma.io import OutputRun, save_dataset
 from secdilemma.study import VARIANTS, Study
 
@@ -512,6 +513,7 @@ def main_cmd(
         files += ["exact/naive/posterior.nc", "exact/naive/posterior.png"]
         files += [f"fit/{f}" for f in FIT_FILES] if fit else []
         files += ["decision.nc", "decision.png"]
+        files += main_report_files(fit)  # report.html, report.md and its figures
         with OutputRun(folder, files, overwrite=overwrite) as run:
             _main_chain(study, run, fit)
         out.console.print(f"results in {folder}", markup=False)
@@ -525,7 +527,7 @@ def _main_chain(study: Study, run: OutputRun, fit: bool) -> None:
     out.console.rule("2a. Belief with fixed parameters: the exact observer")
     post = write_belief(study, run, "exact/", kind="aware")
     out.print_posterior(post, study.setting, ds, "aware")
-    write_evidence(study, run, post, "exact/", kind="aware")
+    ev = write_evidence(study, run, post, "exact/", kind="aware")
     naive = write_belief(study, run, "exact/naive/", kind="naive")
     last = naive["filtered"].isel(period=-1)
     out.console.print(
@@ -538,7 +540,14 @@ def _main_chain(study: Study, run: OutputRun, fit: bool) -> None:
         _announce_fit(study)
         write_fit(study, run, "fit/")
     out.console.rule("3. Choice: deter or reassure")
-    out.print_decision(write_decision(study, run, "fit" if fit else "exact", 2000))
+    res = write_decision(study, run, "fit" if fit else "exact", 2000)
+    out.print_decision(res)
+    out.console.rule("4. Report for a policy reader: report.html, report.md")
+    inputs = gather(
+        study, engine="fit" if fit else "exact", posterior=post, evidence=ev, naive=naive,
+        decision=res, origin=f"secdilemma main on {study.setting.name}",
+    )  # fmt: skip
+    write_report(inputs, run)
 
 
 def main() -> None:
@@ -553,6 +562,10 @@ _register_whatif(app)  # the `whatif` and `policies` verbs (interfaces/whatif.py
 from secdilemma.interfaces.voi import register as _register_voi  # noqa: E402
 
 _register_voi(app)  # the `voi` verb (interfaces/voi.py)
+
+from secdilemma.interfaces.report.command import register as _register_report  # noqa: E402
+
+_register_report(app)  # the `report` verb (interfaces/report/command.py)
 
 
 if __name__ == "__main__":  # pragma: no cover

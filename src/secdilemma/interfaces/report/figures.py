@@ -12,7 +12,6 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import xarray as xr
 
 from secdilemma.errors import ParameterError
@@ -152,11 +151,3 @@ def report_figures(inputs: ReportInputs) -> dict[str, ReportFigure]:
         name: ReportFigure(name, _png(fig), alt, caption)
         for name, (fig, alt, caption) in figs.items()
     }
-
-
-def png_is_blank(png: bytes) -> bool:
-    """Whether a PNG is one flat colour (a failed drawing)."""
-    import matplotlib.image as mpimg
-
-    img = np.asarray(mpimg.imread(io.BytesIO(png), format="png"), dtype=float)
-    return bool(img[..., :3].std() < 1e-3)

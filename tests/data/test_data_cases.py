@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -88,11 +89,14 @@ def test_load_case_returns_independent_copies() -> None:
     assert float(b["milex"].sel(period=1985, actor="observer")) > 0
 
 
-def test_us_ussr_against_raw(raw: Path) -> None:
+def test_us_ussr_against_raw(raw: Path, us_cpi: Callable[[int], float]) -> None:
     ds = load_case("us_ussr")
     assert list(ds["actor_code"].values) == ["USA", "RUS"]
     for role, abb in (("observer", "USA"), ("rival", "RUS")):
-        assert float(ds["milex"].sel(period=1985, actor=role)) == nmc_value(raw, abb, 1985)
+        # real terms: NMC current US$ over the CPI-U annual average, 1913 = 1
+        assert float(ds["milex"].sel(period=1985, actor=role)) == pytest.approx(
+            nmc_value(raw, abb, 1985) * us_cpi(1913) / us_cpi(1985), rel=1e-12
+        )
         assert float(ds["milper"].sel(period=1970, actor=role)) == nmc_value(
             raw, abb, 1970, "milper"
         )
@@ -115,14 +119,20 @@ def test_us_ussr_against_raw(raw: Path) -> None:
     assert int(ds["signals"].sel(period=1987, actor="rival", signal="arms_control_signed")) == 1
 
 
-def test_anglo_german_against_raw(raw: Path) -> None:
+def test_anglo_german_against_raw(
+    raw: Path, us_cpi: Callable[[int], float], uk_cpi: Callable[[int], float]
+) -> None:
     ds = load_case("anglo_german_naval")
     assert list(ds["actor_code"].values) == ["UKG", "GMY"]
-    # NMC pounds converted at the gold parity; 1914 already dollars in NMC
+    # NMC pounds in constant 1913 pounds (UK CPI), converted at the gold parity; 1914 is
+    # already dollars in NMC (US CPI-U)
     assert float(ds["milex"].sel(period=1905, actor="rival")) == pytest.approx(
-        nmc_value(raw, "GMY", 1905) * GOLD_PARITY_USD_PER_GBP, rel=1e-15
+        nmc_value(raw, "GMY", 1905) * GOLD_PARITY_USD_PER_GBP * uk_cpi(1913) / uk_cpi(1905),
+        rel=1e-12,
     )
-    assert float(ds["milex"].sel(period=1914, actor="observer")) == nmc_value(raw, "UKG", 1914)
+    assert float(ds["milex"].sel(period=1914, actor="observer")) == pytest.approx(
+        nmc_value(raw, "UKG", 1914) * us_cpi(1913) / us_cpi(1914), rel=1e-12
+    )
     # naval: one measure, missing years stay missing
     naval = [
         r
@@ -131,8 +141,9 @@ def test_anglo_german_against_raw(raw: Path) -> None:
     ]
     for r in naval:
         role = {"UKG": "observer", "GMY": "rival"}[r["country"]]
-        assert float(ds["naval_expenditure"].sel(period=int(r["year"]), actor=role)) == float(
-            r["value"]
+        year = int(r["year"])
+        assert float(ds["naval_expenditure"].sel(period=year, actor=role)) == pytest.approx(
+            float(r["value"]) * uk_cpi(1913) / uk_cpi(year), rel=1e-12
         )
     ne = ds["naval_expenditure"].sel(actor="rival")
     assert np.isnan(ne.sel(period=1903))
@@ -154,7 +165,7 @@ def test_anglo_german_against_raw(raw: Path) -> None:
     assert haldane["event_channel"].tolist() == ["arms_control_refused"]
 
 
-def test_us_china_against_raw(raw: Path) -> None:
+def test_us_china_against_raw(raw: Path, us_cpi: Callable[[int], float]) -> None:
     ds = load_case("us_china")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -167,7 +178,9 @@ def test_us_china_against_raw(raw: Path) -> None:
     col = header.index(2023)
     china = next(r for r in sheet if r[0] == "China")[col]
     assert float(ds["milex"].sel(period=2023, actor="rival")) == china
-    assert float(ds["milex_nmc"].sel(period=2016, actor="rival")) == nmc_value(raw, "CHN", 2016)
+    assert float(ds["milex_nmc"].sel(period=2016, actor="rival")) == pytest.approx(
+        nmc_value(raw, "CHN", 2016) * us_cpi(1913) / us_cpi(2016), rel=1e-12
+    )
     assert np.isnan(ds["milex_nmc"].sel(period=2017, actor="rival"))
     labels = " ".join(ds["event_label"].values.tolist())
     assert "AUKUS" in labels

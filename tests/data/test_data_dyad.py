@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -56,30 +57,48 @@ def test_unknown_country_suggests() -> None:
         make_dyad("USA", "United States")
 
 
-def test_nmc_values_and_names(raw: Path) -> None:
+def test_nmc_values_and_names(raw: Path, us_cpi: Callable[[int], float]) -> None:
     ds = make_dyad("United States of America", "Soviet Union", start=1980, end=1990)
     assert list(ds["actor_code"].values) == ["USA", "RUS"]
-    assert float(ds["milex"].sel(period=1985, actor="rival")) == nmc(raw, 365, 1985)
-    assert ds["milex"].attrs["units"] == "thousands of current US$"
+    # real terms by default: NMC current US$ over the CPI-U annual average, 1913 = 1
+    deflator = us_cpi(1985) / us_cpi(1913)
+    assert float(ds["milex"].sel(period=1985, actor="rival")) == pytest.approx(
+        nmc(raw, 365, 1985) / deflator, rel=1e-12
+    )
+    assert ds["milex"].attrs["units"].startswith("thousands of constant 1913 US$")
+    assert ds.attrs["prices"] == "real"
     assert set(ds.data_vars) >= {"milex", "milper", "signals", "event_label"}
     # bundled events whose actors are USA/RUS are included
     assert "INF Treaty signed" in ds["event_label"].values.tolist()
     assert ds.attrs["case"] == "custom"
 
 
-def test_unit_break(raw: Path) -> None:
+def test_unit_break(
+    raw: Path, us_cpi: Callable[[int], float], uk_cpi: Callable[[int], float]
+) -> None:
     with pytest.raises(DataError, match=r"mixed-unit splice.*1900-1920.*1913→1914"):
         make_dyad("UKG", "GMY", start=1900, end=1920)
     with pytest.raises(DataError, match="mixed-unit splice"):
         make_dyad("USA", "UKG")  # default range 1816-2016 crosses the break
-    ds = make_dyad("UKG", "GMY", start=1900, end=1920, unit_break="convert")
+    kw = {"start": 1900, "end": 1920, "unit_break": "convert"}
+    ds = make_dyad("UKG", "GMY", prices="nominal", **kw)  # type: ignore[arg-type]
     assert float(ds["milex"].sel(period=1913, actor="observer")) == pytest.approx(
         nmc(raw, 200, 1913) * GOLD_PARITY_USD_PER_GBP
     )
     assert float(ds["milex"].sel(period=1914, actor="observer")) == nmc(raw, 200, 1914)
     assert "4.8665" in ds["milex"].attrs["units"]
-    pounds = make_dyad("UKG", "GMY", start=1900, end=1913)
+    pounds = make_dyad("UKG", "GMY", start=1900, end=1913, prices="nominal")
     assert pounds["milex"].attrs["units"] == "thousands of current pounds sterling"
+    # real (default): pounds over the UK CPI, dollars over the US CPI-U, both 1913 = 1
+    real = make_dyad("UKG", "GMY", **kw)  # type: ignore[arg-type]
+    assert float(real["milex"].sel(period=1900, actor="rival")) == pytest.approx(
+        nmc(raw, 255, 1900) * GOLD_PARITY_USD_PER_GBP * uk_cpi(1913) / uk_cpi(1900),
+        rel=1e-12,
+    )
+    assert float(real["milex"].sel(period=1920, actor="rival")) == pytest.approx(
+        nmc(raw, 255, 1920) * us_cpi(1913) / us_cpi(1920), rel=1e-12
+    )
+    assert "constant 1913 US$" in real["milex"].attrs["units"]
     # milper has no unit break
     assert make_dyad("UKG", "GMY", start=1900, end=1920, variable="milper").sizes["period"] == 21
     with pytest.raises(DataError, match="argument 'unit_break'"):

@@ -95,8 +95,10 @@ CASES: dict[str, CaseSpec] = {
         rival_event_codes=frozenset({"GMY"}),
         default_observer="ukg",
         units_note=(
-            "milex: thousands of current US$; NMC's 1898-1913 pounds converted at the gold "
-            "parity US$4.8665/£ (1914 is already in US$ in NMC). Naval series: current £. "
+            "milex: thousands of constant 1913 US$ (NMC's 1898-1913 pounds deflated by the "
+            "Bank of England UK CPI and converted at the gold parity US$4.8665/£; 1914, "
+            "already in US$ in NMC, deflated by the BLS CPI-U). Naval series: constant 1913 £ "
+            "(UK CPI). "
             "1914 figures include the first months of the war."
         ),
         variables=(
@@ -124,7 +126,10 @@ CASES: dict[str, CaseSpec] = {
         observer_event_codes={"usa": frozenset({"USA", "NATO"})},
         rival_event_codes=frozenset({"RUS"}),
         default_observer="usa",
-        units_note="milex: thousands of current US$ (NMC); milper: thousands; warheads: count.",
+        units_note=(
+            "milex: thousands of constant 1913 US$ (NMC current US$ deflated by the BLS "
+            "CPI-U); milper: thousands; warheads: count."
+        ),
         variables=("milex", "milper", "warheads"),
     ),
     "us_china": CaseSpec(
@@ -133,7 +138,8 @@ CASES: dict[str, CaseSpec] = {
         description=(
             "The United States watching China's military build-up: SIPRI military expenditure "
             "(constant 2022 US$), COW NMC military expenditure to 2016 for comparison "
-            "(milex_nmc, current US$), nuclear warhead stockpiles and dated events."
+            "(milex_nmc, constant 1913 US$: NMC deflated by the BLS CPI-U), nuclear warhead "
+            "stockpiles and dated events."
         ),
         source=f"{_SIPRI}; {_NMC}; {_OWID}",
         start=1990,

@@ -39,6 +39,7 @@ from secdilemma.data.channels import derived_signals
 from secdilemma.data.countries import resolve_country
 from secdilemma.data.dyad import make_dyad
 from secdilemma.data.events import role_of
+from secdilemma.data.prices import PRICE_BASE_YEAR, UK_CPI_RELPATH, read_uk_cpi
 from secdilemma.data.schema import (
     CASE_COLUMNS,
     DERIVED_CHANNELS,
@@ -139,12 +140,11 @@ _TREATY_EVENTS: dict[str, tuple[str, str]] = {
 }
 
 _UNITS = {
-    "milex_nmc_usd": "thousands of current US$",
-    "milex_nmc_converted": (
-        "thousands of current US$ (1898-1913 converted from GBP at US$4.8665/GBP)"
-    ),
     "milper": "thousands of military personnel",
-    "gbp": "current pounds sterling",
+    "gbp": (
+        "constant 1913 pounds sterling (current pounds deflated by the Bank of England UK CPI "
+        "of the calendar year in which the financial year begins)"
+    ),
     "ships": "ships",
     "warheads": "warheads",
     "sipri_const": "US$ m, constant 2022 prices and exchange rates",
@@ -383,18 +383,19 @@ def _anglo_german_naval() -> str:
     years = list(range(spec.start, spec.end + 1))
     nmc = make_dyad("UKG", "GMY", start=spec.start, end=spec.end, unit_break="convert")
     naval = sources.read_naval_race(_rp(sources.NAVAL_RELPATH))
+    uk_cpi = read_uk_cpi(_rp(UK_CPI_RELPATH))
+    uk_prices = uk_cpi.reindex(years).to_numpy(dtype=float) / float(uk_cpi[PRICE_BASE_YEAR])
     dread = sources.read_dreadnoughts_by_year(_rp(sources.DREAD_YEAR_RELPATH))
     long = _Long([])
     for k, (code, name) in enumerate((("UKG", "United Kingdom"), ("GMY", "Germany"))):
-        long.add(
-            years, code, name, "milex", nmc["milex"].values[:, k], _UNITS["milex_nmc_converted"]
-        )
+        long.add(years, code, name, "milex", nmc["milex"].values[:, k], nmc["milex"].attrs["units"])
         long.add(years, code, name, "milper", nmc["milper"].values[:, k], _UNITS["milper"])
         for var, measure in (
             ("naval_expenditure", "new_construction_expenditure"),
             ("naval_expenditure_nock", "new_construction_expenditure_nock"),
         ):
             values = _naval_measure(naval, measure, code, years, str(_rp(sources.NAVAL_RELPATH)))
+            values = values / uk_prices
             long.add(years, code, name, var, values, _UNITS["gbp"])
         new, cum = _dreadnoughts(dread, code, years, str(_rp(sources.DREAD_YEAR_RELPATH)))
         long.add(years, code, name, "dreadnoughts_new", new, _UNITS["ships"])
@@ -410,7 +411,7 @@ def _us_ussr(owid: pd.DataFrame) -> str:
     for k, (code, name, entity) in enumerate(
         (("USA", "United States of America", "United States"), ("RUS", "USSR", "Russia"))
     ):
-        long.add(years, code, name, "milex", nmc["milex"].values[:, k], _UNITS["milex_nmc_usd"])
+        long.add(years, code, name, "milex", nmc["milex"].values[:, k], nmc["milex"].attrs["units"])
         long.add(years, code, name, "milper", nmc["milper"].values[:, k], _UNITS["milper"])
         long.add(years, code, name, "warheads", _warheads(owid, entity, years), _UNITS["warheads"])
     return long.text()
@@ -428,7 +429,7 @@ def _us_china(owid: pd.DataFrame) -> str:
     ):
         long.add(years, code, name, "milex", sip["milex"].values[:, k], _UNITS["sipri_const"])
         nm = pd.Series(nmc["milex"].values[:, k], index=nmc_years).reindex(years)
-        long.add(years, code, name, "milex_nmc", nm.to_numpy(), _UNITS["milex_nmc_usd"])
+        long.add(years, code, name, "milex_nmc", nm.to_numpy(), nmc["milex"].attrs["units"])
         long.add(years, code, name, "warheads", _warheads(owid, entity, years), _UNITS["warheads"])
     return long.text()
 

@@ -34,7 +34,7 @@ from secdilemma.interfaces.plots.posterior import (
     _events,
     _fmt_period,
     _key_entries,
-    _marker_rows,
+    _placed,
 )
 from secdilemma.spec.model_spec import spec_data
 
@@ -164,7 +164,11 @@ def _draw_parameters(post: xr.Dataset, names: list[str], size: tuple[float, floa
         figure_kwargs={"figsize": size},
     )
     for name in names:
-        pc.viz["plot"][name].sel(column="trace").item().set_ylabel(name)
+        trace = pc.viz["plot"][name].sel(column="trace").item()
+        trace.set_ylabel(name)
+        rank = pc.viz["plot"][name].sel(column="rank").item()
+        rank.set_ylabel("ECDF − uniform")
+        rank.set_xlabel("fractional rank")
         # the rank plot's test statistic is a text in data coordinates; with chains that do
         # not mix it lands far outside its axes and would squeeze the whole layout
         for t in pc.viz["plot"][name].sel(column="rank").item().texts:
@@ -202,9 +206,11 @@ def _draw_type_panels(axes: list[Axes], paths: _TypePaths, xlabel: str) -> None:
     for k, (ax, name) in enumerate(zip(axes, paths.names, strict=True)):
         fm, fl, fh = (a[:, k] for a in paths.filtered)
         sm, sl, sh = (a[:, k] for a in paths.smoothed)
-        ax.fill_between(x, sl, sh, color=_SMOOTH_COLOR, alpha=0.15, lw=0)
+        # one filled band (filtered); the smoothed interval as thin dotted edges, so that
+        # two translucent bands never mix into a third colour
+        ax.fill_between(x, fl, fh, color=colors[k], alpha=0.25, lw=0)
         ax.plot(x, sm, color=_SMOOTH_COLOR, ls="--", lw=1.2, label="smoothed (all data)")
-        ax.fill_between(x, fl, fh, color=colors[k], alpha=0.3, lw=0)
+        ax.fill_between(x, sl, sh, facecolor="none", edgecolor=_SMOOTH_COLOR, ls=":", lw=0.9)
         ax.plot(x, fm, color=colors[k], lw=1.8, label="filtered (data up to t)")
         ax.set_ylim(0.0, 1.0)
         ax.set_ylabel(f"P({name})")
@@ -231,10 +237,12 @@ def _type_legend(ax: Axes, pct: int) -> None:
     handles = [
         Line2D([], [], color="0.15", lw=1.8, label="filtered (data up to t)"),
         Line2D([], [], color=_SMOOTH_COLOR, ls="--", lw=1.2, label="smoothed (all data)"),
-        Patch(color="0.5", alpha=0.3, lw=0, label=f"{pct} % band (parameter draws)"),
+        Patch(color="0.5", alpha=0.25, lw=0, label=f"filtered: {pct} % interval"),
+        Line2D([], [], color=_SMOOTH_COLOR, ls=":", lw=0.9, label=f"smoothed: {pct} % interval"),
     ]
     ax.legend(
-        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3, fontsize=8,
+        handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2, fontsize=8,
+        title=f"over the parameter draws ({pct} % intervals)", title_fontsize=8,
         frameon=False,
     )  # fmt: skip
 
@@ -248,14 +256,15 @@ def _draw_markers(axes: list[Axes], evs: list[_Event], lo: float, hi: float) -> 
     top = axes[0]
     fig_w_pt = top.get_figure(root=True).get_figwidth() * 72 * 0.45  # type: ignore[union-attr]
     gap = 13.0 * max(hi - lo, 1.0) / fig_w_pt  # a two-digit marker, in period units
-    rows = _marker_rows([float(evs[i].period) for i in shown], gap)
-    for i, row in zip(shown, rows, strict=True):
+    placed = _placed([float(evs[i].period) for i in shown], lo, hi, gap)
+    rows = [r for _, _, r in placed]
+    for i, (ha, dx, row) in zip(shown, placed, strict=True):
         p = evs[i].period
         for ax in axes:
             ax.axvline(p, color="black", linewidth=0.7, linestyle=(0, (3, 2)), alpha=0.6)
         top.annotate(
             str(i + 1), xy=(p, 1.0), xycoords=("data", "axes fraction"),
-            xytext=(0, 2 + row * _ROW), textcoords="offset points", ha="center", va="bottom",
+            xytext=(dx, 2 + row * _ROW), textcoords="offset points", ha=ha, va="bottom",
             fontsize=_FONT - 0.5, gid=MARKER_GID, annotation_clip=False,
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "0.5", "lw": 0.5},
         )  # fmt: skip

@@ -111,6 +111,26 @@ def _marker_rows(periods: list[float], min_gap: float) -> list[int]:
     return rows
 
 
+def _marker_align(period: float, lo: float, hi: float, gap: float) -> tuple[str, float]:
+    """Horizontal alignment and offset (points) of an event's marker: centred on its line,
+    but within the axes at either end (a marker at the first or last period would otherwise
+    stick out over the frame, into the legend or the margin)."""
+    if hi - lo > 0 and period - lo < gap / 2:
+        return "left", -2.0
+    if hi - lo > 0 and hi - period < gap / 2:
+        return "right", 2.0
+    return "center", 0.0
+
+
+def _placed(periods: list[float], lo: float, hi: float, gap: float) -> list[tuple[str, float, int]]:
+    """Alignment, offset (points) and row of each marker: a marker kept inside the axes at
+    either end takes the room of one centred half a marker further in."""
+    aligns = [_marker_align(p, lo, hi, gap) for p in periods]
+    shift = {"left": gap / 2, "right": -gap / 2, "center": 0.0}
+    rows = _marker_rows([p + shift[a] for p, (a, _) in zip(periods, aligns, strict=True)], gap)
+    return [(a, dx, r) for (a, dx), r in zip(aligns, rows, strict=True)]
+
+
 def _key_entries(events: list[_Event], chars: int, lo: float, hi: float) -> list[str]:
     out = []
     for i, ev in enumerate(events, start=1):
@@ -281,17 +301,19 @@ def _draw_markers(fig: Any, ax: Any, evs: list[Any], shown: list[int], span: flo
         return 0
     fig_w_pt = fig.get_figwidth() * 72 * ax.get_position().width * 0.85
     gap = 13.0 * span / max(fig_w_pt, 1.0)  # a two-digit marker, in period units
-    rows = _marker_rows([float(evs[i].period) for i in shown], gap)
-    for i, row in zip(shown, rows, strict=True):
+    lo, hi = float(min(ax.get_xlim())), float(max(ax.get_xlim()))
+    placed = _placed([float(evs[i].period) for i in shown], lo, hi, gap)
+    rows = [r for _, _, r in placed]
+    for i, (ha, dx, row) in zip(shown, placed, strict=True):
         p = evs[i].period
         ax.axvline(p, color="black", linewidth=0.7, linestyle=(0, (3, 2)), alpha=0.7)
         ax.annotate(
             str(i + 1),
             xy=(p, 1.0),
             xycoords=("data", "axes fraction"),
-            xytext=(0, 2 + row * _ROW),
+            xytext=(dx, 2 + row * _ROW),
             textcoords="offset points",
-            ha="center",
+            ha=ha,
             va="bottom",
             fontsize=_FONT - 0.5,
             gid=MARKER_GID,

@@ -12,7 +12,7 @@ from secdilemma.errors import ParameterError
 __all__ = ["plot_decision"]
 
 _X_MARGIN = 0.03  # the greed axis runs a little past [0, 1], so p* = 0 or 1 stays visible
-_STAGGER = 0.012  # horizontal offset between the actions' points at the current belief
+_STAGGER = 0.015  # horizontal offset between the actions' intervals at the current belief
 
 
 def _level(result: xr.Dataset) -> int:
@@ -39,7 +39,12 @@ def _offsets(result: xr.Dataset) -> np.ndarray:
     close = np.abs(eu[:, None] - eu[None, :]) < tol
     if not np.any(close & ~np.eye(eu.size, dtype=bool)):
         return np.zeros(eu.size)
-    return (np.arange(eu.size) - (eu.size - 1) / 2) * _STAGGER
+    return _bar_offsets(eu.size)
+
+
+def _bar_offsets(n: int) -> np.ndarray:
+    """The intervals always stand apart (they overlap in height more often than not)."""
+    return (np.arange(n) - (n - 1) / 2) * _STAGGER
 
 
 def _headline(result: xr.Dataset, level: int) -> str:
@@ -92,18 +97,19 @@ def plot_decision(result: xr.Dataset, *, ax: Any = None, title: str | None = Non
     p = float(result["p_greed"])
     actions = list(result["action"].values)
     handles, labels = [], []
-    for action, dx in zip(actions, _offsets(result), strict=True):
+    bars = _bar_offsets(len(actions))
+    for action, dx, bx in zip(actions, _offsets(result), bars, strict=True):
         curve = result["eu_curve"].sel(action=action).values
         (line,) = ax.plot(x, curve, label=str(action), gid=f"eu:{action}", lw=1.8)
         handles.append(line)
         labels.append(_legend_label(result, action, level))
-        xp = min(max(p + dx, -_X_MARGIN / 2), 1 + _X_MARGIN / 2)
+        xp, xb = (min(max(p + d, -_X_MARGIN / 2), 1 + _X_MARGIN / 2) for d in (dx, bx))
         eu = float(result["expected_utility"].sel(action=action))
         if "eu_lower" in result and "eu_upper" in result:
             lo = float(result["eu_lower"].sel(action=action))
             hi = float(result["eu_upper"].sel(action=action))
             ax.errorbar(
-                [xp], [eu], yerr=[[max(eu - lo, 0.0)], [max(hi - eu, 0.0)]], fmt="none",
+                [xb], [eu], yerr=[[max(eu - lo, 0.0)], [max(hi - eu, 0.0)]], fmt="none",
                 ecolor=line.get_color(), capsize=3, lw=1.2, gid=f"interval:{action}",
             )  # fmt: skip
         ax.plot([xp], [eu], "o", ms=5, color=line.get_color(), gid=f"current:{action}")

@@ -162,6 +162,8 @@ def test_bundled_cases_are_readable(case):
     assert all(k.y1 <= axes_box.y0 for k in key_boxes)
     assert all(m.y0 >= axes_box.y1 - 1 for m in marker_boxes)
     assert all(not _overlap(m, title_box) for m in marker_boxes)
+    # markers at the first or last year stay within the axes' width (not over the frame)
+    assert all(m.x0 >= axes_box.x0 - 1 and m.x1 <= axes_box.x1 + 1 for m in marker_boxes)
     # the plot keeps a usable height (at least a third of the figure)
     assert axes_box.height >= page.height / 3
     plt.close(fig)
@@ -183,3 +185,78 @@ def test_plot_errors(posterior):
     with pytest.raises(ParameterError, match="DataArray"):
         plot_type_posterior(posterior.values)  # type: ignore[arg-type]
     plt.close("all")
+
+
+def _three_actions(u_defend: list[float]) -> xr.Dataset:
+    from secdilemma.decision import decide
+
+    U = xr.DataArray(
+        [[-1.0, -3.0], [-4.0, 0.0], u_defend],
+        dims=("action", "rival_type"),
+        coords={"action": ["deter", "reassure", "defend"], "rival_type": ["greedy", "insecure"]},
+    )
+    return decide({"greedy": 0.4, "insecure": 0.6}, payoffs=U)
+
+
+def test_decision_draws_every_action_with_its_interval_and_level():
+    from secdilemma.interfaces.plots import plot_decision
+
+    res = _three_actions([-2.0, -2.0])
+    fig = plot_decision(res, title="case: 1900-1910, omega 0.5")
+    (ax,) = fig.axes
+    level = round(100 * res.attrs["ci_prob"])
+    gids = {a.get_gid() for a in [*ax.lines, *ax.collections]}
+    for action in ("deter", "reassure", "defend"):
+        assert f"eu:{action}" in gids
+        assert f"current:{action}" in gids
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert sum(f"{level} %" in t for t in texts) == 3  # each action's interval, level named
+    assert f"{level} % interval" in ax.get_title()
+    assert "EVPI = " in ax.get_title()
+    evpi = ax.get_title().split("EVPI = ")[1].split()[0]
+    assert len(evpi.split(".")[1]) == 3  # always three decimals
+    assert ax.get_xlim()[0] < 0.0  # p* = 0 or 1 stays visible
+    assert ax.get_xlim()[1] > 1.0
+    _page_holds_everything(fig, ax)
+    plt.close(fig)
+
+
+def test_decision_points_that_would_hide_each_other_are_set_apart():
+    from secdilemma.interfaces.plots import plot_decision
+
+    res = _three_actions([-2.0, -2.2])  # defend and deter almost tie at the belief
+    fig = plot_decision(res)
+    (ax,) = fig.axes
+    xs = [ln.get_xdata()[0] for ln in ax.lines if str(ln.get_gid()).startswith("current:")]
+    assert len(set(xs)) == 3
+    assert max(xs) - min(xs) < 0.05  # still at the current belief, to the eye
+    plt.close(fig)
+
+
+def test_decision_threshold_at_the_edge_is_inside_the_frame():
+    from secdilemma.interfaces.plots import plot_decision
+
+    U = xr.DataArray(
+        [[0.0, -1.0], [-1.0, 0.0]],
+        dims=("action", "rival_type"),
+        coords={"action": ["deter", "reassure"], "rival_type": ["greedy", "insecure"]},
+    )
+    from secdilemma.decision import decide
+
+    res = decide({"greedy": 0.5, "insecure": 0.5}, payoffs=U).copy()
+    res["threshold"] = xr.DataArray(1.0)
+    fig = plot_decision(res)
+    (ax,) = fig.axes
+    (thr,) = [ln for ln in ax.lines if ln.get_gid() == "threshold"]
+    lo, hi = ax.get_xlim()
+    assert lo < thr.get_xdata()[0] < hi
+    plt.close(fig)
+
+
+def _page_holds_everything(fig: Figure, ax) -> None:
+    renderer = _render(fig)
+    boxes = [ax.title.get_window_extent(renderer), ax.get_legend().get_window_extent(renderer)]
+    boxes.append(ax.xaxis.label.get_window_extent(renderer))
+    for box in boxes:
+        assert _inside(box, fig.bbox), (box, fig.bbox)
+    assert not _overlap(boxes[1], ax.get_window_extent(renderer))  # legend below the data

@@ -121,3 +121,19 @@ def test_format_seconds():
     assert [format_seconds(s) for s in (0, 59.4, 60, 3599, 3600, 7325)] == [
         "0 s", "59 s", "1 min 00 s", "59 min 59 s", "1 h 00 min", "2 h 02 min",
     ]  # fmt: skip
+
+
+def test_cases_table_fits_80_columns_without_cutting_names():
+    """The terminal side of the same issue: `secdilemma cases` at 80 columns."""
+    from typer.testing import CliRunner
+
+    from secdilemma.data import list_cases
+    from secdilemma.interfaces.cli import app
+
+    res = CliRunner().invoke(app, ["cases"], env={"COLUMNS": "80"})
+    assert res.exit_code == 0, res.output
+    assert "…" not in res.output
+    assert max(len(line) for line in res.output.splitlines()) <= 80
+    for name in list_cases():
+        assert name in res.output
+    assert "dreadnoughts_cumulative" in res.output

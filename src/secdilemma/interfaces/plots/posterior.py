@@ -116,9 +116,9 @@ def _marker_align(period: float, lo: float, hi: float, gap: float) -> tuple[str,
     but within the axes at either end (a marker at the first or last period would otherwise
     stick out over the frame, into the legend or the margin)."""
     if hi - lo > 0 and period - lo < gap / 2:
-        return "left", -2.0
+        return "left", 1.5
     if hi - lo > 0 and hi - period < gap / 2:
-        return "right", 2.0
+        return "right", -1.5
     return "center", 0.0
 
 

@@ -64,6 +64,15 @@ def _world(v: float | dict[str, float]) -> str:
     return f"{v:g}"
 
 
+def _json_attr(attrs: dict[Any, Any], key: str) -> dict[str, Any]:
+    """A JSON object attr, ``{}`` when missing or not JSON (results of an older version)."""
+    try:
+        value = json.loads(str(attrs.get(key, "{}")))
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _type_meaning(name: str, greed: float, fear: float) -> str:
     if name in TYPE_MEANINGS:
         return TYPE_MEANINGS[name]
@@ -74,7 +83,7 @@ def _question(inp: ReportInputs) -> dict[str, Any]:
     s, res, ev = inp.study.setting, inp.decision, inp.evidence
     types = [str(t) for t in ev["rival_type"].values]
     actions = [str(a) for a in res["action"].values]
-    moves = json.loads(str(res.attrs.get("actions", "{}")) or "{}")
+    moves = _json_attr(res.attrs, "actions")
     belief = {t: float(inp.posterior["filtered"].isel(period=-1).sel(rival_type=t)) for t in types}
     top = max(belief, key=lambda t: belief[t])
     return {
@@ -174,7 +183,7 @@ def _world_section(inp: ReportInputs) -> dict[str, Any]:
         ("horizon", "decision horizon (periods)", str(s.horizon), "decision.horizon"),
     ]
     no_reason = "the spec states no reason" if s.spec_path else "no spec file: a default"
-    used = json.loads(str(inp.posterior.attrs.get("study_signals_used", "{}")) or "{}")
+    used = _json_attr(inp.posterior.attrs, "study_signals_used")
     return {
         "spec": s.spec_path or "none (built from the arguments)",
         "rows": [
@@ -200,8 +209,8 @@ def _diagnostics(inp: ReportInputs) -> dict[str, Any]:
     gate = d.get("gate", {})
     rows = [
         ("largest R-hat", d.get("max_rhat"), f"<= {gate.get('rhat', 1.01)}", "rhat"),
-        ("smallest bulk ESS", d.get("min_ess_bulk"), f">= {gate.get('ess', 400)}", "ess"),
-        ("smallest tail ESS", d.get("min_ess_tail"), f">= {gate.get('ess', 400)}", "ess"),
+        ("smallest bulk ESS", d.get("min_ess_bulk"), f">= {gate.get('ess', 400):g}", "ess"),
+        ("smallest tail ESS", d.get("min_ess_tail"), f">= {gate.get('ess', 400):g}", "ess"),
         ("divergences", d.get("divergences"), f"<= {gate.get('divergences', 0):g}", "div"),
     ]
     ok = bool(d.get("ok", summ.get("trustworthy", False)))

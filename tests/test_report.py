@@ -318,7 +318,8 @@ def test_report_renders_in_a_browser(report_dir: Path, tmp_path: Path) -> None:
     assert found, f"the check script did not run; chromium said: {done.stderr[-2000:]}"
     check = json.loads(html.unescape(found.group(1)))
     assert check["errors"] == []
-    assert len(check["images"]) == 4 and all(i["ok"] for i in check["images"]), check
+    assert len(check["images"]) == 4, check
+    assert all(i["ok"] for i in check["images"]), check
     assert check["h2"] == [heading for _, heading in SECTIONS]
     # the report itself, as a reader sees it
     shot = tmp_path / "report.png"

@@ -42,6 +42,22 @@ ensure_env() {
     echo "$want" > "$STAMP"
 }
 
+ensure_chromium() {
+    # The report's browser test (tests/test_report.py) renders report.html in headless
+    # Chromium. Install Debian's package where it is missing and apt-get exists (quiet; a
+    # second run finds it and does nothing). Where the install fails the test fails in CI
+    # (CI=true) and is skipped locally, with the reason.
+    command -v chromium >/dev/null 2>&1 && return 0
+    command -v apt-get >/dev/null 2>&1 || return 0
+    echo "dev.sh: installing chromium (apt-get) for the report's browser test" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    if ! apt-get install -y -qq chromium >/dev/null 2>&1; then
+        apt-get update -qq >/dev/null 2>&1 || true
+        apt-get install -y -qq chromium >/dev/null 2>&1 || \
+            echo "dev.sh: could not install chromium (need root?); the browser test will fail in CI and be skipped otherwise" >&2
+    fi
+}
+
 cmd="${1:-help}"; shift || true
 case "$cmd" in
     main)
@@ -51,6 +67,7 @@ case "$cmd" in
     test)
         ensure_env
         export PYTHONHASHSEED=0 MPLBACKEND=Agg
+        ensure_chromium
         "$VENV/bin/ruff" check src tests benchmarks notebooks
         "$VENV/bin/mypy"
         if [ "${CI:-}" = "true" ]; then

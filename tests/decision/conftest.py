@@ -28,21 +28,32 @@ def hand_loss():
 
 
 def _hand_loss(
-    u: float, greed: float, fear: float, p: ModelParams, losses: Losses, horizon: int
+    u: float,
+    greed: float,
+    fear: float,
+    p: ModelParams,
+    losses: Losses,
+    horizon: int,
+    posture: float = 0.5,
 ) -> float:
     """Discounted, survival-weighted loss of playing ``u`` for ``horizon`` periods, no noise.
 
     Written out from the model's table (docs/model.md section 2.1) independently of the library:
     insecure arms +beta*h on our increases and cuts +beta on our cuts; greedy has autonomous
-    growth alpha, is deterred (-kappa) and exploits cuts (-gamma); mixed does both.
+    growth alpha, is deterred (-kappa*k) and exploits cuts (-gamma); mixed does both. The
+    posture ``d`` of the buildup sets ``h = max(0, 1 + omega - 2*delta*d)`` and ``k = 1 +
+    max(0, 2d - 1)*(1 - 2*omega)``; the war hazard's stakes are ``1/2 + omega``.
     """
-    h = 1.0 + float(p.omega) - float(p.delta)
+    omega, delta = float(p.omega), float(p.delta)
+    h = max(0.0, 1.0 + omega - 2.0 * delta * posture)
+    k = 1.0 + max(0.0, 2.0 * posture - 1.0) * (1.0 - 2.0 * omega)
     up, down = max(u, 0.0), min(u, 0.0)
-    slope_up = fear * float(p.beta) * h - greed * (1 - fear) * float(p.kappa)
+    slope_up = fear * float(p.beta) * h - greed * (1 - fear) * float(p.kappa) * k
     slope_down = fear * (1 - greed) * float(p.beta) - greed * float(p.gamma)
     y = float(p.mu) + greed * float(p.alpha) + slope_up * up + slope_down * down
-    hazard = 1.0 - np.exp(-(losses.hazard_base + losses.hazard_slope * h * (up + max(y, 0.0))))
-    exploit = losses.exploitation * (1 + losses.exploit_offense * float(p.omega)) * greed
+    stakes = 0.5 + omega
+    hazard = 1.0 - np.exp(-(losses.hazard_base + losses.hazard_slope * stakes * (up + max(y, 0.0))))
+    exploit = losses.exploitation * (1 + losses.exploit_offense * omega) * greed
     cost = losses.arms * up + exploit * max(y - u, 0.0) + losses.war * hazard
     q = losses.discount * (1.0 - hazard)
     return float(cost * (1.0 - q**horizon) / (1.0 - q))

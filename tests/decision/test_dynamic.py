@@ -29,9 +29,10 @@ def test_utility_table_matches_noise_free_hand_formula(three_types, hand_loss, o
     losses = Losses()
     model = DynamicModel(types=three_types, params=p, losses=losses, horizon=7)
     tab = utility_table(model, n_sims=3, seed=0)
-    for a, u in enumerate(model.moves):
+    assert model.action_names == ("deter", "defend", "reassure")  # the default action set
+    for a, (u, d) in enumerate(zip(model.moves, model.postures, strict=True)):
         for k, (g, f) in enumerate(zip(three_types.greed, three_types.fear, strict=True)):
-            expected = -hand_loss(float(u), g, f, p, losses, 7)
+            expected = -hand_loss(float(u), g, f, p, losses, 7, float(d))
             assert tab.mean[0, a, k] == pytest.approx(expected, rel=1e-6, abs=1e-9)
 
 
@@ -67,8 +68,27 @@ def test_threshold_falls_with_the_cost_of_reassuring_a_greedy_rival(two_types):
 
 
 def test_distinguishable_defense_lowers_the_threshold(two_types):
+    # delta acts through the defend action (a defensive buildup threatens less): the first
+    # switch, away from reassure, comes earlier; once a defensive buildup threatens no one
+    # (h = max(0, 1 + omega - 2*delta) = 0 from delta = 0.75 at omega = 0.5) it stays put
     values = [p_star(two_types, delta=d) for d in (0.0, 0.25, 0.5, 0.75, 1.0)]
-    assert np.all(np.diff(values) < 0), values
+    assert np.all(np.diff(values[:4]) < 0), values
+    assert values[4] == values[3], values
+    # without the defensive posture, delta does not move p* at all (deter's threat is
+    # 1 + omega whatever delta, and the hazard's stakes are omega's)
+    pair = [
+        float(
+            decide(
+                types=two_types,
+                params=ModelParams(delta=d),
+                actions=("deter", "reassure"),
+                n_sims=400,
+                seed=11,
+            ).threshold
+        )
+        for d in (0.0, 1.0)
+    ]
+    assert pair[0] == pair[1], pair
 
 
 def test_offense_advantage_moves_threshold_the_way_the_model_implies(two_types, hand_loss):
@@ -76,7 +96,13 @@ def test_offense_advantage_moves_threshold_the_way_the_model_implies(two_types, 
     omegas = (0.0, 0.5, 1.0)
     sims, implied = [], []
     for om in omegas:
-        ds = decide(types=two_types, params=ModelParams(omega=om), n_sims=400, seed=3)
+        ds = decide(
+            types=two_types,
+            params=ModelParams(omega=om),
+            actions=("deter", "reassure"),
+            n_sims=400,
+            seed=3,
+        )
         U = ds.utility
         d_i = float(
             U.sel(action="reassure", rival_type="insecure")
@@ -89,8 +115,8 @@ def test_offense_advantage_moves_threshold_the_way_the_model_implies(two_types, 
         sims.append((float(ds.threshold), d_i, d_g))
         # the direction implied by the model's own parameters, noise-free and by hand
         q = ModelParams(omega=om, sigma=QUIET)
-        hd_i = hand_loss(0.1, 0, 1, q, losses, 10) - hand_loss(-0.1, 0, 1, q, losses, 10)
-        hd_g = hand_loss(-0.1, 1, 0, q, losses, 10) - hand_loss(0.1, 1, 0, q, losses, 10)
+        hd_i = hand_loss(0.1, 0, 1, q, losses, 10, 0.0) - hand_loss(-0.1, 0, 1, q, losses, 10)
+        hd_g = hand_loss(-0.1, 1, 0, q, losses, 10) - hand_loss(0.1, 1, 0, q, losses, 10, 0.0)
         implied.append(hd_i / (hd_i + hd_g))
     p_sim = np.array([s[0] for s in sims])
     # offense advantage raises both costs (Jervis 1978) ...

@@ -57,12 +57,13 @@ def test_stage_matches_hand_formula():
     losses = Losses(
         arms=2.0, war=7.0, hazard_base=0.01, hazard_slope=0.3, exploitation=3.0, exploit_offense=0.5
     )
-    u, y, g, h, omega = -0.1, 0.2, 1.0, 1.4, 0.6
-    arms, expl, haz = losses.stage(u, y, g, h, omega)
+    u, y, g, omega = -0.1, 0.2, 1.0, 0.6
+    arms, expl, haz = losses.stage(u, y, g, omega)
     assert float(arms) == 0.0
     assert math.isclose(float(expl), 3.0 * (1 + 0.5 * 0.6) * 1.0 * 0.3)
-    assert math.isclose(float(haz), 1 - math.exp(-(0.01 + 0.3 * 1.4 * 0.2)))
+    # the hazard's stakes are omega's: s = 1/2 + omega (delta acts only through y)
+    assert math.isclose(float(haz), 1 - math.exp(-(0.01 + 0.3 * (0.5 + 0.6) * 0.2)))
     # the observer arming: arms cost, no exploitation if the rival falls behind
-    arms, expl, haz = losses.stage(np.array([0.1]), np.array([0.05]), 1.0, 1.0, 0.5)
+    arms, expl, haz = losses.stage(np.array([0.1]), np.array([0.05]), 1.0, 0.5)
     assert arms.tolist() == [0.2]
     assert expl.tolist() == [0.0]

@@ -22,14 +22,14 @@ from secdilemma.errors import ParameterError
 from secdilemma.model import DEFAULT_DELTA, DEFAULT_OMEGA, ModelParams
 from secdilemma.model.types import TypeSpace
 
-ACTIONS = ("deter", "reassure")
+ACTIONS = ("deter", "defend", "reassure")  # the default action set
 TYPES = TypeSpace.default()
 HORIZON = 5
 
 
 def random_state(n: int, period: int, seed: int = 0) -> PolicyState:
     rng = np.random.default_rng(seed)
-    own = rng.integers(0, 2, (n, period)).astype(np.intp)
+    own = rng.integers(0, len(ACTIONS), (n, period)).astype(np.intp)
     riv = rng.normal(0.0, 0.1, (n, period))
     return PolicyState(
         period=period,
@@ -118,8 +118,9 @@ class TestTitForTat(PolicyContract):
         st = PolicyState(
             **{**st.__dict__, "rival_moves": np.array([[0, 0.1], [0, -0.1], [1, 0.0], [1, 0.2]])}
         )
-        assert TitForTat().act(st).tolist() == [0, 1, 1, 0]
-        assert TitForTat().act(random_state(3, 0)).tolist() == [1, 1, 1]
+        d, r = ACTIONS.index("deter"), ACTIONS.index("reassure")
+        assert TitForTat().act(st).tolist() == [d, r, r, d]
+        assert TitForTat().act(random_state(3, 0)).tolist() == [r, r, r]
 
 
 class TestGRIT(PolicyContract):
@@ -127,7 +128,7 @@ class TestGRIT(PolicyContract):
         return GRIT(patience=2)
 
     def test_restrains_while_reciprocated_and_gives_up_after_patience(self):
-        d, r = 0, 1
+        d, r = ACTIONS.index("deter"), ACTIONS.index("reassure")
         own = np.array([[r, r, r, r], [r, r, r, r], [r, r, r, r]])
         riv = np.array(
             [
@@ -163,7 +164,8 @@ class TestBeliefThreshold(PolicyContract):
 
     def test_rule(self):
         st = PolicyState.initial([[0.2, 0.7, 0.1], [0.3, 0.1, 0.6]], types=TYPES)
-        assert BeliefThreshold(0.5).act(st).tolist() == [1, 0]
+        d, r = ACTIONS.index("deter"), ACTIONS.index("reassure")
+        assert BeliefThreshold(0.5).act(st).tolist() == [r, d]
 
 
 class TestBayesOptimal(PolicyContract):

@@ -257,13 +257,13 @@ def _run(model: DynamicModel, policy: Policy, n: int, seed: int):
 def test_forward_signal_frequencies_match_the_logistic(action: str) -> None:
     """Simulated signal rates per (type, channel) within 4.5 binomial s.d. of the model's."""
     sp = SignalParams(("refused", "alarm"), eta0=[-1.0, -2.0], eta_g=[2.0, 0.5], eta_f=[0.0, 6.0])
-    params = ModelParams(omega=0.7, delta=0.2, signals=sp)  # h = 1.5
+    params = ModelParams(omega=0.7, delta=0.2, signals=sp)  # deter's posture d = 0: h = 1.7
     model = DynamicModel(params=params, horizon=4)
     res, true_type = _run(model, AlwaysDeter() if action == "deter" else AlwaysReassure(), 3000, 11)
     assert res.signals is not None
     assert res.signals.shape == (3 * 3000, 4, 2)
     assert set(np.unique(res.signals)) <= {0.0, 1.0}
-    threat = 1.5 * max(model.actions[action], 0.0)
+    threat = 1.7 * max(model.actions[action], 0.0)  # h = 1 + omega: an offensive buildup
     for k, (g, f) in enumerate(zip(model.type_space.greed, model.type_space.fear, strict=True)):
         rows = res.signals[true_type == k].reshape(-1, 2)
         for j in range(2):
@@ -290,7 +290,8 @@ def test_forward_belief_is_the_exact_posterior_on_buildups_and_signals() -> None
     dx[:, 1:] = state.rival_moves
     sig = np.full((n, t_obs + 1, 2), np.nan)
     sig[:, 1:] = state.signals
-    ll_b, ll_s = loglik_components(dx, u, params, model.type_space, signals=sig)
+    # the observer knows its posture: deter's, d = 0 (h = 1 + omega, k = 1)
+    ll_b, ll_s = loglik_components(dx, u, params, model.type_space, signals=sig, posture=0.0)
     assert ll_s is not None
     log_post = np.log(1.0 / 3) + ll_b.sum(axis=1) + ll_s.sum(axis=(1, 3))
     post = np.exp(log_post - log_post.max(axis=1, keepdims=True))
@@ -316,7 +317,10 @@ def test_an_informative_channel_makes_belief_policies_right_more_often(
     shares = {}
     for label, signals in (("none", None), ("signal", COSTLY)):
         model = DynamicModel(
-            types=two_types, params=ModelParams(sigma=0.3, signals=signals), horizon=5
+            types=two_types,
+            params=ModelParams(sigma=0.3, signals=signals),
+            actions=("deter", "reassure"),  # "right" is deter or reassure
+            horizon=5,
         )
         policy = BeliefThreshold(0.5) if make == "threshold" else BayesOptimal(model)
         shares[label] = _right_action_share(model, policy)

@@ -204,15 +204,6 @@ def _check_finite(values: FloatArray, st: _States, what: str) -> None:
         )
 
 
-def _pair(actions: tuple[str, ...], eu: FloatArray) -> tuple[int, int]:
-    if "deter" in actions and "reassure" in actions:
-        return actions.index("deter"), actions.index("reassure")
-    if len(actions) < 2:
-        return 0, 0
-    order = np.argsort(-eu, kind="stable")
-    return int(order[0]), int(order[1])
-
-
 def decide(
     belief: Any = None,
     *,
@@ -226,7 +217,7 @@ def decide(
     ci_prob: float = 0.94,
     seed: SeedLike = None,
 ) -> xr.Dataset:
-    """Deter or reassure? Expected utilities, P(best), the threshold p* and EVPI.
+    """Deter, defend or reassure? Expected utilities, P(best), the threshold p* and EVPI.
 
     Parameters
     ----------
@@ -245,8 +236,9 @@ def decide(
     losses
         Dynamic mode: :class:`~secdilemma.decision.Losses` or a mapping of its fields.
     actions
-        Dynamic mode: names from ``DEFAULT_ACTIONS`` or ``{name: move}`` (default deter,
-        reassure). Static mode: the rows of ``payoffs`` to consider.
+        Dynamic mode: names from ``DEFAULT_ACTIONS``, or ``{name: move}`` or ``{name: (move,
+        posture)}`` (default deter, defend, reassure). Static mode: the rows of ``payoffs``
+        to consider.
     horizon
         Dynamic mode: periods to simulate (default 10).
     n_sims
@@ -270,9 +262,14 @@ def decide(
           the true type (and parameters) — the decision a perfectly informed observer
           would take;
         * ``evpi``: expected value of perfect information;
-        * ``threshold``: p* on the greed axis (NaN when the choice does not flip), ``p_greed``
-          the current position; attrs ``threshold_pair`` and ``threshold_upper_action``
-          (the better action above p*);
+        * ``threshold``: p* on the greed axis, the smallest ``P(greed motive)`` at which the
+          best action changes (NaN when the choice does not flip; with two actions, where
+          they are equally good); ``p_greed`` the current position; attrs
+          ``threshold_pair`` (``"below|above"``) and ``threshold_upper_action`` (the better
+          action just above p*);
+        * ``switch_point``, ``switch_below``, ``switch_above`` ``(switch)``: every point where
+          the best action changes (with three actions up to two, e.g. reassure to defend,
+          then defend to deter), and the actions best just below and above it;
         * ``eu_curve`` ``(action, greed_axis)``, ``evpi_curve`` ``(greed_axis)``: along the
           greed axis (see :mod:`secdilemma.decision.static`), for the plot;
         * attrs ``recommended``, ``mode`` and the model/losses/seed used.
@@ -307,7 +304,7 @@ def decide(
     mcse, lo, hi = _eu_interval(st, eu, ci_prob)
     best = int(np.argmax(eu))
     p, b_g, b_n = static.greed_axis(w, st.greed)
-    i, j, p_star, upper, note = _threshold(st.actions, U, eu, b_g, b_n)
+    p_star, pair, upper, note, pts, below, above = _threshold(st.actions, U, b_g, b_n)
     grid = np.linspace(0.0, 1.0, _N_CURVE)
     w_line = grid[:, None] * b_g[None, :] + (1.0 - grid[:, None]) * b_n[None, :]  # (G, N)
     eu_curve = U @ w_line.T  # (A, G)
@@ -322,6 +319,9 @@ def decide(
             "p_best": ("action", static.p_best(U, w)),
             "evpi": ((), static.evpi(U, w)),
             "threshold": ((), p_star),
+            "switch_point": ("switch", pts),
+            "switch_below": ("switch", np.asarray(below, dtype=object)),
+            "switch_above": ("switch", np.asarray(above, dtype=object)),
             "p_greed": ((), p),
             "belief": ("rival_type", st.belief.mean(axis=0)),
             "eu_curve": (("action", "greed_axis"), eu_curve),
@@ -335,9 +335,12 @@ def decide(
         attrs={
             "recommended": st.actions[best],
             "mode": st.mode,
-            "threshold_pair": f"{st.actions[i]}|{st.actions[j]}",
+            "threshold_pair": pair,
             "threshold_upper_action": upper,
             "threshold_note": note,
+            "threshold_definition": "p* = the smallest P(greed motive) at which the best "
+            "action changes (from the action best against a surely non-greedy rival); every "
+            "change is listed in switch_point, switch_below, switch_above",
             "threshold_axis": "P(greed motive) = sum of belief x greed loading",
             "ci_prob": ci_prob,
             "n_belief_draws": st.belief.shape[0],
@@ -347,7 +350,12 @@ def decide(
     )
     if st.se is not None:
         ds["utility_se"] = (("action", "rival_type"), st.se)
-    ds["threshold"].attrs["long_name"] = "belief threshold p* on the greed axis"
+    ds["threshold"].attrs["long_name"] = (
+        "belief threshold p* on the greed axis: the first point where the best action changes"
+    )
+    ds["switch_point"].attrs["long_name"] = (
+        "every point on the greed axis where the best action changes"
+    )
     ds["evpi"].attrs["long_name"] = "expected value of perfect information"
     return ds
 
@@ -379,20 +387,36 @@ def _eu_interval(
 
 
 def _threshold(
-    actions: tuple[str, ...], U: FloatArray, eu: FloatArray, b_g: FloatArray, b_n: FloatArray
-) -> tuple[int, int, float, str, str]:
-    """The compared pair ``(i, j)``, p*, the better action above p* and a note."""
-    i, j = _pair(actions, eu)
-    if i == j:
-        return i, j, float("nan"), actions[0], "only one action"
-    p_star, i_above = static.threshold_on_axis(U, b_g, b_n, i, j)
-    upper = actions[i] if i_above else actions[j]
-    if np.isnan(p_star):
-        dominant = actions[i] if float((U[i] - U[j]) @ b_g) > 0 else actions[j]
-        note = f"{dominant} is better on the whole greed axis; the choice does not flip"
-    else:
-        note = f"{upper} is better above p*"
-    return i, j, p_star, upper, note
+    actions: tuple[str, ...], U: FloatArray, b_g: FloatArray, b_n: FloatArray
+) -> tuple[float, str, str, str, FloatArray, list[str], list[str]]:
+    """p* (the first switch of the best action along the greed axis), the pair it separates
+    (``"below|above"``), the action best above it, a note, and every switch point with the
+    actions best below and above it."""
+    p, below, above = static.switch_points(U @ b_n, U @ b_g)
+    keep = np.isfinite(p)
+    pts = p[keep]
+    lo = [actions[i] for i in below[keep]]
+    hi = [actions[i] for i in above[keep]]
+    if len(actions) < 2:
+        return (
+            float("nan"),
+            f"{actions[0]}|{actions[0]}",
+            actions[0],
+            "only one action",
+            pts,
+            lo,
+            hi,
+        )
+    if pts.size == 0:
+        only = actions[int(np.argmax(U @ b_n))]
+        note = f"{only} is better on the whole greed axis; the choice does not flip"
+        return float("nan"), f"{only}|{only}", only, note, pts, lo, hi
+    note = f"{hi[0]} is better above p* (the recommendation switches from {lo[0]})"
+    if pts.size > 1:
+        note += "; further switches: " + ", ".join(
+            f"{b} to {a} at {x:.3f}" for x, b, a in zip(pts[1:], lo[1:], hi[1:], strict=True)
+        )
+    return float(pts[0]), f"{lo[0]}|{hi[0]}", hi[0], note, pts, lo, hi
 
 
 def _channel_table(channel: Any, types: TypeSpace, threat: float) -> tuple[FloatArray, list[str]]:

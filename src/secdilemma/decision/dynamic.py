@@ -1,8 +1,9 @@
 """Forward simulation of the dyad under a policy, and policy comparison on common futures.
 
-Timing: in period ``t`` the observer plays ``u_t`` (its policy's action), the rival answers
-with ``y_t = reaction_mean(type, u_t) + noise_t`` (its change one period later, the
-generative model's reaction), the observer pays the stage loss of
+Timing: in period ``t`` the observer plays ``u_t`` with the posture ``d_t`` of its policy's
+action, the rival answers with ``y_t = reaction_mean(type, u_t; h(omega, delta, d_t),
+k(omega, d_t)) + noise_t`` (its change one period later, the generative model's reaction,
+with the threat and deterrence of the move's posture), the observer pays the stage loss of
 :meth:`~secdilemma.decision.Losses.stage` and updates its belief over types by the exact
 static-type Bayes rule. War is absorbing: the stage loss of period ``t`` is weighted by
 ``discount**t`` and by the probability that no war broke out before ``t`` (computed exactly
@@ -14,8 +15,9 @@ are not blurred by different luck.
 
 Signals: with ``params.signals`` the rival also sends, with its answer ``y_t`` to our move
 ``u_t``, one binary signal per channel, ``s_{t,j} = 1`` iff ``U_{t,j} < P(s_j = 1 | type)``
-with the threat term ``h * max(u_t, 0)`` (the model's ``s_{t+1}`` given ``u_t``), and the
-observer's exact update adds the signals' log-likelihood to the buildup's
+with the threat term ``h(omega, delta, d) * max(u_t, 0)`` of the move's posture ``d`` (the
+model's ``s_{t+1}`` given ``u_t``), and the observer's exact update adds the signals'
+log-likelihood to the buildup's
 (:func:`~secdilemma.decision.problem.signal_loglik`). The uniforms ``U`` ``(n, H, J)`` are a
 stream of their own: :func:`compare_policies` draws them from its generator *after* the
 reaction noise, so the noise (and, without signals, every number) is as without channels,
@@ -158,13 +160,13 @@ def rollout(
             signals=None if sig is None else _frozen(sig[:, :t]),
         )
         a = _check_actions(policy, policy.act(state), n, len(model.moves))
-        u = model.moves[a]
-        means = reaction_means(model, sp, u, x)  # (n, K)
+        u, h, k = model.action_effects(sp, a)  # the posture of the action played
+        means = reaction_means(model, sp, u, x, h=h, k=k)  # (n, K)
         y = means[idx, true_type] + sp["sigma"] * noise[:, t]
         if not np.all(np.isfinite(y)):
             raise _overflow(model, f"the rival's simulated reactions in period {t}")
         with np.errstate(over="ignore", invalid="ignore"):  # checked after the loop
-            arms, expl, haz = losses.stage(u, y, g_true, sp["h"], sp["omega"])
+            arms, expl, haz = losses.stage(u, y, g_true, sp["omega"])
             w = losses.discount**t * surv
             tot["arms"] += w * arms
             tot["exploitation"] += w * expl
@@ -172,7 +174,8 @@ def rollout(
         surv = surv * (1.0 - haz)
         signal_ll = None
         if unif is not None and sig is not None:
-            sig[:, t], signal_ll = _send_signals(model, sp, u, unif[:, t], true_type)
+            d = model.postures[a]
+            sig[:, t], signal_ll = _send_signals(model, sp, u, d, unif[:, t], true_type)
         try:
             log_b = bayes_update(log_b, y, means, sp["sigma"], nu, signal_ll)
         except ParameterError:  # every type's likelihood underflows: inputs out of range
@@ -201,12 +204,13 @@ def _send_signals(
     model: DynamicModel,
     sp: Mapping[str, FloatArray],
     u: FloatArray,
+    posture: FloatArray,
     unif: FloatArray,
     true_type: IntArray,
 ) -> tuple[FloatArray, FloatArray]:
-    """The rival's signals ``(n, J)`` with its answer to ``u`` (``s = 1`` iff the uniform is
-    below ``P(s = 1 | true type)``) and their log-likelihood ``(n, K)`` for the update."""
-    ll1, ll0 = signal_loglik(model, sp["omega"], sp["delta"], u)  # (n, K, J)
+    """The rival's signals ``(n, J)`` with its answer to ``u`` of posture ``posture`` (``s = 1``
+    iff the uniform is below ``P(s = 1 | true type)``) and their log-likelihood ``(n, K)``."""
+    ll1, ll0 = signal_loglik(model, sp["omega"], sp["delta"], u, posture)  # (n, K, J)
     sent = (unif < np.exp(ll1[np.arange(u.shape[0]), true_type])).astype(float)
     return sent, signal_evidence(ll1, ll0, sent)
 
@@ -327,7 +331,7 @@ def compare_policies(
     types: TypeSpace | None = None,
     params: ModelParams | None = None,
     losses: Losses | Mapping[str, float] | None = None,
-    actions: Sequence[str] | Mapping[str, float] | None = None,
+    actions: Sequence[str] | Mapping[str, Any] | None = None,
     horizon: int | None = None,
     prior: Any = None,
     n_sims: int = 1000,

@@ -1,15 +1,23 @@
-"""User-set losses of the deter-versus-reassure decision, and the stage cost they define.
+"""User-set losses of the deter / defend / reassure decision, and the stage cost they define.
 
-Every period the observer makes a move ``u`` (deter: arm; reassure: restrain), the rival
-answers with ``y`` (its change ``dx`` one period later, drawn from the generative model), and
-the observer loses
+Every period the observer makes a move ``u`` with a posture ``d`` (deter: arm, offensive or
+ambiguous; defend: arm, distinguishably defensive; reassure: restrain), the rival answers
+with ``y`` (its change ``dx`` one period later, drawn from the generative model, where the
+posture sets the threat ``h(omega, delta, d)`` and the deterrence ``k(omega, d)``; see
+:mod:`secdilemma.model.equations`), and the observer loses
 
-* **arms spending** ``arms * max(u, 0)``: what its own buildup costs;
+* **arms spending** ``arms * max(u, 0)``: what its own buildup costs (the same for either
+  posture);
 * **crisis or war risk**: a hazard ``1 - exp(-(hazard_base + hazard_slope * tension))`` of a war
-  that costs ``war``, where ``tension = h(omega, delta) * (max(u, 0) + max(y, 0))`` is the
-  arms-race intensity (both sides' buildups) amplified by offense advantage and damped by
-  distinguishable defensive postures (``h = 1 + omega - delta``, docs/model.md section 2.2). War is
-  absorbing: the expected loss of later periods is weighted by the probability of no war so far;
+  that costs ``war``, where ``tension = s(omega) * (max(u, 0) + max(y, 0))`` is the arms-race
+  intensity (both sides' buildups) times the stakes ``s(omega) = 1/2 + omega``
+  (:func:`secdilemma.model.war_stakes`): offense advantage is the first-strike and pre-emption
+  advantage, so the same race is more dangerous when the offense dominates. Distinguishability
+  ``delta`` does not enter the hazard directly: it acts only through the rival's spiral
+  ``max(y, 0)`` that a defensive posture lets the observer avoid. (Before issue 12 the
+  tension was amplified by ``h = 1 + omega - delta``, which tied the two variables into one
+  number.) War is absorbing: the expected loss of later periods is weighted by the
+  probability of no war so far;
 * **exploitation** ``exploitation * (1 + exploit_offense * omega) * g * max(y - u, 0)``: the
   rival's relative gain, counted in proportion to its greed loading ``g`` (a purely insecure
   rival does not use a lead against us). Jervis (1978): when the offense has the advantage,
@@ -34,7 +42,8 @@ field               default  why
 ``hazard_base``     0.002    background war onset of about 1 per 500 dyad-years, the order of
                              the Correlates of War rate for rival dyads; equal for every
                              action, it only weights later periods.
-``hazard_slope``    0.15     an intense race (both sides +10 %/yr at ``h = 1``: tension 0.2)
+``hazard_slope``    0.15     an intense race (both sides +10 %/yr at ``s = 1``, the neutral
+                             ``omega = 1/2``: tension 0.2)
                              adds about 3 % war risk a year, so a decade of it ends in war
                              about one time in four — arms races that often, not always, end
                              in war (Wallace 1979).
@@ -44,13 +53,44 @@ field               default  why
 ``discount``        0.95     annual periods; the usual 5 % rate.
 ==================  =======  ==================================================================
 
-With the default :class:`~secdilemma.model.ModelParams` and moves ``deter = +0.10``,
-``reassure = -0.10`` over 10 periods, the greedy-versus-insecure threshold p* is about 0.54
-at the neutral ``omega = delta = 0.5`` (0.24 in the doubly stable world, 0.65 in the doubly
-dangerous one),
-and for a mixed rival deterrence is better in a defense-dominant, distinguishable world and
-reassurance in an offense-dominant, indistinguishable one (the "bad options" of the seed
-texts).
+Jervis's four worlds and the threshold p*
+------------------------------------------
+With the default :class:`~secdilemma.model.ModelParams`, the actions deter/defend ``+0.10``,
+reassure ``-0.10`` and 10 periods (tests/test_worlds.py checks each statement, with the
+defaults and with the reference parameters):
+
+* **doubly stable** (defense dominant, distinguishable: ``omega = 0, delta = 1``): a defensive
+  buildup threatens no one (``h = 0``) and deters twice (``k = 2``): the smallest expected
+  losses of the four worlds, and defend is the best action against an uncertain rival;
+* **doubly dangerous** (``omega = 1, delta = 0``): a defensive buildup threatens as much as an
+  offensive one (``h = 2``) and deters nothing (``k = 0``), exploitation and war cost most:
+  the largest expected losses under every action (deter and reassure do not depend on
+  ``delta``, so there they tie with the other offense-dominant world) and the largest EVPI;
+* **the mixed worlds** differ: *defense dominant, indistinguishable* (``omega = 0,
+  delta = 0``) has the smaller losses than *offense dominant, distinguishable* (``omega = 1,
+  delta = 1``) under every action: omega moves every loss (stakes, exploitation, spiral),
+  delta only the defend action's threat. In the first, defend still beats deter (same
+  threat ``h = 1``, twice the deterrence); in the second, defend is a buildup that neither
+  threatens nor deters (``h = k = 0``).
+
+**The direction of p* in omega** (derived; tests/test_worlds.py checks it). Between deter and
+reassure, with two types, ``p* = Δ_I / (Δ_I + Δ_G)`` where ``Δ_G = U[deter, greedy] -
+U[reassure, greedy]`` is what deterrence saves against greed and ``Δ_I = U[reassure,
+insecure] - U[deter, insecure]`` what reassurance saves against fear (each ``> 0``). Raising
+omega raises ``Δ_G`` through the exploitation weight ``1 + exploit_offense*omega`` and the
+stakes of the war a greedy rival's unchecked growth risks (its growth under reassurance is
+``alpha + gamma*0.1``, under deterrence ``alpha - kappa*0.1``); it raises ``Δ_I`` only
+through the spiral ``beta*(1 + omega)*0.1`` and the stakes of a race, both small at the
+hazard's scale (``hazard_slope * s(omega) * tension`` is a few per cent a year). With the
+default losses the exploitation term dominates: ``Δ_G`` grows faster than ``Δ_I``, so **p*
+falls as omega rises** (deterrence is worth it at lower suspicion when the offense
+dominates). In Kydd's (2005) normalisation (mutual cooperation 1, mutual defection 0,
+temptation ``t``, sucker's payoff ``-c``; ``t = (U[deter, insecure] - U[deter, greedy]) /
+(U[reassure, insecure] - U[deter, greedy])``, ``c = (U[deter, greedy] - U[reassure, greedy]) /
+(U[reassure, insecure] - U[deter, greedy])``) the observer reassures iff the trust ``1 - p``
+exceeds ``c / (1 + c - t)``, which is exactly ``1 - p*``; offense dominance raises the
+sucker's cost ``c`` (being exploited costs more), so Kydd's trust threshold rises with
+omega and p* falls with it, the same direction.
 """
 
 from __future__ import annotations
@@ -63,6 +103,7 @@ import numpy as np
 import numpy.typing as npt
 
 from secdilemma.errors import ParameterError
+from secdilemma.model import war_stakes
 
 __all__ = ["Losses"]
 
@@ -143,7 +184,6 @@ class Losses:
         u: npt.ArrayLike,
         y: npt.ArrayLike,
         greed: npt.ArrayLike,
-        h: npt.ArrayLike,
         omega: npt.ArrayLike,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Stage loss of one period: a decision ``u`` and outcome samples in, a score out.
@@ -156,8 +196,9 @@ class Losses:
             The rival's reaction to it (its change).
         greed
             The rival's greed loading (its true type's, in a simulation).
-        h, omega
-            Threat multiplier ``1 + omega - delta`` and offense advantage.
+        omega
+            Offense advantage: the stakes of the war hazard (:func:`~secdilemma.model.war_stakes`)
+            and the weight of exploitation.
 
         Returns
         -------
@@ -167,17 +208,18 @@ class Losses:
 
         Examples
         --------
-        >>> a, e, hz = Losses().stage(0.1, 0.06, 0.0, 1.0, 0.5)
+        >>> a, e, hz = Losses().stage(0.1, 0.06, 0.0, 0.5)
         >>> float(a), float(e), round(float(hz), 4)
         (0.1, 0.0, 0.0257)
         """
         u_a = np.asarray(u, dtype=float)
         y_a = np.asarray(y, dtype=float)
+        om = np.asarray(omega, dtype=float)
         up = np.maximum(u_a, 0.0)
         arms = self.arms * up
-        tension = np.asarray(h, dtype=float) * (up + np.maximum(y_a, 0.0))
+        tension = war_stakes(om) * (up + np.maximum(y_a, 0.0))
         hazard = -np.expm1(-(self.hazard_base + self.hazard_slope * tension))
-        weight = self.exploitation * (1.0 + self.exploit_offense * np.asarray(omega, dtype=float))
+        weight = self.exploitation * (1.0 + self.exploit_offense * om)
         exploit = weight * np.asarray(greed, dtype=float) * np.maximum(y_a - u_a, 0.0)
         return (
             np.asarray(arms, dtype=float),

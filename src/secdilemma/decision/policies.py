@@ -30,10 +30,20 @@ from typing import Any, ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from secdilemma.decision.problem import DynamicModel, signal_evidence, signal_loglik
+from secdilemma.decision.problem import (
+    DEFAULT_ACTION_SET,
+    DynamicModel,
+    signal_evidence,
+    signal_loglik,
+)
 from secdilemma.engines.exact.filtering import static_update
 from secdilemma.errors import ParameterError
-from secdilemma.model import noise_logpdf, reaction_mean, threat_multiplier
+from secdilemma.model import (
+    deterrence_multiplier,
+    noise_logpdf,
+    reaction_mean,
+    threat_multiplier,
+)
 from secdilemma.model.params import check_number
 from secdilemma.model.simulate import check_memory
 from secdilemma.model.types import TypeSpace
@@ -110,7 +120,7 @@ class PolicyState:
         belief: npt.ArrayLike,
         *,
         types: TypeSpace | None = None,
-        actions: Sequence[str] = ("deter", "reassure"),
+        actions: Sequence[str] = DEFAULT_ACTION_SET,
         horizon: int = 1,
     ) -> PolicyState:
         """The state of period 0 (no history) for beliefs ``(n, K)``."""
@@ -276,7 +286,7 @@ def signal_branches(model: DynamicModel) -> tuple[FloatArray, FloatArray]:
         return np.zeros((a_n, 1, k)), np.ones((a_n, k, 1))
     om = np.full(a_n, float(np.asarray(p.omega)))
     de = np.full(a_n, float(np.asarray(p.delta)))
-    ll1, ll0 = signal_loglik(model, om, de, model.moves)  # (A, K, J)
+    ll1, ll0 = signal_loglik(model, om, de, model.moves, model.postures)  # (A, K, J)
     informative = ~((np.ptp(ll1, axis=1) == 0.0) & (np.ptp(ll0, axis=1) == 0.0)).all(axis=0)
     keep = np.flatnonzero(informative)
     if keep.size > _MAX_DP_CHANNELS:
@@ -435,12 +445,14 @@ class BayesOptimal(Policy):
             else np.zeros((1, 0))
         )
         grid = self._coords_to_belief(coords)  # (G, K)
-        h = float(threat_multiplier(p.omega, p.delta))
         omega = float(np.asarray(p.omega))
+        # each action's threat and deterrence, from its posture (the observer knows it)
+        h = threat_multiplier(omega, float(np.asarray(p.delta)), model.postures)[:, None]
+        kd = deterrence_multiplier(omega, model.postures)[:, None]
         sigma = float(np.asarray(p.sigma))
         # expected reaction m[a, i] of type i to action a
         means = reaction_mean(
-            types.greed[None, :], types.fear[None, :], model.moves[:, None], p, h_prev=h
+            types.greed[None, :], types.fear[None, :], model.moves[:, None], p, h_prev=h, k_prev=kd
         )
         levels = (np.arange(n_q) + 0.5) / n_q
         from scipy import stats  # here, not at import: about 1 s
@@ -449,7 +461,7 @@ class BayesOptimal(Policy):
         y = means[:, :, None] + sigma * z[None, None, :]  # (A, K_true, Q)
         ll = noise_logpdf(y[..., None] - means[:, None, None, :], sigma, p.nu)  # (A,K,Q,K)
         arms, expl, haz = losses.stage(
-            model.moves[:, None, None], y, types.greed[None, :, None], h, omega
+            model.moves[:, None, None], y, types.greed[None, :, None], omega
         )
         cost = arms + expl + losses.war * haz  # (A, K, Q)
         cont = losses.discount * (1.0 - haz)  # (A, K, Q)

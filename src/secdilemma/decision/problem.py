@@ -2,7 +2,11 @@
 
 A :class:`DynamicModel` bundles what a forward simulation needs: the type space, the model
 parameters (scalars, or arrays of shape ``(S,)`` for ``S`` posterior draws), the losses, the
-actions (each a move ``u`` of the observer) and the horizon.
+actions (each a move ``u`` of the observer and the posture ``d`` of a buildup: 0 offensive or
+ambiguous, 1 distinguishably defensive) and the horizon. The rival answers an action with
+the threat ``h(omega, delta, d)`` and the deterrence ``k(omega, d)`` of its posture
+(:func:`secdilemma.model.threat_multiplier`, :func:`secdilemma.model.deterrence_multiplier`),
+and the observer, who knows its own posture, updates with the same.
 
 Signals: when ``params.signals`` is set, forward runs draw the rival's binary signals each
 period and the observer updates on them with the model's likelihood
@@ -26,6 +30,7 @@ from secdilemma.engines.exact.filtering import static_update
 from secdilemma.errors import ParameterError
 from secdilemma.model import (
     ModelParams,
+    deterrence_multiplier,
     loglik_components,
     noise_logpdf,
     reaction_mean,
@@ -36,7 +41,9 @@ from secdilemma.model.simulate import largest_inputs
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
+    "ACTION_POSTURES",
     "DEFAULT_ACTIONS",
+    "DEFAULT_ACTION_SET",
     "DEFAULT_HORIZON",
     "DynamicModel",
     "bayes_update",
@@ -48,10 +55,26 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 
-#: Moves ``u`` of the named actions (log points per period): deter = arm by 10 %, hedge =
-#: hold, reassure = cut by 10 % (unilateral restraint). Symmetric steps make deter and
-#: reassure cost-comparable; a 10 % step is the buildup of the ModelParams examples.
-DEFAULT_ACTIONS: dict[str, float] = {"deter": 0.10, "hedge": 0.0, "reassure": -0.10}
+#: Moves ``u`` of the named actions (log points per period): deter = arm by 10 % with an
+#: offensive or ambiguous posture, defend = arm by 10 % with a distinguishably defensive
+#: posture (Jervis's and Glaser's "lean toward defensive strategies"), hedge = hold, reassure
+#: = cut by 10 % (unilateral restraint). Symmetric steps make the actions cost-comparable; a
+#: 10 % step is the buildup of the ModelParams examples.
+DEFAULT_ACTIONS: dict[str, float] = {
+    "deter": 0.10,
+    "defend": 0.10,
+    "hedge": 0.0,
+    "reassure": -0.10,
+}
+
+#: Posture ``d`` of the named actions' buildups: 0 offensive or ambiguous, 1 distinguishably
+#: defensive; 1/2 (unknown, as in historical data) where the move is no buildup and the
+#: posture cannot matter. An action named otherwise is read as ``d = 0`` unless its posture
+#: is given (``{name: (move, posture)}``).
+ACTION_POSTURES: dict[str, float] = {"deter": 0.0, "defend": 1.0, "hedge": 0.5, "reassure": 0.5}
+
+#: The actions of a decision when none are named: deter, defend or reassure.
+DEFAULT_ACTION_SET: tuple[str, ...] = ("deter", "defend", "reassure")
 
 #: Default horizon: a decade of annual periods, the length of the arms races in the seed
 #: cases (the Anglo-German naval race ran 1898-1914); long enough for learning to pay.
@@ -73,34 +96,47 @@ _DRAW_FIELDS = (
 
 
 def parse_actions(
-    actions: Sequence[str] | Mapping[str, float] | None,
+    actions: Sequence[str] | Mapping[str, Any] | None,
 ) -> tuple[tuple[str, ...], FloatArray]:
-    """Names and moves of the actions.
+    """Names and moves of the actions (their postures: :func:`parse_action_set`).
 
-    ``None`` gives ``("deter", "reassure")``; a sequence takes names from
-    :data:`DEFAULT_ACTIONS`; a mapping gives user moves ``{name: u}``.
+    ``None`` gives :data:`DEFAULT_ACTION_SET` (deter, defend, reassure); a sequence takes
+    names from :data:`DEFAULT_ACTIONS`; a mapping gives user moves ``{name: u}`` or
+    ``{name: (u, posture)}``.
 
     Examples
     --------
     >>> parse_actions(None)[1].tolist()
-    [0.1, -0.1]
+    [0.1, 0.1, -0.1]
     >>> parse_actions({"deter": 0.2, "hold": 0.0})[0]
     ('deter', 'hold')
     """
+    names, moves, _ = parse_action_set(actions)
+    return names, moves
+
+
+def parse_action_set(
+    actions: Sequence[str] | Mapping[str, Any] | None,
+) -> tuple[tuple[str, ...], FloatArray, FloatArray]:
+    """Names, moves ``u`` and postures ``d`` of the actions.
+
+    As :func:`parse_actions`; a posture comes from ``{name: (u, posture)}``, else from
+    :data:`ACTION_POSTURES` for a known name, else 0 (an offensive or ambiguous buildup).
+
+    Examples
+    --------
+    >>> parse_action_set(None)[2].tolist()
+    [0.0, 1.0, 0.5]
+    >>> parse_action_set({"fortify": (0.2, 1.0)})[1:]
+    (array([0.2]), array([1.]))
+    """
     if actions is None:
-        actions = ("deter", "reassure")
+        actions = DEFAULT_ACTION_SET
     if isinstance(actions, str):
         actions = (actions,)
     if isinstance(actions, Mapping):
         names = tuple(str(k) for k in actions)
-        try:
-            moves = np.array([float(v) for v in actions.values()], dtype=float)
-        except (TypeError, ValueError):
-            raise ParameterError(
-                f"`actions` must map action names to moves (numbers); got {dict(actions)!r}."
-            ) from None
-        if not np.all(np.isfinite(moves)):
-            raise ParameterError(f"`actions`: moves must be finite; got {moves.tolist()}.")
+        moves, postures = _user_moves(actions)
     else:
         names = tuple(str(a) for a in actions)
         unknown = [n for n in names if n not in DEFAULT_ACTIONS]
@@ -110,11 +146,35 @@ def parse_actions(
                 f"{list(DEFAULT_ACTIONS)}, or give a mapping {{name: move}}."
             )
         moves = np.array([DEFAULT_ACTIONS[n] for n in names], dtype=float)
+        postures = np.array([ACTION_POSTURES[n] for n in names], dtype=float)
     if len(names) == 0:
         raise ParameterError("`actions` is empty; give at least one action.")
     if len(set(names)) != len(names):
         raise ParameterError(f"`actions` has duplicates: {list(names)}.")
-    return names, moves
+    return names, moves, postures
+
+
+def _user_moves(actions: Mapping[str, Any]) -> tuple[FloatArray, FloatArray]:
+    """Moves and postures of ``{name: u}`` / ``{name: (u, posture)}`` (validated)."""
+    moves, postures = [], []
+    for name, v in actions.items():
+        pair = isinstance(v, (tuple, list)) and len(v) == 2
+        try:
+            u = float(v[0] if pair else v)
+            d = float(v[1]) if pair else ACTION_POSTURES.get(str(name), 0.0)
+        except (TypeError, ValueError):
+            raise ParameterError(
+                f"`actions` must map action names to moves (numbers) or (move, posture) "
+                f"pairs; got {name!r}: {v!r}."
+            ) from None
+        if not (np.isfinite(u) and 0.0 <= d <= 1.0):
+            raise ParameterError(
+                f"`actions[{name!r}]`: the move must be finite and the posture in [0, 1] "
+                f"(0 offensive or ambiguous, 1 defensive); got move {u}, posture {d}."
+            )
+        moves.append(u)
+        postures.append(d)
+    return np.array(moves, dtype=float), np.array(postures, dtype=float)
 
 
 def check_horizon(horizon: int) -> int:
@@ -153,24 +213,26 @@ class DynamicModel:
     losses
         :class:`Losses` (defaults documented there).
     actions
-        Action names from :data:`DEFAULT_ACTIONS` or a mapping ``{name: move}``.
+        Action names from :data:`DEFAULT_ACTIONS`, or a mapping ``{name: move}`` or
+        ``{name: (move, posture)}`` (default deter, defend, reassure).
     horizon
         Number of periods (>= 1).
 
     Examples
     --------
     >>> m = DynamicModel(horizon=5)
-    >>> m.action_names, m.n_draws
-    (('deter', 'reassure'), None)
+    >>> m.action_names, m.postures.tolist(), m.n_draws
+    (('deter', 'defend', 'reassure'), [0.0, 1.0, 0.5], None)
     """
 
     types: TypeSpace | None = None
     params: ModelParams | None = None
     losses: Losses | Mapping[str, float] | None = None
-    actions: Sequence[str] | Mapping[str, float] | None = None
+    actions: Sequence[str] | Mapping[str, Any] | None = None
     horizon: int = DEFAULT_HORIZON
     action_names: tuple[str, ...] = field(init=False, repr=False)
     moves: FloatArray = field(init=False, repr=False)
+    postures: FloatArray = field(init=False, repr=False)
     n_draws: int | None = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -188,8 +250,9 @@ class DynamicModel:
                 f"`losses` must be a Losses or a mapping of its fields; got "
                 f"{type(losses).__name__}."
             )
-        names, moves = parse_actions(self.actions)
+        names, moves, postures = parse_action_set(self.actions)
         moves.setflags(write=False)
+        postures.setflags(write=False)
         sizes = set()
         for name in _DRAW_FIELDS:
             arr = np.asarray(getattr(params, name), dtype=float)
@@ -212,6 +275,7 @@ class DynamicModel:
         object.__setattr__(self, "horizon", check_horizon(self.horizon))
         object.__setattr__(self, "action_names", names)
         object.__setattr__(self, "moves", moves)
+        object.__setattr__(self, "postures", postures)
         object.__setattr__(self, "n_draws", sizes.pop() if sizes else None)
 
     # The fields are normalised in __post_init__; these give them their narrow types.
@@ -257,8 +321,21 @@ class DynamicModel:
                 out[name] = arr[np.asarray(draw_index, dtype=np.intp)]
             else:
                 out[name] = np.full(n, float(arr))
-        out["h"] = threat_multiplier(out["omega"], out["delta"])
+        out["h"] = threat_multiplier(out["omega"], out["delta"])  # a buildup of unknown posture
         return out
+
+    def action_effects(
+        self, sp: Mapping[str, FloatArray], a: npt.ArrayLike
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Move ``u``, threat ``h`` and deterrence ``k`` of actions ``a`` ``(n,)`` per scenario.
+
+        ``h = threat_multiplier(omega, delta, d)`` and ``k = deterrence_multiplier(omega, d)``
+        with ``d`` the posture of the action played in each scenario.
+        """
+        idx = np.asarray(a, dtype=np.intp)
+        d = self.postures[idx]
+        h = threat_multiplier(sp["omega"], sp["delta"], d)
+        return self.moves[idx], h, deterrence_multiplier(sp["omega"], d)
 
     def describe(self) -> dict[str, Any]:
         """Plain-data summary for result attrs."""
@@ -267,14 +344,27 @@ class DynamicModel:
             "params": json.dumps(self.model_params.to_dict()),
             "losses": json.dumps(self.loss_spec.to_dict()),
             "actions": json.dumps(self.actions),
+            "postures": json.dumps(
+                dict(zip(self.action_names, self.postures.tolist(), strict=True))
+            ),
             "horizon": self.horizon,
         }
 
 
 def reaction_means(
-    model: DynamicModel, sp: Mapping[str, FloatArray], u: npt.ArrayLike, x_prev: npt.ArrayLike
+    model: DynamicModel,
+    sp: Mapping[str, FloatArray],
+    u: npt.ArrayLike,
+    x_prev: npt.ArrayLike,
+    *,
+    h: npt.ArrayLike | None = None,
+    k: npt.ArrayLike | None = None,
 ) -> FloatArray:
-    """Expected reaction of every type to the moves ``u`` ``(n,)``: shape ``(n, K)``."""
+    """Expected reaction of every type to the moves ``u`` ``(n,)``: shape ``(n, K)``.
+
+    ``h`` and ``k`` ``(n,)``: the threat and deterrence multipliers of the moves' postures
+    (:meth:`DynamicModel.action_effects`); by default a buildup of unknown posture.
+    """
     types = model.type_space
     col = {k: np.asarray(v)[:, None] for k, v in sp.items()}
     pk = ModelParams(
@@ -292,8 +382,9 @@ def reaction_means(
         types.fear[None, :],
         np.asarray(u, dtype=float)[:, None],
         pk,
-        h_prev=col["h"],
+        h_prev=col["h"] if h is None else np.asarray(h, dtype=float)[:, None],
         x_prev=np.asarray(x_prev, dtype=float)[:, None],
+        k_prev=1.0 if k is None else np.asarray(k, dtype=float)[:, None],
     )
 
 
@@ -322,12 +413,17 @@ def bayes_update(
 
 
 def signal_loglik(
-    model: DynamicModel, omega: FloatArray, delta: FloatArray, u: FloatArray
+    model: DynamicModel,
+    omega: FloatArray,
+    delta: FloatArray,
+    u: FloatArray,
+    posture: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray]:
     """``log P(s_j = 1 | type)`` and ``log P(s_j = 0 | type)``, each ``(n, K, J)``.
 
     The signals the rival sends with its answer to our move ``u`` ``(n,)`` (so the threat term
-    is ``h(omega, delta) * max(u, 0)``, per scenario ``(n,)``), evaluated by the model's
+    is ``h(omega, delta, posture) * max(u, 0)``, per scenario ``(n,)``; ``posture`` ``None``
+    is a buildup of unknown posture), evaluated by the model's
     likelihood :func:`secdilemma.model.loglik_components` on a two-period window (our move,
     then the rival's signal; no buildup evidence), so forward runs and the exact observer share
     one likelihood.
@@ -356,7 +452,10 @@ def signal_loglik(
     uu[:, 0] = np.concatenate([u, u])
     s = np.full((2 * n, 2, j), np.nan)
     s[:n, 1], s[n:, 1] = 1.0, 0.0
-    _, ll = loglik_components(np.full((2 * n, 2), np.nan), uu, window, model.type_space, signals=s)
+    d = None if posture is None else np.concatenate([posture, posture])[:, None]
+    _, ll = loglik_components(
+        np.full((2 * n, 2), np.nan), uu, window, model.type_space, signals=s, posture=d
+    )
     assert ll is not None
     return ll[:n, 1], ll[n:, 1]
 

@@ -11,10 +11,16 @@ The threshold
 Beliefs are moved along the *greed axis*: ``b(p) = p * b_G + (1 - p) * b_N`` where
 ``b_G ∝ w * g`` and ``b_N ∝ w * (1 - g)`` split the current belief by each state's greed
 loading ``g`` (keeping the relative weights inside each group), so ``p = P(greed motive) =
-sum(w * g)`` is the current belief. Expected utility is linear in ``p``, and the threshold
-p* is where the two compared actions (``deter`` and ``reassure`` when both are present)
-are equally good. With two types, greedy ``(1, 0)`` and insecure ``(0, 1)``, ``p`` is
-``P(greedy)`` and ``p* = Δ_I / (Δ_I + Δ_G)`` with ``Δ_I = U[reassure, insecure] -
+sum(w * g)`` is the current belief. Expected utility is linear in ``p``, so the best action
+along the axis is the upper envelope of straight lines: it changes at most ``A - 1`` times
+(:func:`switch_points`). The threshold p* is the *first switch*: the smallest ``p`` at which
+the recommendation changes from the action best against a surely non-greedy rival (usually
+``reassure``) to another (``deter``, or ``defend`` in a world where a defensive posture pays);
+with two actions it is where the two are equally good, as before the third action. The
+other switches (e.g. from ``defend`` to ``deter`` at a higher ``p``) are listed with it.
+
+With two types, greedy ``(1, 0)`` and insecure ``(0, 1)``, ``p`` is ``P(greedy)`` and,
+between deter and reassure, ``p* = Δ_I / (Δ_I + Δ_G)`` with ``Δ_I = U[reassure, insecure] -
 U[deter, insecure]`` and ``Δ_G = U[deter, greedy] - U[reassure, greedy]``. With the mixed
 type (greed 1) in the space, ``p`` is the probability of greedy *or* mixed.
 """
@@ -36,6 +42,7 @@ __all__ = [
     "greed_axis",
     "kydd_payoffs",
     "p_best",
+    "switch_points",
     "threshold_on_axis",
 ]
 
@@ -125,6 +132,55 @@ def threshold_on_axis(
     if d_g == d_n or d_g * d_n > 0:
         return float("nan"), i_above
     return d_n / (d_n - d_g), i_above
+
+
+def switch_points(
+    eu_none: npt.ArrayLike, eu_greed: npt.ArrayLike
+) -> tuple[FloatArray, npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Where the best action changes along the greed axis, for ``n`` rows at once.
+
+    ``eu_none`` and ``eu_greed`` ``(..., A)``: each action's expected utility at ``p = 0``
+    (belief ``b_N``) and ``p = 1`` (``b_G``); in between it is linear. Returns ``(p, below,
+    above)``, each ``(..., A - 1)``: the switch points in increasing order (NaN-padded) and
+    the action best just below and just above each (-1 where padded). Ties at ``p = 0`` go to
+    the action that gains more with ``p``.
+
+    Examples
+    --------
+    >>> p, below, above = switch_points([[0.0, -0.2, -1.0]], [[-1.0, -0.4, 0.0]])
+    >>> p.round(3).tolist(), below.tolist(), above.tolist()  # reassure, defend, deter
+    ([[0.25, 0.667]], [[0, 1]], [[1, 2]])
+    """
+    n0 = np.atleast_1d(np.asarray(eu_none, dtype=float))
+    g1 = np.atleast_1d(np.asarray(eu_greed, dtype=float))
+    lead, a_n = n0.shape[:-1], n0.shape[-1]
+    n0, g1 = n0.reshape(-1, a_n), g1.reshape(-1, a_n)
+    slope = g1 - n0
+    rows = np.arange(n0.shape[0])
+    # best at p = 0, ties to the larger slope
+    top = n0 == n0.max(axis=1, keepdims=True)
+    cur = np.argmax(np.where(top, slope, -np.inf), axis=1).astype(np.intp)
+    at = np.zeros(n0.shape[0])
+    out_p = np.full((n0.shape[0], max(a_n - 1, 0)), np.nan)
+    out_b = np.full(out_p.shape, -1, dtype=np.intp)
+    out_a = np.full(out_p.shape, -1, dtype=np.intp)
+    live = np.ones(n0.shape[0], dtype=bool)
+    for step in range(a_n - 1):
+        gain = slope - slope[rows, cur][:, None]  # > 0: overtakes the current best later
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross = np.where(gain > 0, (n0[rows, cur][:, None] - n0) / gain, np.inf)
+        cross = np.where(cross < at[:, None], at[:, None], cross)  # rounding below the last
+        first = cross.min(axis=1)
+        # among the actions crossing first, the one that gains most keeps the lead after it
+        nxt = np.argmax(np.where(cross == first[:, None], slope, -np.inf), axis=1)
+        live &= first < 1.0  # a tie at p = 1 alone changes no recommendation
+        out_p[live, step] = first[live]
+        out_b[live, step] = cur[live]
+        out_a[live, step] = nxt[live]
+        cur = np.where(live, nxt, cur)
+        at = np.where(live, first, at)
+    shape = (*lead, max(a_n - 1, 0))
+    return out_p.reshape(shape), out_b.reshape(shape), out_a.reshape(shape)
 
 
 def kydd_payoffs(temptation: float, sucker_cost: float) -> xr.DataArray:

@@ -354,6 +354,7 @@ def loglik_components(
     signals: ArrayLike | None = None,
     x: ArrayLike | None = None,
     threat_blind: bool = False,
+    posture: ArrayLike | None = None,
 ) -> tuple[FloatArray, FloatArray | None]:
     """Per-period log-likelihood of the rival's moves under each type.
 
@@ -378,6 +379,10 @@ def loglik_components(
     threat_blind
         Evaluate the model as an observer that does not see that its own buildup threatens
         the rival (``h = 0``): the *naive* observer of the spiral model.
+    posture
+        The posture of the observer's buildups (0 offensive or ambiguous .. 1 defensive),
+        broadcast like ``omega``; ``None`` (historical data) reads them as ``d = 1/2``. The
+        decision model's forward runs pass the posture of the action played.
 
     Returns
     -------
@@ -395,7 +400,7 @@ def loglik_components(
         )
     if dx_a.ndim < 1 or dx_a.shape[-1] < 1:
         raise ParameterError("loglik: `dx` must have at least one period on its last axis.")
-    h_prev = _threat_prev(params, dx_a.shape, threat_blind)
+    h_prev = _threat_prev(params, dx_a.shape, threat_blind, posture)
     u_prev = lagged(u_a)
     ll_b = _buildup_loglik(dx_a, u_prev, h_prev, params, types, x)
     ll_s: FloatArray | None = None
@@ -404,10 +409,15 @@ def loglik_components(
     return ll_b, ll_s
 
 
-def _threat_prev(params: ModelParams, shape: tuple[int, ...], threat_blind: bool) -> FloatArray:
+def _threat_prev(
+    params: ModelParams,
+    shape: tuple[int, ...],
+    threat_blind: bool,
+    posture: ArrayLike | None = None,
+) -> FloatArray:
     """The threat multiplier of period ``t - 1`` over ``(..., T)`` (0 for a blind observer)."""
     # omega/delta broadcast against (..., T): scalar, per period (T,), per scenario (S, 1) ...
-    h = threat_multiplier(params.omega, params.delta)
+    h = threat_multiplier(params.omega, params.delta, posture)
     try:
         h_full = np.broadcast_to(h, np.broadcast_shapes(h.shape, shape)).copy()
     except ValueError:

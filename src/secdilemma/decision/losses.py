@@ -76,21 +76,26 @@ defaults and with the reference parameters):
 **The direction of p* in omega** (derived; tests/test_worlds.py checks it). Between deter and
 reassure, with two types, ``p* = Δ_I / (Δ_I + Δ_G)`` where ``Δ_G = U[deter, greedy] -
 U[reassure, greedy]`` is what deterrence saves against greed and ``Δ_I = U[reassure,
-insecure] - U[deter, insecure]`` what reassurance saves against fear (each ``> 0``). Raising
-omega raises ``Δ_G`` through the exploitation weight ``1 + exploit_offense*omega`` and the
-stakes of the war a greedy rival's unchecked growth risks (its growth under reassurance is
-``alpha + gamma*0.1``, under deterrence ``alpha - kappa*0.1``); it raises ``Δ_I`` only
-through the spiral ``beta*(1 + omega)*0.1`` and the stakes of a race, both small at the
-hazard's scale (``hazard_slope * s(omega) * tension`` is a few per cent a year). With the
-default losses the exploitation term dominates: ``Δ_G`` grows faster than ``Δ_I``, so **p*
-falls as omega rises** (deterrence is worth it at lower suspicion when the offense
-dominates). In Kydd's (2005) normalisation (mutual cooperation 1, mutual defection 0,
-temptation ``t``, sucker's payoff ``-c``; ``t = (U[deter, insecure] - U[deter, greedy]) /
-(U[reassure, insecure] - U[deter, greedy])``, ``c = (U[deter, greedy] - U[reassure, greedy]) /
+insecure] - U[deter, insecure]`` what reassurance saves against fear (each ``> 0``), so
+``sign(dp*/domega) = sign(Δ_G * dΔ_I/domega - Δ_I * dΔ_G/domega)``: p* falls with omega iff
+the cost of reassuring greed grows *relatively* faster with omega than the cost of deterring
+fear. Omega raises ``Δ_G`` through the exploitation weight ``1 + exploit_offense*omega``
+(linear in omega) and ``Δ_I`` through the spiral ``beta*(1 + omega)*u`` times the war
+stakes ``1/2 + omega`` (quadratic in omega). So the direction depends on the parameters:
+
+* with the reference parameters (a weak spiral, ``beta`` 0.077) exploitation dominates and
+  **p* falls** as omega rises (0.895, 0.879, 0.839 at omega 0, 0.5, 1): Kydd's direction;
+* with the default parameters (a strong spiral, ``beta`` 0.6) the spiral-and-war term
+  dominates and **p* rises** (0.535, 0.569, 0.592).
+
+In Kydd's (2005) normalisation (mutual cooperation 1, mutual defection 0, temptation ``t``,
+sucker's payoff ``-c``; ``t = (U[deter, insecure] - U[deter, greedy]) / (U[reassure,
+insecure] - U[deter, greedy])``, ``c = (U[deter, greedy] - U[reassure, greedy]) /
 (U[reassure, insecure] - U[deter, greedy])``) the observer reassures iff the trust ``1 - p``
-exceeds ``c / (1 + c - t)``, which is exactly ``1 - p*``; offense dominance raises the
-sucker's cost ``c`` (being exploited costs more), so Kydd's trust threshold rises with
-omega and p* falls with it, the same direction.
+exceeds ``c / (1 + c - t)``, which is exactly ``1 - p*``. Kydd's offense dominance raises
+the sucker's cost ``c``, so his trust threshold rises and p* falls; in this model it does so
+where exploitation dominates (the reference), while with the defaults ``t`` falls (a
+deterrent buildup against a security seeker sets off a costlier spiral) and outweighs it.
 """
 
 from __future__ import annotations

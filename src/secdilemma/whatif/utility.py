@@ -27,8 +27,16 @@ import numpy as np
 import numpy.typing as npt
 
 from secdilemma.decision.dynamic import standard_noise
+from secdilemma.decision.problem import ACTION_POSTURES
+from secdilemma.decision.static import switch_points
 from secdilemma.errors import ParameterError
-from secdilemma.model import ModelParams, reaction_mean, threat_multiplier
+from secdilemma.model import (
+    ModelParams,
+    deterrence_multiplier,
+    reaction_mean,
+    threat_multiplier,
+    war_stakes,
+)
 from secdilemma.model.simulate import as_generator
 from secdilemma.whatif.cells import Cells, group
 from secdilemma.whatif.inputs import COEFFICIENTS, SIM_LOSSES, SweepBase
@@ -101,19 +109,25 @@ def _simulate(
     fear = base.types.fear[None, None, :, None]
     u = base.moves[None, :, None, None]
     up = np.maximum(u, 0.0)
-    h, sigma = col(s["h"]), col(s["sigma"])
+    # each action's posture sets its threat and deterrence; omega the hazard's stakes
+    d = np.array([ACTION_POSTURES.get(a, 0.0) for a in base.actions])[None, :, None, None]
+    omega = col(s["omega"])
+    h = threat_multiplier(omega, col(s["delta"]), d)
+    kd = deterrence_multiplier(omega, d)
+    stakes = war_stakes(omega)
+    sigma = col(s["sigma"])
     hb, hs, disc = col(s["hazard_base"]), col(s["hazard_slope"]), col(s["discount"])
-    shape = (s["h"].size, base.moves.size, base.types.n_types, noise.shape[0])
+    shape = (s["omega"].size, base.moves.size, base.types.n_types, noise.shape[0])
     x = np.full(shape, float(np.asarray(p.anchor))) if lam != 0.0 else None
-    mean = reaction_mean(greed, fear, u, pk, h_prev=h, x_prev=x)
+    mean = reaction_mean(greed, fear, u, pk, h_prev=h, x_prev=x, k_prev=kd)
     surv = np.ones(shape)
     acc = {k: np.zeros(shape) for k in ("arms", "war", "exploitation")}
     with np.errstate(over="ignore", invalid="ignore"):
         for t in range(noise.shape[1]):
             if lam != 0.0 and t > 0:
-                mean = reaction_mean(greed, fear, u, pk, h_prev=h, x_prev=x)
+                mean = reaction_mean(greed, fear, u, pk, h_prev=h, x_prev=x, k_prev=kd)
             y = mean + sigma * noise[:, t]
-            haz = -np.expm1(-(hb + hs * (h * (up + np.maximum(y, 0.0)))))
+            haz = -np.expm1(-(hb + hs * (stakes * (up + np.maximum(y, 0.0)))))
             w = disc**t * surv
             acc["arms"] += w * up
             acc["war"] += w * haz
@@ -143,11 +157,11 @@ def cell_tables(base: SweepBase, cells: Cells) -> Tables:
                 table[:, a, t] = vals.astype(float)
         return Tables(table, None, None)
     omega = cells.get(base, "omega").astype(float)
-    h = threat_multiplier(omega, cells.get(base, "delta").astype(float))
+    delta = cells.get(base, "delta").astype(float)
     sim_names = [*COEFFICIENTS, *(f"losses_{s}" for s in SIM_LOSSES), "horizon"]
-    keys = [h, *(cells.columns[c] for c in sim_names if cells.has(c))]
+    keys = [omega, delta, *(cells.columns[c] for c in sim_names if cells.has(c))]
     ids, first = group(keys, n)
-    settings = {"h": h[first]}
+    settings = {"omega": omega[first], "delta": delta[first]}
     for c in COEFFICIENTS:
         settings[c] = cells.get(base, c).astype(float)[first]
     for s in SIM_LOSSES:
@@ -217,6 +231,13 @@ def decision_stats(
     b_g = w_g / w_g.sum(axis=1, keepdims=True)
     b_n = w_n / w_n.sum(axis=1, keepdims=True)
     i, j = _pairs(actions, eu)
+    sw, below, above = switch_points(
+        np.einsum("nak,nk->na", utility, b_n), np.einsum("nak,nk->na", utility, b_g)
+    )
+    switched = np.isfinite(sw[:, 0]) if sw.shape[1] else np.zeros(n, dtype=bool)
+    # the compared pair is the first switch's where there is one (decide's p*)
+    i = np.where(switched, above[:, 0] if sw.shape[1] else i, i).astype(np.intp)
+    j = np.where(switched, below[:, 0] if sw.shape[1] else j, j).astype(np.intp)
     diff = utility[rows, i, :] - utility[rows, j, :]
     d_g = np.einsum("nk,nk->n", diff, b_g)
     d_n = np.einsum("nk,nk->n", diff, b_n)
@@ -224,6 +245,8 @@ def decision_stats(
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         cross = (i != j) & (d_g != d_n) & ~(d_g * d_n > 0)  # as static.threshold_on_axis
         p_star = np.where(cross, d_n / (d_n - d_g), np.nan)
+    if sw.shape[1]:  # p* is where the best action first changes (NaN: it never does)
+        p_star = np.where(switched, sw[:, 0], np.nan)
     upper = np.where(i_above, i, j)
     upper_wins = np.where(i_above, d_g > 0, d_g < 0)  # no flip: the upper action everywhere?
     effective = np.where(cross, p_star, np.where(upper_wins, 0.0, 1.0))

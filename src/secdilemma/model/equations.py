@@ -26,10 +26,8 @@ increase, ``u⁻ = min(u, 0)`` its cut, and Jervis's (1978) two variables kept a
 
       h(omega, delta, d) = max(0, 1 + omega - 2*delta*d)
 
-  An offensive buildup threatens ``1 + omega`` (omega alone); a defensive one threatens
-  ``2*delta`` less: delta is what postures reveal. At ``d = 1/2`` this is
-  ``1 + omega - delta`` in ``[0, 2]`` (``h = 1`` at the neutral 0.5/0.5, 2 in the doubly
-  dangerous world, 0 in the doubly stable one): historical likelihoods use it;
+  an offensive buildup threatens ``1 + omega``, a defensive one ``2*delta`` less; at
+  ``d = 1/2``, ``1 + omega - delta`` in ``[0, 2]``: the historical likelihoods';
 * the *deterrence multiplier* (how much a buildup holds a greedy rival back)::
 
       k(omega, d) = 1 + max(0, 2d - 1) * (1 - 2*omega)
@@ -65,9 +63,6 @@ offense and defense are distinguishable, ``m_j = 2*delta_t`` (no information at
 
 A channel is a *costly signal* when ``|eta_g_j|`` is large (one type is far more willing to
 send it than another) and *cheap talk* when it is near zero.
-
-The war hazard's stakes are omega's too (:func:`war_stakes`, used by the decision model's
-losses): ``s(omega) = 1/2 + omega``.
 
 Missing data: a term whose inputs are missing (NaN) contributes nothing to the likelihood,
 for every type at once (never a zero, never a partial term).
@@ -155,10 +150,8 @@ def threat_multiplier(
 def deterrence_multiplier(omega: ArrayLike, posture: ArrayLike | None = None) -> FloatArray:
     """How much a buildup deters a greedy rival: ``k = 1 + max(0, 2d - 1) * (1 - 2*omega)``.
 
-    1 for an offensive buildup (``d = 0``) and for one of unknown posture (``None``, ``d =
-    1/2``: every historical likelihood); ``2 * (1 - omega)`` for a distinguishably defensive
-    one (``d = 1``): defense dominance makes a defensive posture deter (denial), offense
-    dominance makes it useless.
+    1 for an offensive buildup and for unknown posture (``None``: history); ``2 * (1 -
+    omega)`` for a defensive one (``d = 1``): denial works under defense dominance only.
 
     Examples
     --------

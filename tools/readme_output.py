@@ -83,7 +83,7 @@ def exact_lines(folder: Path) -> list[str]:
     top = flat.isel(cell=int(np.nanargmax(np.abs(flat.values))))
     n_periods = post.sizes["period"]
     return [
-        "$ secdilemma main --no-fit   (exact observer: parameters fixed at the pooled reference)",
+        f"$ secdilemma main --no-fit   (exact observer; parameters: {post.attrs['study_params']})",
         f"exact observer, {year}: {_probs(last)}",
         f"  from the buildups alone: {_probs(ev['belief_from'].sel(source='buildups'))}"
         f"  ({n_periods} years)",

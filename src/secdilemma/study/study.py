@@ -107,14 +107,16 @@ class Study:
     --------
     >>> import secdilemma as sd
     >>> study = sd.Study("anglo_german_naval")  # the case's argued spec, models/*.toml
-    >>> study
-    Study('anglo_german_naval', 1898-1913, ω 0.70, δ 0.25, observer='aware')
-    >>> post = study.belief()  # the exact observer, parameters from the pooled reference
-    >>> post["filtered"].isel(period=-1).round(2).values.tolist()  # greedy, insecure, mixed
-    [0.62, 0.02, 0.36]
-    >>> dec = study.decide(n_sims=200)  # deter or reassure on that belief
-    >>> dec.attrs["recommended"], dec.attrs["study_belief"]
-    ('deter', "exact observer's belief at 1913")
+    >>> study.setting.years, study.setting.omega, study.setting.delta
+    ('1898-1913', 0.7, 0.25)
+    >>> post = study.belief()  # the exact observer: P(type | data up to t), period by period
+    >>> post["filtered"].sizes["period"], post["filtered"].rival_type.values.tolist()
+    (16, ['greedy', 'insecure', 'mixed'])
+    >>> round(float(post["filtered"].isel(period=-1).sum()), 6)  # a distribution over types
+    1.0
+    >>> dec = study.decide(n_sims=200)  # the best action under that belief
+    >>> dec.attrs["recommended"] in dec.action.values, dec.attrs["study_belief"]
+    (True, "exact observer's belief at 1913")
     >>> sd.Study("anglo_german_naval", omega=0.3).setting.omega  # argument > spec > default
     0.3
 

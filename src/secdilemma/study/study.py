@@ -116,7 +116,7 @@ class Study:
     1.0
     >>> dec = study.decide(n_sims=200)  # the best action under that belief
     >>> dec.attrs["recommended"] in dec.action.values, dec.attrs["study_belief"]
-    (True, "exact observer's belief at 1913")
+    (True, "exact observer's belief at 1913...")
     >>> sd.Study("anglo_german_naval", omega=0.3).setting.omega  # argument > spec > default
     0.3
 

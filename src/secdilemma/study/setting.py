@@ -34,10 +34,13 @@ __all__ = [
     "spec_of",
 ]
 
-#: Where the exact observer's parameters come from: the pooled reference over other
-#: rivalries (``models/reference_params.toml``), a type-II ML estimate from this dyad alone,
-#: or the package's illustrative defaults (:class:`~secdilemma.model.ModelParams`).
-PARAM_SOURCES = ("reference", "estimate", "default")
+#: Where the exact observer's parameters come from: ``reference`` (default) fixes them at the
+#: reference's point (``models/reference_params.toml``: posterior medians of the reaction
+#: coefficients); ``integrated`` integrates over the prior the fit takes from the pooled
+#: reference (:mod:`secdilemma.study.integrated`: importance sampling with the exact filter);
+#: ``estimate`` is a type-II ML estimate from this dyad alone; ``default`` the package's
+#: illustrative defaults (:class:`~secdilemma.model.ModelParams`).
+PARAM_SOURCES = ("reference", "integrated", "estimate", "default")
 #: The engines a belief or a decision can come from.
 ENGINES = ("exact", "fit")
 #: Simulated futures per type in a decision, unless given.

@@ -26,16 +26,20 @@ A study reads:
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 import xarray as xr
 
-from secdilemma.model import SignalParams, threat_multiplier
+from secdilemma.engines.exact import estimate_params
+from secdilemma.model import ModelParams, SignalParams, as_type_prior, threat_multiplier
 from secdilemma.model.equations import lagged
 from secdilemma.model.types import TypeSpace
-from secdilemma.spec import STAND_IN, ModelSpec
+from secdilemma.spec import STAND_IN, ModelSpec, load_reference_point
 
-__all__ = ["calibrated_intercept", "study_signal_params"]
+__all__ = ["calibrated_intercept", "exact_params_for", "study_signal_params"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -134,3 +138,38 @@ def _threat_prev(spec: ModelSpec, moves: xr.Dataset) -> FloatArray:
     h = threat_multiplier(spec.world.series("omega", periods), spec.world.series("delta", periods))
     u = np.asarray(moves["u"].values, dtype=float)
     return lagged(np.asarray(h, dtype=float) * np.maximum(u, 0.0))  # NaN u stays NaN
+
+
+def exact_params_for(
+    spec: ModelSpec, source: str, moves: xr.Dataset, ref_path: Path | None, *, signals: bool
+) -> tuple[ModelParams, dict[str, str]]:
+    """The exact observer's parameters of a study (:meth:`secdilemma.Study.exact_params`):
+    the point of ``source`` (the reference's for ``"reference"`` and ``"integrated"``, whose
+    draws are centred on it), the spec's world, and the channels' coefficients with how each
+    channel was read."""
+    how: dict[str, str] = {}
+    ref_point = None if ref_path is None else load_reference_point(ref_path)[0]
+    if source in ("reference", "integrated"):
+        assert ref_point is not None
+        base = ref_point.replace(signals=None)
+    elif source == "estimate":
+        base = estimate_params(moves).params
+    else:
+        base = ModelParams()
+        how = {c: "not used: params='default' has no signal coefficients"
+               for c in spec.signals.channels}  # fmt: skip
+    periods = moves["period"].values
+    world: dict[str, Any] = {}
+    for name in ("omega", "delta"):
+        series = np.asarray(spec.world.series(name, periods), dtype=float)
+        world[name] = float(series[0]) if np.all(series == series[0]) else series
+    sp = None
+    if signals and ref_path is not None:
+        assert ref_point is not None
+        sp, how = study_signal_params(
+            spec, moves, ref_point.signals,
+            as_type_prior(spec.observer.prior, spec.types.type_space()),  # type: ignore[arg-type]
+        )  # fmt: skip
+    elif not signals:
+        how = {c: "not used: signals=False" for c in spec.signals.channels}
+    return base.replace(signals=sp, **world), how

@@ -37,14 +37,19 @@ import xarray as xr
 from secdilemma._paths import models_dir
 from secdilemma.data.schema import DERIVED_CHANNELS
 from secdilemma.decision import decide as _decide
-from secdilemma.decision import evsi_by_channel
-from secdilemma.engines.exact import estimate_params
 from secdilemma.errors import ParameterError
-from secdilemma.model import ModelParams, as_type_prior, threat_multiplier
+from secdilemma.model import ModelParams
 from secdilemma.observers import FITTABLE_KINDS, OBSERVER_KINDS, evidence_decomposition
 from secdilemma.spec import ModelSpec, load_reference_point, spec_data
 from secdilemma.spec.reference import REFERENCE_FILE
 from secdilemma.spec.sections import SOURCES
+from secdilemma.study.information import study_value_of_information
+from secdilemma.study.integrated import (
+    IntegratedBelief,
+    fit_channels,
+    integrated_belief,
+    integrated_label,
+)
 from secdilemma.study.setting import (
     DEFAULT_N_SIMS,
     ENGINES,
@@ -57,7 +62,7 @@ from secdilemma.study.setting import (
     overrides,
     spec_of,
 )
-from secdilemma.study.signals import study_signal_params
+from secdilemma.study.signals import exact_params_for
 from secdilemma.study.variants import spec_variants
 
 if TYPE_CHECKING:
@@ -88,8 +93,10 @@ class Study:
         :data:`secdilemma.observers.FITTABLE_KINDS`. Any kind of
         :data:`~secdilemma.observers.OBSERVER_KINDS` can be asked of :meth:`belief`.
     params
-        The exact observer's parameters: ``"reference"`` (default), ``"estimate"`` or
-        ``"default"`` (:data:`PARAM_SOURCES`).
+        The exact observer's parameters (:data:`PARAM_SOURCES`): ``"reference"`` (default:
+        fixed at the reference's point), ``"integrated"`` (integrated over the prior the
+        fit takes from the pooled reference, :mod:`secdilemma.study.integrated`; agrees
+        with the fit without signals, not yet with them), ``"estimate"`` or ``"default"``.
     losses
         Decision losses, merged over the spec's (:class:`~secdilemma.decision.Losses`).
     horizon
@@ -159,9 +166,9 @@ class Study:
         self.model_: PerceptionModel | None = None
         self._data: tuple[xr.Dataset, xr.Dataset] | None = None
         self._references: dict[bool, PoolReference] = {}
+        self._integrated: dict[tuple[str, bool], IntegratedBelief] = {}
         self.setting: Setting = self._resolve()
 
-    # ------------------------------------------------------------------ constructors
     @classmethod
     def from_dyad(
         cls,
@@ -351,35 +358,9 @@ class Study:
         return self._exact_params(signals)[0]
 
     def _exact_params(self, signals: bool = True) -> tuple[ModelParams, dict[str, str]]:
+        ref = self.reference().path if self.params != "default" else None
         moves = self.data_and_moves()[1]
-        how: dict[str, str] = {}
-        ref_path = self.reference().path if self.params != "default" else None
-        ref_point = None if ref_path is None else load_reference_point(ref_path)[0]
-        if self.params == "reference":
-            assert ref_point is not None
-            base = ref_point.replace(signals=None)
-        elif self.params == "estimate":
-            base = estimate_params(moves).params
-        else:
-            base = ModelParams()
-            how = {c: "not used: params='default' has no signal coefficients"
-                   for c in self.spec.signals.channels}  # fmt: skip
-        periods = moves["period"].values
-        world: dict[str, Any] = {}
-        for name in ("omega", "delta"):
-            series = np.asarray(self.spec.world.series(name, periods), dtype=float)
-            world[name] = float(series[0]) if np.all(series == series[0]) else series
-        sp = None
-        if signals and ref_path is not None:
-            prior = self.spec.types.type_space()
-            assert ref_point is not None
-            sp, how = study_signal_params(
-                self.spec, moves, ref_point.signals,
-                as_type_prior(self.spec.observer.prior, prior),  # type: ignore[arg-type]
-            )  # fmt: skip
-        elif not signals:
-            how = {c: "not used: signals=False" for c in self.spec.signals.channels}
-        return base.replace(signals=sp, **world), how
+        return exact_params_for(self.spec, self.params, moves, ref, signals=signals)
 
     def observer_model(self, kind: str | None = None) -> Any:
         """The exact observer of this study (or of another ``kind`` on the same setting)."""
@@ -410,14 +391,41 @@ class Study:
             post = tree["type_probabilities"].to_dataset()
             return self._stamp(post, study_engine="fit")
         obs, params, how = self._observer(observer, signals)
+        if self.params == "integrated":
+            ib = self.integrated(observer=observer, signals=signals)
+            return self._stamp(
+                ib.posterior.copy(),
+                study_engine="exact",
+                study_observer=obs.kind,
+                study_exact_method=integrated_label(ib),
+                study_signals_used=json.dumps(fit_channels(self.spec, signals)),
+                params_json=json.dumps(params.to_dict(), default=_plain),
+            )
         post = obs.filter(self._exact_moves(params), smooth=True)
         return self._stamp(
             post,
             study_engine="exact",
             study_observer=obs.kind,
+            study_exact_method=f"parameters fixed ({self.params})",
             study_signals_used=json.dumps(how),
             params_json=json.dumps(params.to_dict(), default=_plain),
         )
+
+    def integrated(self, *, observer: str | None = None, signals: bool = True) -> IntegratedBelief:
+        """The exact observer integrated over the fit's prior (cached): belief, Monte Carlo
+        error, weighted parameter draws (:func:`~secdilemma.study.integrated.integrated_belief`)."""
+        obs, params, _ = self._observer(observer, False)
+        key = (obs.kind, bool(signals))
+        if key not in self._integrated:
+            spec = self.spec
+            if not signals:
+                spec = ModelSpec.from_dict({**spec.to_dict(), "signals": {}})
+            ref = self.reference().path if spec.priors.use_reference else None
+            self._integrated[key] = integrated_belief(
+                spec, self.data_and_moves()[1], params, obs, reference=ref,
+                seed=self.spec.sampler.seed,
+            )  # fmt: skip
+        return self._integrated[key]
 
     def evidence(self, *, observer: str | None = None) -> xr.Dataset:
         """What moved the exact observer's belief: the buildups and each signal channel, by
@@ -484,11 +492,18 @@ class Study:
             belief, params = self.model_.belief_draws(max_draws=max_draws, seed=seed)
             label = f"fitted posterior at {belief.attrs['period']}, {belief.sizes['sample']} draws"
             params = params.replace(**self._last_world())
+        elif self.params == "integrated":
+            ib = self.integrated(observer=observer)
+            types = {"rival_type": ib.posterior["rival_type"].values}
+            belief = xr.DataArray(ib.final_draws, dims=("sample", "rival_type"), coords=types)
+            params = ib.draws.replace(**self._last_world())
+            year = int(ib.posterior.period.values[-1])
+            label = f"exact observer's belief at {year}, {integrated_label(ib)}"
         else:
             post = self.belief("exact", observer=observer)
             belief = post["filtered"].isel(period=-1)
             params = self.exact_params().replace(**self._last_world())
-            label = f"exact observer's belief at {int(post.period.values[-1])}"
+            label = f"exact observer's belief at {int(post.period.values[-1])} ({self.params})"
         dec = self.spec.decision
         res = _decide(
             belief,
@@ -517,27 +532,7 @@ class Study:
         is one number or ``{channel: cost}`` in utility units. Raises
         :class:`~secdilemma.errors.ParameterError` when no channel has coefficients.
         """
-        post = self.belief("exact", observer=observer)
-        params, how = self._exact_params(True)
-        if params.signals is None:
-            raise ParameterError(
-                "value_of_information: no signal channel of this study has coefficients "
-                f"({json.dumps(how) if how else 'the spec reads no channels'}); add derived "
-                "channels to the spec's [signals] (e.g. mid_use_of_force) or use params="
-                "'reference'."
-            )
-        moves = self.data_and_moves()[1]
-        world = self._last_world()
-        u_last = float(moves["u"].values[-1])
-        threat = float(threat_multiplier(world["omega"], world["delta"])) * max(u_last, 0.0)
-        dec = self.spec.decision
-        res = evsi_by_channel(
-            post["filtered"].isel(period=-1), channel=params.signals,
-            params=params.replace(**world), losses=dec.losses_obj(), actions=dec.actions,
-            horizon=dec.horizon, cost=cost, threat=threat if np.isfinite(threat) else 0.0,
-            n_sims=n_sims, seed=self.spec.sampler.seed,
-        )  # fmt: skip
-        return self._stamp(res, study_engine="exact", study_signals_used=json.dumps(how))
+        return study_value_of_information(self, cost=cost, observer=observer, n_sims=n_sims)
 
     def _last_world(self) -> dict[str, float]:
         """omega and delta of the last period: the world the decision looks ahead in."""

@@ -214,7 +214,7 @@ def decide(
     actions: Sequence[str] | Mapping[str, float] | None = None,
     horizon: int | None = None,
     n_sims: int = 2000,
-    ci_prob: float = 0.94,
+    ci_prob: float = 0.90,
     seed: SeedLike = None,
 ) -> xr.Dataset:
     """Deter, defend or reassure? Expected utilities, P(best), the threshold p* and EVPI.
@@ -244,7 +244,8 @@ def decide(
     n_sims
         Dynamic mode: simulated futures per type (per draw: ``n_sims // S``).
     ci_prob
-        Probability of the central interval of expected utility.
+        Probability of the central interval of expected utility (default 0.90, the fit's
+        interval level; recorded in the attrs as ``ci_prob``).
     seed
         Seed of the simulation (dynamic mode).
 
@@ -272,6 +273,10 @@ def decide(
           then defend to deter), and the actions best just below and above it;
         * ``eu_curve`` ``(action, greed_axis)``, ``evpi_curve`` ``(greed_axis)``: along the
           greed axis (see :mod:`secdilemma.decision.static`), for the plot;
+          ``eu_curve_lower``, ``eu_curve_upper`` ``(action, greed_axis)``: the curve's central
+          ``ci_prob`` band, computed as ``eu_lower``/``eu_upper`` are at every point of the
+          axis (over the posterior draws, each weighted by its share of that point's belief;
+          for one belief vector ±z·MC s.e. in dynamic mode, the curve itself in static mode);
         * attrs ``recommended``, ``mode`` and the model/losses/seed used.
 
     Examples
@@ -308,6 +313,7 @@ def decide(
     grid = np.linspace(0.0, 1.0, _N_CURVE)
     w_line = grid[:, None] * b_g[None, :] + (1.0 - grid[:, None]) * b_n[None, :]  # (G, N)
     eu_curve = U @ w_line.T  # (A, G)
+    curve_lo, curve_hi = _curve_band(st, w_line, eu_curve, ci_prob)
     evpi_curve = np.array([static.evpi(U, wl) for wl in w_line])
     ds = xr.Dataset(
         {
@@ -325,6 +331,8 @@ def decide(
             "p_greed": ((), p),
             "belief": ("rival_type", st.belief.mean(axis=0)),
             "eu_curve": (("action", "greed_axis"), eu_curve),
+            "eu_curve_lower": (("action", "greed_axis"), curve_lo),
+            "eu_curve_upper": (("action", "greed_axis"), curve_hi),
             "evpi_curve": ("greed_axis", evpi_curve),
         },
         coords={
@@ -384,6 +392,55 @@ def _eu_interval(
             pad = z * mcse
             lo, hi = eu - np.nan_to_num(pad, posinf=np.inf), eu + np.nan_to_num(pad, posinf=np.inf)
     return mcse, lo, hi
+
+
+def _z(ci_prob: float) -> float:
+    from scipy import stats  # here, not at import: about 1 s
+
+    return float(stats.norm.ppf(0.5 + ci_prob / 2.0))
+
+
+def _weighted_quantiles(values: FloatArray, weights: FloatArray, qs: Sequence[float]) -> FloatArray:
+    """Quantiles of ``values`` ``(n,)`` under ``weights`` ``(n,)``: the linear rule of
+    :func:`numpy.quantile` (equal weights give exactly its answer), on the draws with
+    positive weight; sorted value ``i`` sits at ``(C_i - w_i) / (W - w_last)``."""
+    keep = weights > 0
+    v, w = values[keep], weights[keep]
+    if v.size == 1:
+        return np.full(len(qs), float(v[0]))
+    order = np.argsort(v, kind="stable")
+    v, w = v[order], w[order]
+    pos = (np.cumsum(w) - w) / (w.sum() - w[-1])
+    return np.interp(np.asarray(qs, dtype=float), pos, v)
+
+
+def _curve_band(
+    st: _States, w_line: FloatArray, eu_curve: FloatArray, ci_prob: float
+) -> tuple[FloatArray, FloatArray]:
+    """The central ``ci_prob`` band of each action's EU along the greed axis ``(A, G)``.
+
+    With several belief draws: at each point of the axis, the quantiles of the draws' own
+    expected utilities (each draw's conditional belief there), weighted by the draw's share
+    of the point's belief; at the current belief this is ``eu_lower``/``eu_upper``. With one
+    belief vector: ±z·MC s.e. of the curve (dynamic), the curve itself (static).
+    """
+    s, k = st.belief.shape
+    if s == 1:
+        if st.se is None:
+            return eu_curve.copy(), eu_curve.copy()
+        with np.errstate(over="ignore", invalid="ignore"):  # an infinite s.e.: unbounded
+            pad = _z(ci_prob) * np.sqrt((st.se**2) @ (w_line**2).T)  # (A, G)
+        pad = np.nan_to_num(pad, posinf=np.inf)
+        return eu_curve - pad, eu_curve + pad
+    tail = (1.0 - ci_prob) / 2.0
+    wl = w_line.reshape(w_line.shape[0], s, k)  # (G, S, K)
+    mass = wl.sum(axis=2)  # (G, S)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        eu_draw = np.einsum("sak,gsk->ags", st.per_draw_utility, wl) / mass[None]  # (A, G, S)
+    lo, hi = np.empty_like(eu_curve), np.empty_like(eu_curve)
+    for a, g in np.ndindex(*eu_curve.shape):
+        lo[a, g], hi[a, g] = _weighted_quantiles(eu_draw[a, g], mass[g], (tail, 1.0 - tail))
+    return lo, hi
 
 
 def _threshold(

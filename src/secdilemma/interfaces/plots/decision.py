@@ -52,7 +52,10 @@ def _headline(result: xr.Dataset, level: int) -> str:
     text = f"recommended: {rec} (highest expected utility)"
     if "evpi" in result:
         text += f"; EVPI = {float(result['evpi']):.3f} (value of knowing the type)"
-    return f"{text}\nbars: {level} % interval of expected utility over the posterior draws"
+    shade = "; shading: the same along the axis" if "eu_curve_lower" in result else ""
+    return (
+        f"{text}\nbars: {level} % interval of expected utility over the posterior draws{shade}"
+    )
 
 
 def plot_decision(result: xr.Dataset, *, ax: Any = None, title: str | None = None) -> Any:
@@ -61,7 +64,8 @@ def plot_decision(result: xr.Dataset, *, ax: Any = None, title: str | None = Non
     Every action of the result is drawn (two, three or more). At the current belief each
     action's expected utility is a point with its interval over the posterior draws (the
     result's ``ci_prob`` level, named in the title and the legend); the points are set a
-    little apart so that close utilities do not hide each other.
+    little apart so that close utilities do not hide each other. Where the result has
+    ``eu_curve_lower``/``eu_curve_upper``, each curve carries its band at the same level.
 
     Parameters
     ----------
@@ -76,7 +80,8 @@ def plot_decision(result: xr.Dataset, *, ax: Any = None, title: str | None = Non
     Returns
     -------
     matplotlib.figure.Figure
-        Lines labelled by action (``gid`` ``"eu:<action>"``), each action's interval at the
+        Lines labelled by action (``gid`` ``"eu:<action>"``), their bands (``gid``
+        ``"band:<action>"``, when the result has them), each action's interval at the
         current belief (``gid`` ``"interval:<action>"``), the current belief (``gid``
         ``"current"``) and the threshold (``gid`` ``"threshold"``, when it exists).
     """
@@ -102,6 +107,12 @@ def plot_decision(result: xr.Dataset, *, ax: Any = None, title: str | None = Non
         curve = result["eu_curve"].sel(action=action).values
         (line,) = ax.plot(x, curve, label=str(action), gid=f"eu:{action}", lw=1.8)
         handles.append(line)
+        if "eu_curve_lower" in result and "eu_curve_upper" in result:
+            ax.fill_between(
+                x, result["eu_curve_lower"].sel(action=action).values,
+                result["eu_curve_upper"].sel(action=action).values,
+                color=line.get_color(), alpha=0.15, lw=0, gid=f"band:{action}",
+            )  # fmt: skip
         labels.append(_legend_label(result, action, level))
         xp, xb = (min(max(p + d, -_X_MARGIN / 2), 1 + _X_MARGIN / 2) for d in (dx, bx))
         eu = float(result["expected_utility"].sel(action=action))

@@ -88,30 +88,8 @@ def test_study_belief_integrated_says_so():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "case",
-    [
-        "anglo_german_naval",
-        "us_ussr",
-        pytest.param(
-            "us_china",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="with signals the importance sampler misses posterior mass the fit "
-                "finds: integrated (.37, .21, .42) against a converged 4 x 1000 fit "
-                "(.24, .48, .29); without signals they agree (.32, .30, .39) / (.30, .32, .39)",
-            ),
-        ),
-        pytest.param(
-            "russia_nato",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="with signals: integrated (.21, .62, .17) against a 2 x 500 fit "
-                "(.07, .88, .06); same leaning, not within Monte Carlo error",
-            ),
-        ),
-    ],
-)
+@pytest.mark.ci
+@pytest.mark.parametrize("case", ["anglo_german_naval", "us_ussr", "us_china", "russia_nato"])
 def test_the_two_engines_give_one_answer_on_every_bundled_case(case):
     """The exact observer (integrated over the fit's prior) and the PyMC fit lean the same way:
     every final type probability agrees within four combined Monte Carlo errors (plus 0.03

@@ -167,8 +167,11 @@ class _Coords:
         self.m0, self.s0 = np.array(m0), np.array(s0)
 
     def log_prior(self, z: FloatArray) -> FloatArray:
+        """The prior's normalised log density of ``z`` (it is mixed with the normalised
+        Student-t densities of the proposal, so the constant matters)."""
         r = (z - self.m0) / self.s0
-        return np.asarray(-0.5 * np.sum(r**2, axis=1) - np.sum(np.log(self.s0)))
+        const = np.sum(np.log(self.s0)) + 0.5 * self.m0.size * math.log(2.0 * math.pi)
+        return np.asarray(-0.5 * np.sum(r**2, axis=1) - const)
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,8 @@ class Study:
     params
         The exact observer's parameters (:data:`PARAM_SOURCES`): ``"reference"`` (default:
         fixed at the reference's point), ``"integrated"`` (integrated over the prior the
-        fit takes from the pooled reference, :mod:`secdilemma.study.integrated`; agrees
-        with the fit without signals, not yet with them), ``"estimate"`` or ``"default"``.
+        fit takes from the pooled reference, :mod:`secdilemma.study.integrated`: the fit's
+        answer within Monte Carlo error, a few seconds), ``"estimate"`` or ``"default"``.
     losses
         Decision losses, merged over the spec's (:class:`~secdilemma.decision.Losses`).
     horizon

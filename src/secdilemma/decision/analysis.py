@@ -29,6 +29,7 @@ import xarray as xr
 from secdilemma._version import __version__
 from secdilemma.decision import static
 from secdilemma.decision.dynamic import utility_table
+from secdilemma.decision.intervals import curve_band, eu_interval
 from secdilemma.decision.losses import Losses
 from secdilemma.decision.problem import (
     DEFAULT_HORIZON,
@@ -306,14 +307,16 @@ def decide(
     U, w = st.utility, st.weights
     eu = static.expected_utility(U, w)
     _check_finite(np.append(eu, static.evpi(U, w)), st, "expected utilities")
-    mcse, lo, hi = _eu_interval(st, eu, ci_prob)
+    mcse, lo, hi = eu_interval(st.per_draw_utility, st.belief, st.se, eu, ci_prob, st.mode)
     best = int(np.argmax(eu))
     p, b_g, b_n = static.greed_axis(w, st.greed)
     p_star, pair, upper, note, pts, below, above = _threshold(st.actions, U, b_g, b_n)
     grid = np.linspace(0.0, 1.0, _N_CURVE)
     w_line = grid[:, None] * b_g[None, :] + (1.0 - grid[:, None]) * b_n[None, :]  # (G, N)
     eu_curve = U @ w_line.T  # (A, G)
-    curve_lo, curve_hi = _curve_band(st, w_line, eu_curve, ci_prob)
+    curve_lo, curve_hi = curve_band(
+        st.per_draw_utility, st.belief, st.se, w_line, eu_curve, ci_prob
+    )
     evpi_curve = np.array([static.evpi(U, wl) for wl in w_line])
     ds = xr.Dataset(
         {
@@ -366,81 +369,6 @@ def decide(
     )
     ds["evpi"].attrs["long_name"] = "expected value of perfect information"
     return ds
-
-
-def _eu_interval(
-    st: _States, eu: FloatArray, ci_prob: float
-) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Monte Carlo s.e. of each action's EU and its central ``ci_prob`` interval.
-
-    Over belief draws when there are several; otherwise ±z·MC s.e. (a point in static mode).
-    """
-    s = st.belief.shape[0]
-    eu_draw = np.einsum("sak,sk->sa", st.per_draw_utility, st.belief)  # (S, A)
-    if st.se is not None:
-        mcse = np.sqrt(np.einsum("ak,k->a", st.se**2, st.belief.mean(axis=0) ** 2))
-    else:
-        mcse = np.full(len(st.actions), np.nan if st.mode == "dynamic" else 0.0)
-    tail = (1.0 - ci_prob) / 2.0
-    if s > 1:
-        lo, hi = np.quantile(eu_draw, [tail, 1.0 - tail], axis=0)
-    else:
-        from scipy import stats  # here, not at import: about 1 s
-
-        z = float(stats.norm.ppf(1.0 - tail))
-        with np.errstate(over="ignore"):  # an infinite s.e. gives an unbounded interval
-            pad = z * mcse
-            lo, hi = eu - np.nan_to_num(pad, posinf=np.inf), eu + np.nan_to_num(pad, posinf=np.inf)
-    return mcse, lo, hi
-
-
-def _z(ci_prob: float) -> float:
-    from scipy import stats  # here, not at import: about 1 s
-
-    return float(stats.norm.ppf(0.5 + ci_prob / 2.0))
-
-
-def _weighted_quantiles(values: FloatArray, weights: FloatArray, qs: Sequence[float]) -> FloatArray:
-    """Quantiles of ``values`` ``(n,)`` under ``weights`` ``(n,)``: the linear rule of
-    :func:`numpy.quantile` (equal weights give exactly its answer), on the draws with
-    positive weight; sorted value ``i`` sits at ``(C_i - w_i) / (W - w_last)``."""
-    keep = weights > 0
-    v, w = values[keep], weights[keep]
-    if v.size == 1:
-        return np.full(len(qs), float(v[0]))
-    order = np.argsort(v, kind="stable")
-    v, w = v[order], w[order]
-    pos = (np.cumsum(w) - w) / (w.sum() - w[-1])
-    return np.interp(np.asarray(qs, dtype=float), pos, v)
-
-
-def _curve_band(
-    st: _States, w_line: FloatArray, eu_curve: FloatArray, ci_prob: float
-) -> tuple[FloatArray, FloatArray]:
-    """The central ``ci_prob`` band of each action's EU along the greed axis ``(A, G)``.
-
-    With several belief draws: at each point of the axis, the quantiles of the draws' own
-    expected utilities (each draw's conditional belief there), weighted by the draw's share
-    of the point's belief; at the current belief this is ``eu_lower``/``eu_upper``. With one
-    belief vector: ±z·MC s.e. of the curve (dynamic), the curve itself (static).
-    """
-    s, k = st.belief.shape
-    if s == 1:
-        if st.se is None:
-            return eu_curve.copy(), eu_curve.copy()
-        with np.errstate(over="ignore", invalid="ignore"):  # an infinite s.e.: unbounded
-            pad = _z(ci_prob) * np.sqrt((st.se**2) @ (w_line**2).T)  # (A, G)
-        pad = np.nan_to_num(pad, posinf=np.inf)
-        return eu_curve - pad, eu_curve + pad
-    tail = (1.0 - ci_prob) / 2.0
-    wl = w_line.reshape(w_line.shape[0], s, k)  # (G, S, K)
-    mass = wl.sum(axis=2)  # (G, S)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        eu_draw = np.einsum("sak,gsk->ags", st.per_draw_utility, wl) / mass[None]  # (A, G, S)
-    lo, hi = np.empty_like(eu_curve), np.empty_like(eu_curve)
-    for a, g in np.ndindex(*eu_curve.shape):
-        lo[a, g], hi[a, g] = _weighted_quantiles(eu_draw[a, g], mass[g], (tail, 1.0 - tail))
-    return lo, hi
 
 
 def _threshold(

@@ -189,16 +189,24 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="Small grids: a smoke run.")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-dask", action="store_true", help="Skip sections 3 and 4.")
+    ap.add_argument(
+        "--only",
+        choices=("grid", "static", "calibrate"),
+        help="Run only this section (grid: 1., static: 2., calibrate: the intercepts' "
+        "calibration, vectorised against one root finding per setting); implies --no-dask.",
+    )
     ap.add_argument("--json", help="Write the figures to this file.")
     args = ap.parse_args()
     print(f"python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()}")  # fmt: skip
     study = sd.Study("russia_nato")
+    sections = {"grid": section_grid, "static": section_static}
     res: dict[str, Any] = {
-        "grid": section_grid(study, args.quick, args.repeat),
-        "static": section_static(study, args.quick, args.repeat),
+        name: fn(study, args.quick, args.repeat)
+        for name, fn in sections.items()
+        if args.only in (None, name)
     }
-    if not args.no_dask:
+    if not args.no_dask and args.only is None:
         res["scaling"] = section_scaling(study, args.quick, args.repeat)
         res["overhead"] = section_overhead(study, args.quick)
     res["load_after"] = os.getloadavg()

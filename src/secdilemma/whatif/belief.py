@@ -9,8 +9,8 @@ over cells:
    it depends on (``omega``, ``delta``, the coefficients, whether the observer is
    threat-blind), with those settings on the scenario axis of one call; the signal
    channels' (the ones the study's exact observer reads, :attr:`SweepBase.signals`) once
-   per distinct (``omega``, ``delta``, threat-blind, channel intercepts), the intercepts
-   being each cell's (:func:`cell_eta0`, below);
+   per distinct (``h``, threat-blind, channel intercepts), all settings in one array
+   expression, the intercepts being each cell's (:func:`cell_eta0`, below);
 2. each distinct (log-likelihood, prior, weights, persistence) combination is filtered once,
    again with the combinations on the scenario axis (one call per distinct persistence,
    since a transition matrix is shared by the scenarios of a call); the weights are the
@@ -36,8 +36,9 @@ import numpy.typing as npt
 
 from secdilemma.engines.exact import forward_backward
 from secdilemma.model import SignalParams, loglik_components, threat_multiplier, transition_matrix
+from secdilemma.model.equations import lagged, signal_greed_loading
 from secdilemma.observers import OBSERVER_KINDS
-from secdilemma.study.signals import calibrated_intercept
+from secdilemma.whatif.calibrate import calibrated_intercepts
 from secdilemma.whatif.cells import Cells, group
 from secdilemma.whatif.inputs import COEFFICIENTS, KIND_DEFAULTS, SweepBase, prior_vectors
 
@@ -116,13 +117,12 @@ def _cell_h(base: SweepBase, cells: Cells) -> FloatArray:
     return np.broadcast_to(h, (cells.n, h.shape[1]))
 
 
-def _world_of(base: SweepBase, cells: Cells, i: int) -> tuple[npt.ArrayLike, npt.ArrayLike]:
-    """Cell ``i``'s ``omega`` and ``delta`` (numbers, or the study's ``(T,)`` series)."""
-    om, de = (
-        float(cells.columns[w][i]) if cells.has(w) else np.asarray(getattr(base.params, w))
-        for w in _WORLD
-    )
-    return om, de
+def _cell_delta(base: SweepBase, cells: Cells) -> FloatArray:
+    """Each cell's ``delta``: ``(n, 1)``, or ``(n, T)`` where the study's varies by period."""
+    if cells.has("delta"):
+        return np.asarray(cells.columns["delta"], dtype=float)[:, None]
+    de = np.atleast_1d(np.asarray(base.params.delta, dtype=float))[None, :]
+    return np.broadcast_to(de, (cells.n, de.shape[1]))
 
 
 def cell_eta0(base: SweepBase, cells: Cells) -> FloatArray:
@@ -130,7 +130,10 @@ def cell_eta0(base: SweepBase, cells: Cells) -> FloatArray:
 
     The study's own where nothing they depend on is swept; else the calibrated channels'
     are recomputed once per distinct (``h``, prior) setting, with the cell's world constant
-    over the series (as ``Study(..., omega=...)`` has it) and its prior vector.
+    over the series (as ``Study(..., omega=...)`` has it) and its prior vector: all the new
+    settings of a block in one vectorised calibration
+    (:func:`~secdilemma.whatif.calibrate.calibrated_intercepts`, the same roots as
+    :func:`~secdilemma.study.signals.calibrated_intercept`'s).
     """
     sp = base.params.signals
     if sp is None or base.signals is None:
@@ -143,21 +146,25 @@ def cell_eta0(base: SweepBase, cells: Cells) -> FloatArray:
     priors = prior_vectors(base, prior_cols, cells.n)
     h = _cell_h(base, cells)
     ids, first = group([*h.T, *prior_cols.values()], cells.n)
-    out = np.empty((first.size, sp.n_channels))
-    for g, i in enumerate(first):
-        key = h[i].tobytes() + priors[i].tobytes()
-        if key not in base.intercepts:  # (the chunks of a sweep share settings)
-            thr = threat_prev(*_world_of(base, cells, int(i)), base.u)
-            row = np.array(sp.eta0, dtype=float)
-            for j in cal:
-                row[j] = calibrated_intercept(
-                    base.signals[:, j], thr, float(sp.eta_g[j]), float(sp.eta_f[j]),
-                    base.types, priors[i],
-                )  # fmt: skip
-            if len(base.intercepts) >= _MAX_CACHED:
-                base.intercepts.clear()
-            base.intercepts[key] = row
-        out[g] = base.intercepts[key]
+    keys = [h[i].tobytes() + priors[i].tobytes() for i in first]
+    new = [g for g, key in enumerate(keys) if key not in base.intercepts]
+    if new:  # (the chunks of a sweep share settings) all new settings in one calibration
+        rows = first[new]
+        hh = np.broadcast_to(h[rows], (rows.size, base.u.size))
+        thr = np.full(hh.shape, np.nan)
+        thr[:, 1:] = hh[:, :-1] * np.maximum(base.u[:-1], 0.0)  # as threat_prev
+        thr[:, 1:][:, np.isnan(base.u[:-1])] = np.nan
+        fresh = np.broadcast_to(np.asarray(sp.eta0, dtype=float), (rows.size, sp.n_channels))
+        fresh = fresh.copy()
+        for j in cal:
+            fresh[:, j] = calibrated_intercepts(
+                base.signals[:, j], thr, float(sp.eta_g[j]), float(sp.eta_f[j]),
+                base.types, priors[rows],
+            )  # fmt: skip
+        if len(base.intercepts) + len(new) > _MAX_CACHED:
+            base.intercepts.clear()
+        base.intercepts.update({keys[g]: fresh[r] for r, g in enumerate(new)})
+    out = np.array([base.intercepts[key] for key in keys]).reshape(first.size, sp.n_channels)
     return out[ids]
 
 
@@ -169,21 +176,7 @@ def cell_signal_params(base: SweepBase, eta0: FloatArray) -> SignalParams | None
         return None
     if np.array_equal(eta0, sp.eta0):
         return sp
-    return SignalParams(sp.names, eta0=eta0, eta_g=sp.eta_g, eta_f=sp.eta_f)
-
-
-def _stacked(base: SweepBase, eta0: FloatArray) -> SignalParams:
-    """The study's channels once per row of ``eta0`` ``(R, J)``, as ``R * J`` channels (row
-    by row): one log-likelihood call then evaluates every row's intercepts."""
-    sp = base.params.signals
-    assert sp is not None
-    r = eta0.shape[0]
-    return SignalParams(
-        tuple(f"{c}#{i}" for i in range(r) for c in sp.names),
-        eta0=eta0.reshape(-1),
-        eta_g=np.tile(sp.eta_g, r),
-        eta_f=np.tile(sp.eta_f, r),
-    )
+    return SignalParams(sp.names, eta0=eta0, eta_g=sp.eta_g, eta_f=sp.eta_f, posture=sp.posture)
 
 
 def signal_logliks(
@@ -191,52 +184,52 @@ def signal_logliks(
 ) -> tuple[IntArray, FloatArray] | None:
     """The channels' log-likelihood of the rival's signals: ``(ids, ll)`` with ``ll``
     ``(S, T, K, J)`` once per distinct setting it depends on (the threat multiplier ``h``
-    unless the observer is threat-blind, the intercepts) and ``ids[i]`` cell ``i``'s
-    setting; ``None`` without channels.
+    unless the observer is threat-blind, the intercepts, and ``delta`` where a channel records
+    the rival's posture) and ``ids[i]`` cell ``i``'s setting; ``None`` without channels.
 
-    :func:`~secdilemma.model.loglik_components` evaluates each channel element by element,
-    so the settings share calls: with one set of intercepts, one call per blindness with
-    the distinct ``h`` on its scenario axis; else one call per distinct (``h``, blindness)
-    with that world's distinct intercepts stacked on the channel axis (:func:`_stacked`).
+    All settings in one array expression (:func:`_signal_ll`), term for term the one of
+    :func:`~secdilemma.model.loglik_components`, so the numbers are the study's bit for bit.
     """
-    if base.signals is None:
+    sp = base.params.signals
+    if base.signals is None or sp is None:
         return None
     h = np.where(blind[:, None], 0.0, _cell_h(base, cells))  # blind: h does not enter
-    ids, first = group([*h.T, blind, *eta0.T], cells.n)
-    t, k, j = base.dx.size, base.types.n_types, eta0.shape[1]
-    ll = np.empty((first.size, t, k, j))
-    one_eta0 = group(list(eta0[first].T), first.size)[1].size == 1
-    call_keys = [blind[first]] if one_eta0 else [*h[first].T, blind[first]]
-    call_ids, call_first = group(call_keys, first.size)
-    for c in range(call_first.size):
-        sel = np.flatnonzero(call_ids == c)
-        cell = first[sel]
-        if one_eta0:  # the worlds on the scenario axis
-            changes = {
-                w: np.asarray(cells.columns[w][cell], dtype=float)[:, None]
-                for w in _WORLD
-                if cells.has(w)
-            }
-            params = base.params.replace(signals=cell_signal_params(base, eta0[cell[0]]), **changes)
-            lead: tuple[int, ...] = (sel.size,)
-            sig = base.signals
-        else:  # one world, its intercepts on the channel axis
-            om, de = _world_of(base, cells, int(cell[0]))
-            params = base.params.replace(omega=om, delta=de, signals=_stacked(base, eta0[cell]))
-            lead = ()
-            sig = np.tile(base.signals, (1, sel.size))
-        _, part = loglik_components(
-            np.broadcast_to(base.dx, (*lead, t)),
-            np.broadcast_to(base.u, (*lead, t)),
-            params,
-            base.types,
-            signals=np.broadcast_to(sig, (*lead, *sig.shape)),
-            x=None if base.x is None else np.broadcast_to(base.x, (*lead, t)),
-            threat_blind=bool(blind[cell[0]]),
-        )
-        assert part is not None
-        ll[sel] = part if one_eta0 else part.reshape(t, k, sel.size, j).transpose(2, 0, 1, 3)
-    return ids, ll
+    posture = sp.posture is not None and bool(np.any(sp.posture))
+    de = _cell_delta(base, cells) if posture else np.empty((cells.n, 0))
+    ids, first = group([*h.T, blind, *eta0.T, *de.T], cells.n)
+    return ids, _signal_ll(
+        base, h[first], blind[first], eta0[first], de[first] if posture else None
+    )
+
+
+def _signal_ll(
+    base: SweepBase,
+    h: FloatArray,
+    blind: npt.NDArray[np.bool_],
+    eta0: FloatArray,
+    delta: FloatArray | None,
+) -> FloatArray:
+    """``(S, T, K, J)`` log probability of each signal under each type in ``S`` settings
+    (``h`` ``(S, 1)`` or ``(S, T)``, ``eta0`` ``(S, J)``, ``delta`` as ``h`` for posture
+    channels), as ``loglik_components``' ``_signal_loglik`` computes it (0 where missing)."""
+    sp = base.params.signals
+    assert sp is not None
+    assert base.signals is not None
+    types, t = base.types, base.dx.size
+    h_prev = lagged(np.broadcast_to(h, (h.shape[0], t)))
+    h_prev[blind] = 0.0
+    threat = (h_prev[..., None] * np.maximum(lagged(base.u), 0.0)[..., None])[..., None]
+    eta_f_term = sp.eta_f * types.fear[:, None] * threat  # (S, T, K, J)
+    eta_f_term = np.where(sp.eta_f == 0.0, 0.0, eta_f_term)
+    eta_g: FloatArray = sp.eta_g
+    if delta is not None:  # the posture channels' loading at each period's delta
+        eta_g = signal_greed_loading(sp, np.broadcast_to(delta, (h.shape[0], t)))[..., None, :]
+    logit = eta0[:, None, None, :] + eta_g * types.greed[:, None] + eta_f_term
+    s_b = base.signals[None, :, None, :]
+    with np.errstate(invalid="ignore"):  # NaN inputs become NaN terms, dropped below
+        ll = -(s_b * np.logaddexp(0.0, -logit) + (1.0 - s_b) * np.logaddexp(0.0, logit))
+    miss = np.isnan(ll).any(axis=-2, keepdims=True)
+    return np.asarray(np.where(miss, 0.0, ll))
 
 
 # -- the buildups, the weights and the filter -------------------------------------------------

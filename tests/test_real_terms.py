@@ -29,8 +29,9 @@ import secdilemma.data.prices as prices_mod
 from secdilemma import Observer, Study
 from secdilemma.data import make_dyad, to_moves
 from secdilemma.data.sources import read_nmc
-from secdilemma.errors import DataError
+from secdilemma.errors import DataError, SpecError
 from secdilemma.model import ModelParams
+from secdilemma.spec import ModelSpec
 
 _OBS, _RIV, _START, _END = "IRN", "IRQ", 1960, 2000
 
@@ -143,3 +144,20 @@ def test_prices_argument_and_attrs() -> None:
         make_dyad("USA", "CHN", source="sipri", prices="relative")
     # relative has no unit, so it crosses 1913->1914 without unit_break
     assert make_dyad("UKG", "GMY", start=1910, end=1920, prices="relative").sizes["period"] == 11
+
+
+def test_the_spec_and_from_dyad_choose_prices_and_a_case_refuses_them():
+    nominal = ModelSpec.for_dyad("IRN", "IRQ", start=1960, end=2000, prices="nominal")
+    assert nominal.data.prices == "nominal"
+    assert ModelSpec.from_dict(nominal.to_dict()).data.prices == "nominal"
+    ds_real = Study.from_dyad("IRN", "IRQ", start=1960, end=2000, signals=[]).data()
+    ds_nom = Study.from_dyad(
+        "IRN", "IRQ", start=1960, end=2000, signals=[], prices="nominal"
+    ).data()
+    assert ds_real.attrs["prices"] == "real"
+    assert ds_nom.attrs["prices"] == "nominal"
+    assert not np.allclose(ds_real["milex"].values, ds_nom["milex"].values, equal_nan=True)
+    with pytest.raises(SpecError, match=r"data\.prices"):
+        ModelSpec.from_dict({"data": {"observer": "IRN", "rival": "IRQ", "prices": "cheap"}})
+    with pytest.raises(SpecError, match=r"data\.prices"):
+        ModelSpec.from_dict({"data": {"case": "us_china", "prices": "nominal"}})

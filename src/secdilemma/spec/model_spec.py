@@ -176,6 +176,7 @@ class ModelSpec:
         end: int | None = None,
         variable: str = "milex",
         name: str | None = None,
+        prices: str = "real",
         **sections: Mapping[str, Any],
     ) -> ModelSpec:
         """A spec for any pair of states, built from the raw tables (:func:`make_dyad`).
@@ -188,8 +189,10 @@ class ModelSpec:
         ----------
         observer, rival
             COW code, COW abbreviation or name of each state; stored as the COW abbreviation.
-        source, start, end, variable
-            As ``data.source``, ``data.start``, ``data.end`` and ``data.variable``.
+        source, start, end, variable, prices
+            As ``data.source``, ``data.start``, ``data.end``, ``data.variable`` and
+            ``data.prices`` (``"real"``: deflated, the default; ``"nominal"``; ``"relative"``:
+            shares of the system's total, :func:`~secdilemma.data.make_dyad`).
         name
             ``meta.name``; default ``"<observer>-<rival>"`` in COW abbreviations (``"IND-PAK"``).
         **sections
@@ -227,6 +230,7 @@ class ModelSpec:
             "observer": obs.abb,
             "rival": riv.abb,
             "source": source,
+            "prices": prices,
             "variable": variable,
             **extra,
         }
@@ -362,6 +366,7 @@ def _load_data(d: DataSpec) -> xr.Dataset:
         d.observer,
         d.rival,
         source=d.source or "nmc",  # type: ignore[arg-type]
+        prices=d.prices or "real",  # type: ignore[arg-type]
         start=d.start,
         end=d.end,
     )

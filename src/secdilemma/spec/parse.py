@@ -17,6 +17,7 @@ from typing import Any
 
 from secdilemma.data import SIGNAL_CHANNELS
 from secdilemma.data.catalog import CASES
+from secdilemma.data.prices import PRICES
 from secdilemma.decision.losses import Losses
 from secdilemma.errors import ParameterError, SpecError
 from secdilemma.model import DEFAULT_DELTA, DEFAULT_OMEGA
@@ -53,6 +54,7 @@ _DATA_KEYS = (
     "observer",
     "rival",
     "source",
+    "prices",
     "start",
     "end",
     "variable",
@@ -228,7 +230,7 @@ def _check_prior_values(ctx: _Ctx, p: PriorSpec, key: str) -> PriorSpec:
 # ---------------------------------------------------------------------------------------------
 def _check_case(ctx: _Ctx, t: dict[str, Any], case: str) -> None:
     ctx.member(case, "data.case", CASES, "case")
-    bad = [k for k in ("observer", "rival", "source") if k in t]
+    bad = [k for k in ("observer", "rival", "source", "prices") if k in t]
     if bad:
         raise ctx.fail(
             f"data.{bad[0]}",
@@ -272,6 +274,7 @@ def _data(ctx: _Ctx, t: dict[str, Any]) -> DataSpec:
         observer=code("observer"),
         rival=code("rival"),
         source=ctx.string(t["source"], "data.source", choices=SOURCES) if "source" in t else None,
+        prices=ctx.string(t["prices"], "data.prices", choices=PRICES) if "prices" in t else None,
         start=start,
         end=end,
         variable=ctx.string(t.get("variable", DataSpec.variable), "data.variable"),

@@ -174,6 +174,7 @@ class DataSpec:
     observer: str | None = None
     rival: str | None = None
     source: str | None = None
+    prices: str | None = None
     start: int | None = None
     end: int | None = None
     variable: str = "milex"

@@ -180,6 +180,7 @@ class Study:
         end: int | None = None,
         name: str | None = None,
         signals: Sequence[str] | None = None,
+        prices: str = "real",
         **overrides: Any,
     ) -> Study:
         """A study of any pair of states, built from the raw tables.
@@ -190,7 +191,7 @@ class Study:
         observer with a uniform prior, the default losses and a ten-period horizon, and
         the rival's signal channels derived from MID and ATOP for every pair
         (:data:`secdilemma.data.schema.DERIVED_CHANNELS`) that the window covers in at least
-        one year (give ``signals=[...]`` to choose, ``signals=[]`` for none).
+        one year (``signals=[...]`` to choose, ``[]`` for none); ``prices`` as ``make_dyad``.
 
         Examples
         --------
@@ -199,7 +200,7 @@ class Study:
         ('IND-PAK', '1960-2000')
         """
         check_choice("source", source, SOURCES)
-        kw: dict[str, Any] = dict(source=source, start=start, end=end, name=name,
+        kw: dict[str, Any] = dict(source=source, start=start, end=end, name=name, prices=prices,
                                   priors={"use_reference": True})  # fmt: skip
         spec = ModelSpec.for_dyad(observer_state, rival_state, **kw)
         if signals is None:

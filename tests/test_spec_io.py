@@ -142,6 +142,7 @@ def test_for_dyad_builds_the_data_section_with_defaults_elsewhere() -> None:
         "observer": "IND",
         "rival": "PAK",
         "source": "nmc",
+        "prices": "real",
         "start": 1950,
         "end": 2016,
         "variable": "milex",

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from secdilemma.study.headline import EngineComparison, compare_engines, decision_headline
+from secdilemma.study.sensitivity import coefficient_sensitivity
 from secdilemma.study.setting import (
     DEFAULT_N_SIMS,
     ENGINES,
@@ -19,6 +21,10 @@ __all__ = [
     "PARAM_SOURCES",
     "SWITCHING_PERSISTENCE",
     "VARIANTS",
+    "EngineComparison",
     "Setting",
     "Study",
+    "coefficient_sensitivity",
+    "compare_engines",
+    "decision_headline",
 ]

@@ -14,13 +14,16 @@ import numpy as np
 import xarray as xr
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from secdilemma.study import Setting
+from secdilemma.study.headline import EngineComparison, decision_headline
 
 __all__ = [
     "console",
     "err_console",
     "print_case",
+    "print_coefficient_sensitivity",
     "print_comparison",
     "print_decision",
     "print_evidence",
@@ -128,9 +131,15 @@ def _rounded(d: dict[str, Any]) -> dict[str, Any]:
     return {k: round(float(np.mean(v)), 4) for k, v in d.items()}
 
 
-def print_decision(res: xr.Dataset) -> None:
-    """The decision: expected utilities with intervals, P(best), p*, EVPI, recommendation."""
-    level = round(100 * float(res.attrs.get("ci_prob", 0.94)))
+def print_decision(res: xr.Dataset, engines: EngineComparison | None = None) -> None:
+    """The decision: it leads with the headline belief (the one the decision used, and its
+    engine) and, when both engines ran, whether the other differs (``engines``,
+    :func:`secdilemma.study.headline.compare_engines`); then expected utilities with
+    intervals, P(best), p*, EVPI, recommendation."""
+    level = round(100 * float(res.attrs.get("ci_prob", 0.90)))  # the level decide() used
+    console.print(decision_headline(res), style="bold", markup=False)
+    if engines is not None:
+        console.print(engines.sentence, markup=False)
     horizon = res.attrs.get("study_horizon", "?")
     acts = [str(a) for a in res.action.values]
     which = " or ".join(acts) if len(acts) < 3 else f"{', '.join(acts[:-1])} or {acts[-1]}"
@@ -149,10 +158,6 @@ def print_decision(res: xr.Dataset) -> None:
             f"{float(r.p_best):.2f}",
         )
     console.print(table)
-    belief = res["belief"]
-    belief_txt = ", ".join(
-        f"P({t})={float(belief.sel(rival_type=t)):.2f}" for t in belief.rival_type.values
-    )
     p_star = float(res["threshold"])
     p_star_txt = (
         f"{p_star:.3f} (above it: {res.attrs.get('threshold_upper_action', '?')})"
@@ -162,8 +167,6 @@ def print_decision(res: xr.Dataset) -> None:
     rec = str(res.attrs["recommended"])
     best = str(res["p_best"].idxmax("action").values)
     lines = [
-        f"belief ({res.attrs.get('study_engine', '')} engine): {belief_txt}; "
-        f"P(greed motive) = {float(res['p_greed']):.3f}",
         f"expected utility: the mean over the belief; {level} % interval: over the posterior "
         "draws (for one belief vector, the simulation's Monte Carlo error). P(best): the share "
         "of the draws (type and parameters) under which the action is the best one (what a "
@@ -208,8 +211,8 @@ def print_fit_summary(summary: dict[str, Any]) -> None:
         console.print(
             f"prior sensitivity: the data moved the belief {sens['kl_prior_to_posterior_nats']:.2f}"
             f" nats away from the type prior (certainty would be {sens['kl_max_nats']:.2f}); "
-            "with a uniform type prior the posterior would differ by at most "
-            f"{sens['max_shift_from_type_prior']:.3f}."
+            "how the decision moves with the coefficient priors: the decision's sensitivity "
+            "table."
         )
     d = summary["diagnostics"]
 
@@ -229,6 +232,55 @@ def print_fit_summary(summary: dict[str, Any]) -> None:
             "[bold red]warning[/bold red]: do not report this posterior; run longer chains, "
             "raise sampler.target_accept, or tighten the priors."
         )
+
+
+def print_coefficient_sensitivity(ds: xr.Dataset) -> None:
+    """How the recommendation and p* move with each coefficient across the pool's interval
+    (:func:`secdilemma.study.sensitivity.coefficient_sensitivity`): a table, the pool's
+    kappa, one plain sentence per coefficient and a note when a kappa point sits at zero."""
+    a = ds.attrs
+    table = Table(
+        title=Text(
+            f"Decision sensitivity to the coefficients ({a.get('belief', '')}; one "
+            "coefficient at a time at the pool's 5 % quantile, median and 95 % quantile, the "
+            "others at the study's values)"
+        ),
+        caption=Text(str(a["kappa_pool"])) if a.get("kappa_pool") else None,
+    )
+    acts = [str(x) for x in ds["action"].values]
+    for col in ("coefficient", "level", "value", "recommended", "p*", *(f"EU {x}" for x in acts)):
+        left = col in ("coefficient", "level")
+        table.add_column(col, justify="left" if left else "right", no_wrap=not col.startswith("EU"))
+    table.add_column("switch at", justify="right", no_wrap=True)
+    for name in ds["coefficient"].values:
+        sw = ds["switch_value"].sel(coefficient=name).values
+        switch = ", ".join(f"{x:.3g}" for x in sw[np.isfinite(sw)]) or "-"
+        for i, level in enumerate(ds["level"].values):
+            r = ds.sel(coefficient=name, level=level)
+            p_star = float(r["threshold"])
+            table.add_row(
+                str(name) if i == 0 else "",
+                str(level),
+                f"{float(r['value']):.3g}",
+                str(r["recommended"].item()),
+                f"{p_star:.3f}" if np.isfinite(p_star) else "none",
+                *(f"{float(r['expected_utility'].sel(action=x)):.3f}" for x in acts),
+                switch if i == 0 else "",
+                end_section=i == ds.sizes["level"] - 1,
+            )
+    console.print(table, markup=False)
+    own = ", ".join(
+        f"{c} {float(ds['study_value'].sel(coefficient=c)):.3g}" for c in ds["coefficient"].values
+    )
+    console.print(
+        f"at the study's values ({own}): {a.get('baseline_recommended')} (p* "
+        f"{float(a.get('baseline_threshold', float('nan'))):.3f})",
+        markup=False,
+    )
+    for line in json.loads(a.get("sentences", "[]")):
+        console.print(line, markup=False)
+    if a.get("boundary_note"):
+        console.print(f"note: {a['boundary_note']}.", markup=False)
 
 
 def print_comparison(table: xr.Dataset, shaky: list[str]) -> None:

@@ -57,7 +57,8 @@ from secdilemma.interfaces.plots import plot_decision, plot_evidence, plot_fit, 
 from secdilemma.interfaces.plots.evidence import greed_log_odds
 from secdilemma.interfaces.report import gather, main_report_files, write_report
 from secdilemma.io import OutputRun, save_dataset
-from secdilemma.study import VARIANTS, Study
+from secdilemma.study import VARIANTS, Study, coefficient_sensitivity
+from secdilemma.study.headline import study_engines
 
 __all__ = ["app", "main"]
 
@@ -335,6 +336,7 @@ def decide_cmd(
             if engine == "exact":
                 write_belief(study, run)
             out.print_decision(write_decision(study, run, engine, n_sims))
+            out.print_coefficient_sensitivity(coefficient_sensitivity(study, n_sims=n_sims))
         out.console.print(f"wrote {', '.join(files)} in {folder}", markup=False)
 
 
@@ -541,7 +543,8 @@ def _main_chain(study: Study, run: OutputRun, fit: bool) -> None:
         write_fit(study, run, "fit/")
     out.console.rule("3. Choice: deter or reassure")
     res = write_decision(study, run, "fit" if fit else "exact", 2000)
-    out.print_decision(res)
+    out.print_decision(res, study_engines(study, post) if fit else None)
+    out.print_coefficient_sensitivity(coefficient_sensitivity(study, n_sims=2000))
     out.console.rule("4. Report for a policy reader: report.html, report.md")
     inputs = gather(
         study, engine="fit" if fit else "exact", posterior=post, evidence=ev, naive=naive,

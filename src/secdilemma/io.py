@@ -230,7 +230,26 @@ def save_dataset(
 
 
 def load_dataset(path: str | os.PathLike[str]) -> xr.Dataset:
-    """Read a NetCDF result written by :func:`save_dataset` (fully loaded, file closed)."""
+    """Read a NetCDF result written by :func:`save_dataset` (fully loaded, file closed).
+
+    Raises
+    ------
+    DataError
+        No such file, or a file that is not readable NetCDF.
+
+    Examples
+    --------
+    >>> import tempfile, xarray as xr
+    >>> result = xr.Dataset({"p_greed": ("period", [0.5, 0.7])}, attrs={"title": "a run"})
+    >>> path = save_dataset(result, f"{tempfile.mkdtemp()}/belief.nc")
+    >>> ds = load_dataset(path)  # in memory: the file is closed again
+    >>> ds["p_greed"].values.tolist(), ds.attrs["title"], "secdilemma_version" in ds.attrs
+    ([0.5, 0.7], 'a run', True)
+    >>> load_dataset("no_such_result.nc")
+    Traceback (most recent call last):
+    ...
+    secdilemma.errors.DataError: no_such_result.nc: no such result file; check the path.
+    """
     p = Path(path)
     if not p.is_file():
         raise DataError(f"{p}: no such result file; check the path.")

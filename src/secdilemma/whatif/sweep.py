@@ -240,6 +240,20 @@ def sweep(
         A chunk failed; the message names the first failing cell's inputs.
     ClusterError
         The scheduler did not answer.
+
+    Examples
+    --------
+    >>> import secdilemma as sd
+    >>> study = sd.Study("us_ussr", params="default")  # the case's actions: deter, reassure
+    >>> ds = sweep(study, omega=[0.3, 0.7], delta=[0.2, 0.8], n_sims=200)
+    >>> ds["best_action"].dims, ds.attrs["whatif_swept"]
+    (('omega', 'delta'), 'omega [0.3, 0.7], delta [0.2, 0.8]')
+    >>> ds.action.values[ds["best_action"].values].tolist()  # rows omega, columns delta
+    [['deter', 'reassure'], ['deter', 'deter']]
+
+    On a cluster, or into a Zarr store as the chunks finish:
+
+    >>> sweep(study, omega=np.linspace(0, 1, 101), workers=4, store="omega.zarr")  # doctest: +SKIP
     """
     plan = plan_sweep(
         study, chunks=chunks, n_sims=n_sims, policy_sims=policy_sims, payoffs=payoffs,

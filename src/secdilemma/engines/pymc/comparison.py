@@ -56,6 +56,30 @@ def compare_models(
         ``weight``, ``se``, ``dse``, ``p_worse``, ``diag_diff``, ``diag_elpd``). In ArviZ 1.x
         ``elpd_diff`` is each model's elpd minus the best one's: 0 for the best, negative for
         the others.
+
+    Examples
+    --------
+    Two fits to the same data (here result trees written by hand: a mean ``mu`` near the
+    data's and one beside it, with the pointwise log-likelihood ``dx`` a fit stores):
+
+    >>> import numpy as np, xarray as xr
+    >>> rng = np.random.default_rng(1)
+    >>> dx = rng.normal(0.0, 1.0, (1, 40))  # one dyad, 40 periods
+    >>> def fit(centre):
+    ...     mu = rng.normal(centre, 0.05, (2, 100))  # (chain, draw)
+    ...     ll = -0.5 * (dx - mu[..., None, None]) ** 2 - 0.5 * np.log(2 * np.pi)
+    ...     return xr.DataTree.from_dict({
+    ...         "posterior": xr.Dataset({"mu": (("chain", "draw"), mu)}),
+    ...         "log_likelihood": xr.Dataset({"dx": (("chain", "draw", "dyad", "period"), ll)}),
+    ...     })
+    >>> table = compare_models({"shifted": fit(1.0), "centred": fit(0.0)})
+    >>> table.index.tolist(), bool(table.loc["shifted", "elpd_diff"] < 0)
+    (['centred', 'shifted'], True)
+
+    With fitted models (each a PyMC run): ``compare_models([fit_a, fit_b])``, named by their
+    specs.
+
+    >>> compare_models([model_a.fit(), model_b.fit()])  # doctest: +SKIP
     """
     import arviz_stats as azs
 

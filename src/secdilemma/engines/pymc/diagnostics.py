@@ -33,7 +33,26 @@ _NOTE = (
 
 
 class ConvergenceWarning(UserWarning):
-    """The sampler's diagnostics fail the gate: the posterior is not to be trusted."""
+    """The sampler's diagnostics fail the gate: the posterior is not to be trusted.
+
+    :meth:`PerceptionModel.fit <secdilemma.engines.pymc.PerceptionModel.fit>` warns with it
+    (via :func:`warn_if_failed`); turn it into an error where an untrusted fit must stop a run.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np, xarray as xr
+    >>> walk = np.cumsum(np.random.default_rng(0).normal(size=(2, 200)), axis=1)
+    >>> tree = xr.DataTree.from_dict({"posterior": xr.Dataset({"beta": (("chain", "draw"), walk)})})
+    >>> diag = diagnostics(tree)  # two chains that wander apart: not converged
+    >>> diag["ok"], diag["problems"][0]
+    (False, 'max R-hat 2.093 > 1.01')
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", ConvergenceWarning)
+    ...     warn_if_failed("toy", diag)
+    Traceback (most recent call last):
+    ...
+    secdilemma.engines.pymc.diagnostics.ConvergenceWarning: toy: the sampler's diagnostics ...
+    """
 
 
 def _extreme(ds: Any, fn: Callable[[Any], Any]) -> float | None:

@@ -137,6 +137,26 @@ def load(path: str | os.PathLike[str]) -> PerceptionModel:
     SpecError
         The file was written by another secdilemma version (refit, or install that version),
         or its stored spec is not a valid spec.
+
+    Examples
+    --------
+    A fit saved by :meth:`PerceptionModel.save` comes back ready to summarise and decide
+    (the fit itself is a PyMC run):
+
+    >>> import secdilemma as sd
+    >>> model = sd.PerceptionModel(sd.ModelSpec.from_dict({}), data=sd.simulate(n_periods=20))
+    >>> _ = model.fit().save("fit.nc")  # doctest: +SKIP
+    >>> sd.load("fit.nc").summary()["trustworthy"]  # doctest: +SKIP
+    True
+
+    Any other file is refused with a typed error that says why:
+
+    >>> import tempfile, xarray as xr
+    >>> path = sd.save_dataset(xr.Dataset({"a": ("t", [1.0])}), f"{tempfile.mkdtemp()}/r.nc")
+    >>> sd.load(path)
+    Traceback (most recent call last):
+    ...
+    secdilemma.errors.DataError: .../r.nc is not a secdilemma fit (no 'spec' attribute); ...
     """
     p = Path(path)
     tree = _read_tree(p)

@@ -10,11 +10,11 @@ policy         rule
 ============== ================================================================================
 AlwaysDeter    deter every period.
 AlwaysReassure reassure every period.
-TitForTat      reassure first, then deter iff the rival armed (its last change > tolerance).
-GRIT           graduated unilateral restraint (Osgood 1962): restrain, step up the restraint
-               while it is reciprocated, and go back to deterrence for good after ``patience``
-               unreciprocated periods in a row.
-BeliefThreshold deter iff P(greed motive) under the current belief exceeds a threshold.
+TitForTat      reassure first, then deter (or defend: ``respond``) iff the rival armed.
+GRIT           graduated unilateral restraint (Osgood 1962): restrain (``steps``), step up the
+               restraint while reciprocated, deter (or defend: ``fallback``) for good after
+               ``patience`` unreciprocated periods in a row.
+BeliefThreshold deter iff P(greed motive) exceeds a threshold (defend above ``defend_above``).
 BayesOptimal   dynamic programming over a discretised belief simplex, with the exact
                static-type Bayes update: minimises expected discounted loss over the horizon.
 ============== ================================================================================
@@ -143,6 +143,16 @@ class Policy:
     """Base class: a policy maps the state of ``n`` scenarios to ``n`` action indices.
 
     Subclasses set the class attribute ``name`` and implement :meth:`act`.
+
+    Examples
+    --------
+    >>> class Alternate(Policy):
+    ...     name = "alternate"
+    ...     def act(self, state):
+    ...         a = state.index(("deter", "reassure")[state.period % 2])
+    ...         return np.full(state.n, a, dtype=np.intp)
+    >>> Alternate().act(PolicyState.initial([[1 / 3] * 3])).tolist()  # "deter" is action 0
+    [0]
     """
 
     name: ClassVar[str] = "policy"
@@ -157,7 +167,14 @@ class Policy:
 
 
 class AlwaysDeter(Policy):
-    """Deter every period (the deterrence model's prescription)."""
+    """Deter every period (the deterrence model's prescription).
+
+    Examples
+    --------
+    >>> st = PolicyState.initial([[0.1, 0.8, 0.1], [0.8, 0.1, 0.1]])  # whatever the belief
+    >>> [st.actions[i] for i in AlwaysDeter().act(st)]
+    ['deter', 'deter']
+    """
 
     name = "always_deter"
 
@@ -166,7 +183,14 @@ class AlwaysDeter(Policy):
 
 
 class AlwaysReassure(Policy):
-    """Reassure every period (the spiral model's prescription)."""
+    """Reassure every period (the spiral model's prescription).
+
+    Examples
+    --------
+    >>> st = PolicyState.initial([[0.1, 0.8, 0.1], [0.8, 0.1, 0.1]])  # whatever the belief
+    >>> [st.actions[i] for i in AlwaysReassure().act(st)]
+    ['reassure', 'reassure']
+    """
 
     name = "always_reassure"
 
@@ -175,34 +199,48 @@ class AlwaysReassure(Policy):
 
 
 class TitForTat(Policy):
-    """Reassure first; then deter iff the rival's last change exceeded ``tolerance``.
+    """Reassure first; then ``respond`` iff the rival's last change exceeded ``tolerance``.
 
     Parameters
     ----------
     tolerance
         The largest rival change still read as restraint (log points per period).
+    respond
+        The answer to a buildup: ``"deter"`` (default) or ``"defend"``, a defensive buildup
+        that threatens an insecure rival less (``h``, docs/model.md section 2.2).
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> st = replace(PolicyState.initial([[1 / 3] * 3] * 2), period=1,
+    ...              own_moves=np.array([[2], [2]]), rival_moves=np.array([[0.2], [-0.1]]))
+    >>> [st.actions[i] for i in TitForTat().act(st)]  # the first rival armed, the second cut
+    ['deter', 'reassure']
+    >>> [st.actions[i] for i in TitForTat(respond="defend").act(st)]
+    ['defend', 'reassure']
     """
 
     name = "tit_for_tat"
 
-    def __init__(self, tolerance: float = 0.0) -> None:
+    def __init__(self, tolerance: float = 0.0, respond: str = "deter") -> None:
         self.tolerance = check_number(tolerance, "tolerance", where="TitForTat")
+        self.respond = _action_name(respond, "respond", "TitForTat")
 
     def act(self, state: PolicyState) -> IntArray:
-        deter, reassure = state.index("deter"), state.index("reassure")
+        answer, reassure = state.index(self.respond), state.index("reassure")
         if state.period == 0:
             return np.full(state.n, reassure, dtype=np.intp)
         armed = state.rival_moves[:, -1] > self.tolerance
-        return np.where(armed, deter, reassure).astype(np.intp)
+        return np.where(armed, answer, reassure).astype(np.intp)
 
 
 class GRIT(Policy):
     """Graduated reciprocation in tension reduction (Osgood 1962).
 
     Start with the first restraint step; after each reciprocated period (the rival's change
-    at most ``tolerance``) move one step along ``steps`` (e.g. ``("hedge", "reassure")``:
-    first hold, then cut); after ``patience`` unreciprocated restraint periods in a row,
-    deter for the rest of the horizon.
+    at most ``tolerance``) move one step along ``steps`` (e.g. ``("defend", "reassure")``: a
+    cautious defensive buildup first, then cuts); after ``patience`` unreciprocated restraint
+    periods in a row, play ``fallback`` for the rest of the horizon.
 
     Parameters
     ----------
@@ -212,12 +250,31 @@ class GRIT(Policy):
         Unreciprocated periods tolerated before the initiative is abandoned (>= 1).
     tolerance
         The largest rival change still read as reciprocation.
+    fallback
+        The action after the initiative is abandoned: ``"deter"`` (default) or ``"defend"``
+        (keep the guard up with a buildup that threatens less, docs/model.md section 2.2).
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> pol = GRIT(steps=("defend", "reassure"), fallback="defend")
+    >>> st = PolicyState.initial([[1 / 3] * 3] * 2)
+    >>> [st.actions[i] for i in pol.act(st)]  # the cautious first step
+    ['defend', 'defend']
+    >>> st = replace(st, period=2, own_moves=np.array([[1, 2], [1, 1]]),
+    ...              rival_moves=np.array([[-0.1, -0.1], [0.1, 0.1]]))
+    >>> [st.actions[i] for i in pol.act(st)]  # reciprocated: cut; ignored twice: defend
+    ['reassure', 'defend']
     """
 
     name = "grit"
 
     def __init__(
-        self, steps: Sequence[str] = ("reassure",), patience: int = 2, tolerance: float = 0.0
+        self,
+        steps: Sequence[str] = ("reassure",),
+        patience: int = 2,
+        tolerance: float = 0.0,
+        fallback: str = "deter",
     ) -> None:
         steps = (steps,) if isinstance(steps, str) else tuple(steps)
         if not steps:
@@ -231,9 +288,10 @@ class GRIT(Policy):
         self.steps = tuple(str(s) for s in steps)
         self.patience = int(patience)
         self.tolerance = check_number(tolerance, "tolerance", where="GRIT")
+        self.fallback = _action_name(fallback, "fallback", "GRIT")
 
     def act(self, state: PolicyState) -> IntArray:
-        deter = state.index("deter")
+        fallback = state.index(self.fallback)
         step_idx = np.array([state.index(s) for s in self.steps], dtype=np.intp)
         n = state.n
         level = np.zeros(n, dtype=np.intp)  # position along the steps
@@ -246,28 +304,51 @@ class GRIT(Policy):
             run = np.where(r & ~ok, run + 1, np.where(r, 0, run))
             level = np.where(r & ok, np.minimum(level + 1, len(step_idx) - 1), level)
             abandoned |= run >= self.patience
-        return np.where(abandoned, deter, step_idx[level]).astype(np.intp)
+        return np.where(abandoned, fallback, step_idx[level]).astype(np.intp)
 
 
 class BeliefThreshold(Policy):
     """Deter iff ``P(greed motive) = sum_k belief_k * greed_k`` exceeds ``threshold``.
 
     With ``threshold`` set to the p* reported by :func:`~secdilemma.decision.decide` this is
-    the myopic (one-decision) rule applied with learning.
+    the myopic (one-decision) rule applied with learning. With ``defend_above`` (at most
+    ``threshold``) there are two thresholds: reassure up to ``defend_above``, defend above it
+    up to ``threshold``, deter above ``threshold`` (e.g. the two switch points of a
+    three-action :func:`~secdilemma.decision.decide`, ``switch_point``).
+
+    Examples
+    --------
+    >>> st = PolicyState.initial([[0.1, 0.8, 0.1], [0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
+    >>> [st.actions[i] for i in BeliefThreshold(0.5).act(st)]  # P(greed) 0.2, 0.5, 0.9
+    ['reassure', 'reassure', 'deter']
+    >>> [st.actions[i] for i in BeliefThreshold(0.6, defend_above=0.3).act(st)]
+    ['reassure', 'defend', 'deter']
     """
 
     name = "belief_threshold"
 
-    def __init__(self, threshold: float = 0.5) -> None:
+    def __init__(self, threshold: float = 0.5, *, defend_above: float | None = None) -> None:
         self.threshold = check_number(
             threshold, "threshold", low=0.0, high=1.0, where="BeliefThreshold"
         )
+        if defend_above is not None:
+            defend_above = check_number(
+                defend_above, "defend_above", low=0.0, high=self.threshold, where="BeliefThreshold"
+            )
+        self.defend_above = defend_above
 
     def act(self, state: PolicyState) -> IntArray:
         p_greed = state.belief @ np.asarray(state.greed, dtype=float)
-        return np.where(
-            p_greed > self.threshold, state.index("deter"), state.index("reassure")
-        ).astype(np.intp)
+        below = np.full(state.n, state.index("reassure"), dtype=np.intp)
+        if self.defend_above is not None:
+            below[p_greed > self.defend_above] = state.index("defend")
+        return np.where(p_greed > self.threshold, state.index("deter"), below).astype(np.intp)
+
+
+def _action_name(value: object, arg: str, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ParameterError(f"{where}: `{arg}` must be an action name; got {value!r}.")
+    return value
 
 
 def signal_branches(model: DynamicModel) -> tuple[FloatArray, FloatArray]:
@@ -338,6 +419,13 @@ class BayesOptimal(Policy):
     -----
     Learned attributes (after :meth:`solve`): ``q_`` ``(horizon, G, A)`` expected discounted
     loss to go of each action at each grid belief, ``grid_`` ``(G, K)``.
+
+    Examples
+    --------
+    >>> pol = BayesOptimal(horizon=3, grid_size=11)  # deter, defend, reassure
+    >>> st = PolicyState.initial([[0, 1, 0], [0, 0, 1]], horizon=3)  # insecure; mixed
+    >>> [st.actions[i] for i in pol.act(st)]
+    ['reassure', 'defend']
     """
 
     name = "bayes_optimal"

@@ -313,8 +313,8 @@ class BeliefThreshold(Policy):
     With ``threshold`` set to the p* reported by :func:`~secdilemma.decision.decide` this is
     the myopic (one-decision) rule applied with learning. With ``defend_above`` (at most
     ``threshold``) there are two thresholds: reassure up to ``defend_above``, defend above it
-    up to ``threshold``, deter above ``threshold`` (e.g. the two switch points of a
-    three-action :func:`~secdilemma.decision.decide`, ``switch_point``).
+    up to ``threshold``, deter above ``threshold`` (e.g. the ``switch_point`` values of a
+    three-action :func:`~secdilemma.decision.decide`, where it lists two).
 
     Examples
     --------

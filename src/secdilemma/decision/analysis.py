@@ -49,6 +49,14 @@ __all__ = ["decide", "value_of_information"]
 FloatArray = npt.NDArray[np.float64]
 
 _N_CURVE = 101
+_LONG_NAMES = {
+    "threshold": "belief threshold p* on the greed axis: the first point where the best "
+    "action changes",
+    "switch_point": "every point on the greed axis where the best action changes",
+    "evpi": "expected value of perfect information",
+    "eu_curve_lower": "lower end of the central ci_prob band of expected utility",
+    "eu_curve_upper": "upper end of the central ci_prob band of expected utility",
+}
 
 
 @dataclass(frozen=True)
@@ -312,12 +320,6 @@ def decide(
     p, b_g, b_n = static.greed_axis(w, st.greed)
     p_star, pair, upper, note, pts, below, above = _threshold(st.actions, U, b_g, b_n)
     grid = np.linspace(0.0, 1.0, _N_CURVE)
-    w_line = grid[:, None] * b_g[None, :] + (1.0 - grid[:, None]) * b_n[None, :]  # (G, N)
-    eu_curve = U @ w_line.T  # (A, G)
-    curve_lo, curve_hi = curve_band(
-        st.per_draw_utility, st.belief, st.se, w_line, eu_curve, ci_prob
-    )
-    evpi_curve = np.array([static.evpi(U, wl) for wl in w_line])
     ds = xr.Dataset(
         {
             "utility": (("action", "rival_type"), st.per_draw_utility.mean(axis=0)),
@@ -333,10 +335,7 @@ def decide(
             "switch_above": ("switch", np.asarray(above, dtype=object)),
             "p_greed": ((), p),
             "belief": ("rival_type", st.belief.mean(axis=0)),
-            "eu_curve": (("action", "greed_axis"), eu_curve),
-            "eu_curve_lower": (("action", "greed_axis"), curve_lo),
-            "eu_curve_upper": (("action", "greed_axis"), curve_hi),
-            "evpi_curve": ("greed_axis", evpi_curve),
+            **_curves(st, grid, b_g, b_n, ci_prob),
         },
         coords={
             "action": list(st.actions),
@@ -361,14 +360,25 @@ def decide(
     )
     if st.se is not None:
         ds["utility_se"] = (("action", "rival_type"), st.se)
-    ds["threshold"].attrs["long_name"] = (
-        "belief threshold p* on the greed axis: the first point where the best action changes"
-    )
-    ds["switch_point"].attrs["long_name"] = (
-        "every point on the greed axis where the best action changes"
-    )
-    ds["evpi"].attrs["long_name"] = "expected value of perfect information"
+    for name, text in _LONG_NAMES.items():
+        ds[name].attrs["long_name"] = text
     return ds
+
+
+def _curves(
+    st: _States, grid: FloatArray, b_g: FloatArray, b_n: FloatArray, ci_prob: float
+) -> dict[str, Any]:
+    """Along the greed axis: each action's EU curve and its ``ci_prob`` band, and EVPI."""
+    w_line = grid[:, None] * b_g[None, :] + (1.0 - grid[:, None]) * b_n[None, :]  # (G, N)
+    eu_curve = st.utility @ w_line.T  # (A, G)
+    lo, hi = curve_band(st.per_draw_utility, st.belief, st.se, w_line, eu_curve, ci_prob)
+    dims = ("action", "greed_axis")
+    return {
+        "eu_curve": (dims, eu_curve),
+        "eu_curve_lower": (dims, lo),
+        "eu_curve_upper": (dims, hi),
+        "evpi_curve": ("greed_axis", np.array([static.evpi(st.utility, wl) for wl in w_line])),
+    }
 
 
 def _threshold(

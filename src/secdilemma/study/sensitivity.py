@@ -164,17 +164,7 @@ def coefficient_sensitivity(
     >>> json.loads(ds.attrs["sentences"])[0].startswith("anchor: the recommendation")
     True
     """
-    if isinstance(names, str):
-        names = [names]
-    names_t = tuple(str(n) for n in names)
-    bad = [n for n in names_t if n not in MOVABLE]
-    if bad or not names_t or len(set(names_t)) != len(names_t):
-        raise ParameterError(
-            f"coefficient_sensitivity: `names` must be distinct coefficients from {MOVABLE}; "
-            f"got {list(names_t)}."
-        )
-    if not (isinstance(rtol, int | float) and 0 < rtol < 1):
-        raise ParameterError(f"coefficient_sensitivity: `rtol` must be in (0, 1); got {rtol!r}.")
+    names_t = _check_names(names, rtol)
     ranges, source = _intervals(study, names_t, intervals)
     post = study.belief("exact", observer=observer)
     belief = post["filtered"].isel(period=-1)
@@ -189,51 +179,29 @@ def coefficient_sensitivity(
         )  # fmt: skip
 
     baseline = run(base)
-    actions = [str(a) for a in baseline["action"].values]
-    n, m = len(names_t), len(LEVELS)
-    eu = np.full((n, m, len(actions)), np.nan)
-    thr, val = np.full((n, m), np.nan), np.full((n, m), np.nan)
-    rec = np.empty((n, m), dtype=object)
-    switch = np.full((n, len(_SEGMENTS)), np.nan)
-    sentences = []
-    for i, name in enumerate(names_t):
-        cache: dict[float, xr.Dataset] = {}
-
-        def at(v: float, name: str = name, cache: dict[float, xr.Dataset] = cache) -> xr.Dataset:
-            if v not in cache:
-                cache[v] = run(base.replace(**{name: v}))
-            return cache[v]
-
-        for j, v in enumerate(ranges[name]):
-            r = at(v)
-            val[i, j], thr[i, j], rec[i, j] = v, float(r["threshold"]), r.attrs["recommended"]
-            eu[i, j] = r["expected_utility"].values
-        switches = []
-        for s in range(len(_SEGMENTS)):
-            if rec[i, s] != rec[i, s + 1]:
-                x, above = _bisect(
-                    lambda v: str(at(v).attrs["recommended"]), val[i, s], val[i, s + 1], rtol
-                )
-                switch[i, s] = x
-                switches.append((x, str(rec[i, s]), above))
-        sentences.append(
-            _sentence(name, ranges[name], rec[i], thr[i], switches, baseline.attrs["recommended"])
+    rows = [_move(run, base, name, ranges[name], rtol) for name in names_t]
+    sentences = [
+        _sentence(
+            name, ranges[name], r["rec"], r["thr"], r["switches"], baseline.attrs["recommended"]
         )
-    study_values = [float(np.mean(getattr(base, k))) for k in names_t]
+        for name, r in zip(names_t, rows, strict=True)
+    ]
+    switch = np.array([r["switch"] for r in rows])
+    dims = ("coefficient", "level")
     ds = xr.Dataset(
         {
-            "value": (("coefficient", "level"), val),
-            "recommended": (("coefficient", "level"), rec),
-            "threshold": (("coefficient", "level"), thr),
-            "expected_utility": (("coefficient", "level", "action"), eu),
-            "study_value": ("coefficient", study_values),
+            "value": (dims, np.array([r["val"] for r in rows])),
+            "recommended": (dims, np.array([r["rec"] for r in rows], dtype=object)),
+            "threshold": (dims, np.array([r["thr"] for r in rows])),
+            "expected_utility": ((*dims, "action"), np.array([r["eu"] for r in rows])),
+            "study_value": ("coefficient", [float(np.mean(getattr(base, k))) for k in names_t]),
             "switch_value": (("coefficient", "segment"), switch),
             "hinges": ("coefficient", np.isfinite(switch).any(axis=1)),
         },
         coords={
             "coefficient": list(names_t),
             "level": list(LEVELS),
-            "action": actions,
+            "action": [str(a) for a in baseline["action"].values],
             "segment": list(_SEGMENTS),
         },
         attrs={
@@ -254,6 +222,55 @@ def coefficient_sensitivity(
     return study._stamp(ds)
 
 
+def _check_names(names: Sequence[str], rtol: float) -> tuple[str, ...]:
+    names_t = (names,) if isinstance(names, str) else tuple(str(n) for n in names)
+    bad = [n for n in names_t if n not in MOVABLE]
+    if bad or not names_t or len(set(names_t)) != len(names_t):
+        raise ParameterError(
+            f"coefficient_sensitivity: `names` must be distinct coefficients from {MOVABLE}; "
+            f"got {list(names_t)}."
+        )
+    if isinstance(rtol, bool) or not (isinstance(rtol, int | float) and 0 < rtol < 1):
+        raise ParameterError(f"coefficient_sensitivity: `rtol` must be in (0, 1); got {rtol!r}.")
+    return names_t
+
+
+def _move(
+    run: Callable[[ModelParams], xr.Dataset],
+    base: ModelParams,
+    name: str,
+    levels: tuple[float, float, float],
+    rtol: float,
+) -> dict[str, Any]:
+    """The decision with ``name`` at each level, and the switching values between them."""
+    cache: dict[float, xr.Dataset] = {}
+
+    def at(v: float) -> xr.Dataset:
+        if v not in cache:
+            cache[v] = run(base.replace(**{name: v}))
+        return cache[v]
+
+    res = [at(v) for v in levels]
+    rec = [str(r.attrs["recommended"]) for r in res]
+    switch = np.full(len(_SEGMENTS), np.nan)
+    switches = []
+    for s in range(len(_SEGMENTS)):
+        if rec[s] != rec[s + 1]:
+            x, above = _bisect(
+                lambda v: str(at(v).attrs["recommended"]), levels[s], levels[s + 1], rtol
+            )
+            switch[s] = x
+            switches.append((x, rec[s], above))
+    return {
+        "val": list(levels),
+        "rec": rec,
+        "thr": np.array([float(r["threshold"]) for r in res]),
+        "eu": np.array([r["expected_utility"].values for r in res]),
+        "switch": switch,
+        "switches": switches,
+    }
+
+
 def _fmt(x: float) -> str:
     return f"{x:.3g}" if abs(x) >= 1e-3 or x == 0 else f"{x:.2e}"
 
@@ -261,7 +278,7 @@ def _fmt(x: float) -> str:
 def _sentence(
     name: str,
     rng: tuple[float, float, float],
-    rec: np.ndarray,
+    rec: Sequence[str],
     thr: np.ndarray,
     switches: list[tuple[float, str, str]],
     baseline: str,
@@ -305,15 +322,15 @@ def _kappa_notes(study: Study, base: ModelParams) -> dict[str, Any]:
             "(posterior median [5 %, 95 %])"
         )
     boundary = []
-    own = float(np.mean(base.kappa))
+    own = float(np.mean(np.asarray(base.kappa, dtype=float)))
     if own < BOUNDARY:
         boundary.append(
             f"the exact observer's kappa ({own:.2g}) sits at the boundary (zero): a greedy "
             "rival is never deterred under it"
         )
     try:
-        point = float(np.mean(load_reference_point(path)[0].kappa))
-        ml = float(np.mean(load_reference_params(path).kappa))
+        point = float(np.mean(np.asarray(load_reference_point(path)[0].kappa, dtype=float)))
+        ml = float(np.mean(np.asarray(load_reference_params(path).kappa, dtype=float)))
     except SpecError:  # a missing or odd reference only drops the note
         point, ml = float("nan"), float("nan")
     if point < BOUNDARY and own >= BOUNDARY:

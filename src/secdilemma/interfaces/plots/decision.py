@@ -53,9 +53,7 @@ def _headline(result: xr.Dataset, level: int) -> str:
     if "evpi" in result:
         text += f"; EVPI = {float(result['evpi']):.3f} (value of knowing the type)"
     shade = "; shading: the same along the axis" if "eu_curve_lower" in result else ""
-    return (
-        f"{text}\nbars: {level} % interval of expected utility over the posterior draws{shade}"
-    )
+    return f"{text}\nbars: {level} % interval of expected utility over the posterior draws{shade}"
 
 
 def plot_decision(result: xr.Dataset, *, ax: Any = None, title: str | None = None) -> Any:

@@ -187,49 +187,65 @@ def signal_logliks(
     unless the observer is threat-blind, the intercepts, and ``delta`` where a channel records
     the rival's posture) and ``ids[i]`` cell ``i``'s setting; ``None`` without channels.
 
-    All settings in one array expression (:func:`_signal_ll`), term for term the one of
-    :func:`~secdilemma.model.loglik_components`, so the numbers are the study's bit for bit.
+    Each channel is evaluated once per distinct setting of what it reads (a channel without
+    a fear term does not read ``h``, one whose intercept is the reference's has one), all
+    those settings in one array expression (:func:`_signal_ll`), term for term the one of
+    :func:`~secdilemma.model.loglik_components`: the numbers are the study's bit for bit.
     """
     sp = base.params.signals
     if base.signals is None or sp is None:
         return None
     h = np.where(blind[:, None], 0.0, _cell_h(base, cells))  # blind: h does not enter
-    posture = sp.posture is not None and bool(np.any(sp.posture))
-    de = _cell_delta(base, cells) if posture else np.empty((cells.n, 0))
+    posture = np.zeros(sp.n_channels, dtype=bool) if sp.posture is None else sp.posture
+    de = _cell_delta(base, cells) if np.any(posture) else np.empty((cells.n, 0))
     ids, first = group([*h.T, blind, *eta0.T, *de.T], cells.n)
-    return ids, _signal_ll(
-        base, h[first], blind[first], eta0[first], de[first] if posture else None
-    )
+    h, blind, eta0, de = h[first], blind[first], eta0[first], de[first]
+    ll = np.empty((first.size, base.dx.size, base.types.n_types, sp.n_channels))
+    for j in range(sp.n_channels):
+        reads_h = [*h.T, blind] if sp.eta_f[j] != 0.0 else []
+        reads_de = list(de.T) if posture[j] else []
+        sub, one = group([*reads_h, eta0[:, j], *reads_de], first.size)
+        part = _signal_ll(
+            base, j, h[one], blind[one], eta0[one, j], de[one] if posture[j] else None
+        )
+        ll[..., j] = part[sub]
+    return ids, ll
 
 
 def _signal_ll(
     base: SweepBase,
+    j: int,
     h: FloatArray,
     blind: npt.NDArray[np.bool_],
     eta0: FloatArray,
     delta: FloatArray | None,
 ) -> FloatArray:
-    """``(S, T, K, J)`` log probability of each signal under each type in ``S`` settings
-    (``h`` ``(S, 1)`` or ``(S, T)``, ``eta0`` ``(S, J)``, ``delta`` as ``h`` for posture
-    channels), as ``loglik_components``' ``_signal_loglik`` computes it (0 where missing)."""
+    """``(S, T, K)`` log probability of channel ``j``'s signals under each type in ``S``
+    settings (``h`` ``(S, 1)`` or ``(S, T)``, ``eta0`` ``(S,)``, ``delta`` as ``h`` for a
+    posture channel), as ``loglik_components``' ``_signal_loglik`` computes it (0 where
+    missing)."""
     sp = base.params.signals
     assert sp is not None
     assert base.signals is not None
-    types, t = base.types, base.dx.size
+    types, t, js = base.types, base.dx.size, slice(j, j + 1)
     h_prev = lagged(np.broadcast_to(h, (h.shape[0], t)))
     h_prev[blind] = 0.0
     threat = (h_prev[..., None] * np.maximum(lagged(base.u), 0.0)[..., None])[..., None]
-    eta_f_term = sp.eta_f * types.fear[:, None] * threat  # (S, T, K, J)
-    eta_f_term = np.where(sp.eta_f == 0.0, 0.0, eta_f_term)
-    eta_g: FloatArray = sp.eta_g
-    if delta is not None:  # the posture channels' loading at each period's delta
-        eta_g = signal_greed_loading(sp, np.broadcast_to(delta, (h.shape[0], t)))[..., None, :]
-    logit = eta0[:, None, None, :] + eta_g * types.greed[:, None] + eta_f_term
-    s_b = base.signals[None, :, None, :]
-    with np.errstate(invalid="ignore"):  # NaN inputs become NaN terms, dropped below
-        ll = -(s_b * np.logaddexp(0.0, -logit) + (1.0 - s_b) * np.logaddexp(0.0, logit))
-    miss = np.isnan(ll).any(axis=-2, keepdims=True)
-    return np.asarray(np.where(miss, 0.0, ll))
+    eta_f_term = sp.eta_f[js] * types.fear[:, None] * threat  # (S, T, K, 1)
+    eta_f_term = np.where(sp.eta_f[js] == 0.0, 0.0, eta_f_term)
+    eta_g: FloatArray = sp.eta_g[js]
+    if delta is not None:  # the posture channel's loading at each period's delta
+        de = np.broadcast_to(delta, (h.shape[0], t))
+        eta_g = signal_greed_loading(sp, de)[..., None, js]
+    logit = eta0[:, None, None, None] + eta_g * types.greed[:, None] + eta_f_term
+    s_b = base.signals[None, :, None, js]
+    # -(s * softplus(-l) + (1 - s) * softplus(l)) with s in {0, 1}: one softplus term is
+    # multiplied by 0 and the other by 1, so the one term alone is the same number (NaN s:
+    # NaN, dropped below)
+    with np.errstate(invalid="ignore"):
+        ll = -np.logaddexp(0.0, np.where(s_b == 1.0, -logit, logit))
+    ll = np.where(np.isnan(s_b) | np.isnan(ll).any(axis=-2, keepdims=True), 0.0, ll)
+    return np.asarray(ll[..., 0])
 
 
 # -- the buildups, the weights and the filter -------------------------------------------------
@@ -288,7 +304,10 @@ def _total(
     total = _weighted(ll_b, w_b[:, None, None]) if np.any(w_b != 1.0) else ll_b
     if ll_s is not None:  # (a weight of 1 gives 1 * ll = ll: no multiplication needed)
         weighted = _weighted(ll_s, w_s[:, None, None, :]) if np.any(w_s != 1.0) else ll_s
-        total = total + np.sum(weighted, axis=-1)
+        summed = weighted[..., 0]  # the channels added in order, as np.sum over them does
+        for j in range(1, weighted.shape[-1]):
+            summed = summed + weighted[..., j]
+        total = total + summed
     return total
 
 

@@ -16,13 +16,15 @@ import numpy.typing as npt
 
 from secdilemma.errors import SecdilemmaError
 from secdilemma.whatif.belief import cell_beliefs, cell_eta0
-from secdilemma.whatif.cells import Cells
+from secdilemma.whatif.cells import Cells, group
 from secdilemma.whatif.errors import ChunkError
 from secdilemma.whatif.inputs import SweepBase
 from secdilemma.whatif.policies import policy_values
 from secdilemma.whatif.utility import cell_tables, decision_stats
 
-__all__ = ["VARIABLE_DOCS", "evaluate", "evaluate_located", "variables"]
+IntArray = npt.NDArray[np.intp]
+
+__all__ = ["VARIABLE_DOCS", "belief_block", "evaluate", "evaluate_located", "variables"]
 
 #: What each result variable means (long_name in the result's attrs).
 VARIABLE_DOCS = {
@@ -73,9 +75,16 @@ def variables(base: SweepBase, policies: Sequence[str] | None) -> dict[str, tupl
 def evaluate(
     base: SweepBase, cells: Cells, policies: Sequence[str] | None = None
 ) -> dict[str, npt.NDArray[Any]]:
-    """Every result variable for ``cells``: arrays with the cells on the first axis."""
-    eta0 = cell_eta0(base, cells)
-    belief = cell_beliefs(base, cells, eta0)
+    """Every result variable for ``cells``: arrays with the cells on the first axis.
+
+    The belief is computed once per distinct setting of the belief's inputs in the block
+    (:func:`belief_block`), then spread to the cells.
+    """
+    inner, ids = belief_block(base, cells)
+    eta0 = cell_eta0(base, inner)
+    belief = cell_beliefs(base, inner, eta0)
+    if ids is not None:
+        eta0, belief = eta0[ids], belief[ids]
     tables = cell_tables(base, cells)
     out: dict[str, npt.NDArray[Any]] = {"belief": belief}
     out.update(decision_stats(tables.utility, belief, base.types.greed, base.actions))
@@ -85,6 +94,24 @@ def evaluate(
     if policies:
         out.update(policy_values(base, cells, belief, out["p_star_effective"], policies, eta0))
     return out
+
+
+def belief_block(base: SweepBase, cells: Cells) -> tuple[Cells, IntArray | None]:
+    """The block's distinct settings of the inputs the belief depends on, and each cell's
+    setting (``None``: every cell its own, the block itself returned).
+
+    A grid that crosses belief inputs with decision inputs (losses, payoffs, horizon)
+    repeats each belief setting once per decision setting; the intercepts' calibration,
+    the channels and the filter then see each setting once.
+    """
+    cols = {k: v for k, v in cells.columns.items()
+            if k not in base.registry or "belief" in base.registry[k].roles}  # fmt: skip
+    if len(cols) == len(cells.columns):
+        return cells, None
+    ids, first = group(list(cols.values()), cells.n)
+    if first.size == cells.n:
+        return cells, None
+    return Cells(int(first.size), {k: v[first] for k, v in cols.items()}), ids
 
 
 def evaluate_located(

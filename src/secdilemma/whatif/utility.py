@@ -115,6 +115,7 @@ def _simulate(
     h = threat_multiplier(omega, col(s["delta"]), d)
     kd = deterrence_multiplier(omega, d)
     stakes = war_stakes(omega)
+    offense = h / (1.0 + omega)  # a buildup adds to the hazard by its offensive share
     sigma = col(s["sigma"])
     hb, hs, disc = col(s["hazard_base"]), col(s["hazard_slope"]), col(s["discount"])
     shape = (s["omega"].size, base.moves.size, base.types.n_types, noise.shape[0])
@@ -127,7 +128,7 @@ def _simulate(
             if lam != 0.0 and t > 0:
                 mean = reaction_mean(greed, fear, u, pk, h_prev=h, x_prev=x, k_prev=kd)
             y = mean + sigma * noise[:, t]
-            haz = -np.expm1(-(hb + hs * (stakes * (up + np.maximum(y, 0.0)))))
+            haz = -np.expm1(-(hb + hs * (stakes * (offense * up + np.maximum(y, 0.0)))))
             w = disc**t * surv
             acc["arms"] += w * up
             acc["war"] += w * haz
@@ -207,6 +208,23 @@ def _pairs(actions: tuple[str, ...], eu: FloatArray) -> tuple[IntArray, IntArray
     return order[:, 0].astype(np.intp), order[:, 1].astype(np.intp)
 
 
+def _over(x: FloatArray, axis: int, ufunc: np.ufunc) -> FloatArray:
+    """``ufunc.reduce`` along a short ``axis`` (actions, types) as one array operation per
+    entry, left to right: the same numbers as the reduction (a sum in order), without its
+    per-row overhead on millions of rows of two or three entries."""
+    lead = (slice(None),) * axis
+    parts = [x[(*lead, i)] for i in range(x.shape[axis])]  # views, not copies
+    out = parts[0]
+    for part in parts[1:]:
+        out = ufunc(out, part)
+    return np.asarray(out)
+
+
+def _dot(x: FloatArray, b: FloatArray) -> FloatArray:
+    """``x @ b`` per row over the types: ``x`` ``(n, ..., K)``, ``b`` ``(n, K)``."""
+    return np.einsum("n...k,nk->n...", x, b)
+
+
 def decision_stats(
     utility: FloatArray, belief: FloatArray, greed: FloatArray, actions: tuple[str, ...]
 ) -> dict[str, FloatArray]:
@@ -218,22 +236,15 @@ def decision_stats(
     """
     n = belief.shape[0]
     rows = np.arange(n)
-    eu = np.einsum("nak,nk->na", utility, belief)
+    eu = _dot(utility, belief)
     best = np.argmax(eu, axis=1)
-    top = utility >= np.max(utility, axis=1, keepdims=True) - 1e-12
-    p_best = np.einsum("nak,nk->na", top / top.sum(axis=1, keepdims=True), belief)
-    informed = np.einsum("nk,nk->n", np.max(utility, axis=1), belief)
-    evpi = np.maximum(informed - np.max(eu, axis=1), 0.0)
-    g = np.clip(greed, 0.0, 1.0)
-    w_g, w_n = belief * g, belief * (1.0 - g)
-    w_g = np.where(w_g.sum(axis=1, keepdims=True) <= 0, g[None, :], w_g)
-    w_n = np.where(w_n.sum(axis=1, keepdims=True) <= 0, (1.0 - g)[None, :], w_n)
-    b_g = w_g / w_g.sum(axis=1, keepdims=True)
-    b_n = w_n / w_n.sum(axis=1, keepdims=True)
+    u_max = _over(utility, 1, np.maximum)  # (n, K): the best payoff against each type
+    top = utility >= (u_max - 1e-12)[:, None, :]
+    p_best = _dot(top / _over(top.astype(float), 1, np.add)[:, None, :], belief)
+    evpi = np.maximum(_dot(u_max, belief) - _over(eu, 1, np.maximum), 0.0)
+    b_g, b_n = _axis_beliefs(belief, greed)
     i, j = _pairs(actions, eu)
-    sw, below, above = switch_points(
-        np.einsum("nak,nk->na", utility, b_n), np.einsum("nak,nk->na", utility, b_g)
-    )
+    sw, below, above = switch_points(_dot(utility, b_n), _dot(utility, b_g))
     switched = np.isfinite(sw[:, 0]) if sw.shape[1] else np.zeros(n, dtype=bool)
     # the compared pair is the first switch's where there is one (decide's p*)
     i = np.where(switched, above[:, 0] if sw.shape[1] else i, i).astype(np.intp)
@@ -256,9 +267,23 @@ def decision_stats(
         "best_action": best.astype(np.int8),
         "p_best": p_best,
         "evpi": evpi,
-        "p_greed": belief @ g,
+        "p_greed": belief @ np.clip(greed, 0.0, 1.0),
         "p_star": p_star,
         "p_star_effective": effective,
         "upper_action": upper.astype(np.int8),
         "eu_gap": eu[rows, i] - eu[rows, j],
     }
+
+
+def _axis_beliefs(belief: FloatArray, greed: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The beliefs at the ends of the greed axis, ``(b_G, b_N)``: the belief weighted by
+    each type's greed (and by its absence), normalised; spread evenly over a motive group
+    the belief puts no mass on."""
+    g = np.clip(greed, 0.0, 1.0)
+    out = []
+    for w_type in (g, 1.0 - g):
+        w = belief * w_type
+        total = _over(w, 1, np.add)[:, None]
+        w = np.where(total <= 0, w_type[None, :], w)
+        out.append(w / (_over(w, 1, np.add)[:, None] if np.any(total <= 0) else total))
+    return out[0], out[1]

@@ -52,7 +52,10 @@ def _hand_loss(
     slope_down = fear * (1 - greed) * float(p.beta) - greed * float(p.gamma)
     y = float(p.mu) + greed * float(p.alpha) + slope_up * up + slope_down * down
     stakes = 0.5 + omega
-    hazard = 1.0 - np.exp(-(losses.hazard_base + losses.hazard_slope * stakes * (up + max(y, 0.0))))
+    offense = h / (1.0 + omega)  # a buildup adds to the hazard by its offensive share
+    hazard = 1.0 - np.exp(
+        -(losses.hazard_base + losses.hazard_slope * stakes * (offense * up + max(y, 0.0)))
+    )
     exploit = losses.exploitation * (1 + losses.exploit_offense * omega) * greed
     cost = losses.arms * up + exploit * max(y - u, 0.0) + losses.war * hazard
     q = losses.discount * (1.0 - hazard)

@@ -166,7 +166,7 @@ def rollout(
         if not np.all(np.isfinite(y)):
             raise _overflow(model, f"the rival's simulated reactions in period {t}")
         with np.errstate(over="ignore", invalid="ignore"):  # checked after the loop
-            arms, expl, haz = losses.stage(u, y, g_true, sp["omega"])
+            arms, expl, haz = losses.stage(u, y, g_true, sp["omega"], h)  # the posture's threat
             w = losses.discount**t * surv
             tot["arms"] += w * arms
             tot["exploitation"] += w * expl

@@ -9,14 +9,18 @@ posture sets the threat ``h(omega, delta, d)`` and the deterrence ``k(omega, d)`
 * **arms spending** ``arms * max(u, 0)``: what its own buildup costs (the same for either
   posture);
 * **crisis or war risk**: a hazard ``1 - exp(-(hazard_base + hazard_slope * tension))`` of a war
-  that costs ``war``, where ``tension = s(omega) * (max(u, 0) + max(y, 0))`` is the arms-race
-  intensity (both sides' buildups) times the stakes ``s(omega) = 1/2 + omega``
+  that costs ``war``, where ``tension = s(omega) * (o * max(u, 0) + max(y, 0))`` is the
+  arms-race intensity (both sides' buildups) times the stakes ``s(omega) = 1/2 + omega``
   (:func:`secdilemma.model.war_stakes`): offense advantage is the first-strike and pre-emption
-  advantage, so the same race is more dangerous when the offense dominates. Distinguishability
-  ``delta`` does not enter the hazard directly: it acts only through the rival's spiral
-  ``max(y, 0)`` that a defensive posture lets the observer avoid. (Before issue 12 the
-  tension was amplified by ``h = 1 + omega - delta``, which tied the two variables into one
-  number.) War is absorbing: the expected loss of later periods is weighted by the
+  advantage, so the same race is more dangerous when the offense dominates. The observer's
+  own buildup counts by its offensive share ``o = h(omega, delta, d) / (1 + omega)``: 1 for
+  an offensive or ambiguous buildup (deter), ``max(0, 1 + omega - 2 delta) / (1 + omega)``
+  for a defensive one (defend), 0 where distinguishable defensive forces threaten no one, so
+  they create no first-strike or pre-emption incentive (Jervis 1978). Distinguishability
+  ``delta`` thus enters the hazard only through the posture: the threat a defensive buildup
+  avoids posing, and the rival's spiral ``max(y, 0)`` it avoids setting off. (Before issue
+  12 the tension was amplified by ``h = 1 + omega - delta``, which tied the two variables
+  into one number.) War is absorbing: the expected loss of later periods is weighted by the
   probability of no war so far;
 * **exploitation** ``exploitation * (1 + exploit_offense * omega) * g * max(y - u, 0)``: the
   rival's relative gain, counted in proportion to its greed loading ``g`` (a purely insecure
@@ -60,18 +64,22 @@ reassure ``-0.10`` and 10 periods (tests/test_worlds.py checks each statement, w
 defaults and with the reference parameters):
 
 * **doubly stable** (defense dominant, distinguishable: ``omega = 0, delta = 1``): a defensive
-  buildup threatens no one (``h = 0``) and deters twice (``k = 2``): the smallest expected
-  losses of the four worlds, and defend is the best action against an uncertain rival;
+  buildup threatens no one (``h = 0``, no hazard of its own) and deters twice (``k = 2``):
+  the smallest expected losses of the four worlds, and defend is the best action against an
+  uncertain rival;
 * **doubly dangerous** (``omega = 1, delta = 0``): a defensive buildup threatens as much as an
   offensive one (``h = 2``) and deters nothing (``k = 0``), exploitation and war cost most:
   the largest expected losses under every action (deter and reassure do not depend on
-  ``delta``, so there they tie with the other offense-dominant world) and the largest EVPI;
-* **the mixed worlds** differ: *defense dominant, indistinguishable* (``omega = 0,
-  delta = 0``) has the smaller losses than *offense dominant, distinguishable* (``omega = 1,
-  delta = 1``) under every action: omega moves every loss (stakes, exploitation, spiral),
-  delta only the defend action's threat. In the first, defend still beats deter (same
-  threat ``h = 1``, twice the deterrence); in the second, defend is a buildup that neither
-  threatens nor deters (``h = k = 0``).
+  ``delta``, so there they tie with the other offense-dominant world) and the largest EVPI:
+  no action is safe against every type, so knowing the type is worth most;
+* **the mixed worlds** differ in what each variable does: omega moves every committed loss
+  (stakes, exploitation, spiral), so under deter and under reassure *defense dominant,
+  indistinguishable* (``omega = 0, delta = 0``) is the safer; delta is what makes defend
+  differ from deter, so defend's advantage over deter is small there (the same threat
+  ``h = 1``, twice the deterrence) and large in *offense dominant, distinguishable*
+  (``omega = 1, delta = 1``), where a defensive buildup threatens no one and adds no
+  hazard (``h = 0``) though it deters nothing (``k = 0``): there defend is the best action,
+  Jervis's "status-quo powers can adopt postures different from aggressors'".
 
 **The direction of p* in omega** (derived; tests/test_worlds.py checks it). Between deter and
 reassure, with two types, ``p* = Δ_I / (Δ_I + Δ_G)`` where ``Δ_G = U[deter, greedy] -
@@ -190,6 +198,7 @@ class Losses:
         y: npt.ArrayLike,
         greed: npt.ArrayLike,
         omega: npt.ArrayLike,
+        threat: npt.ArrayLike | None = None,
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Stage loss of one period: a decision ``u`` and outcome samples in, a score out.
 
@@ -204,6 +213,12 @@ class Losses:
         omega
             Offense advantage: the stakes of the war hazard (:func:`~secdilemma.model.war_stakes`)
             and the weight of exploitation.
+        threat
+            The threat ``h(omega, delta, d)`` of the observer's buildup
+            (:func:`~secdilemma.model.threat_multiplier` at the posture ``d`` played); the
+            buildup adds to the hazard by its offensive share ``threat / (1 + omega)`` (1 for
+            an offensive or ambiguous buildup, 0 for a defensive one that threatens no one).
+            ``None``: an offensive buildup.
 
         Returns
         -------
@@ -222,7 +237,9 @@ class Losses:
         om = np.asarray(omega, dtype=float)
         up = np.maximum(u_a, 0.0)
         arms = self.arms * up
-        tension = war_stakes(om) * (up + np.maximum(y_a, 0.0))
+        share = 1.0 if threat is None else np.asarray(threat, dtype=float) / (1.0 + om)
+        own = share * up  # a defensive buildup adds to the hazard by its threat only
+        tension = war_stakes(om) * (own + np.maximum(y_a, 0.0))
         hazard = -np.expm1(-(self.hazard_base + self.hazard_slope * tension))
         weight = self.exploitation * (1.0 + self.exploit_offense * om)
         exploit = weight * np.asarray(greed, dtype=float) * np.maximum(y_a - u_a, 0.0)

@@ -549,7 +549,7 @@ class BayesOptimal(Policy):
         y = means[:, :, None] + sigma * z[None, None, :]  # (A, K_true, Q)
         ll = noise_logpdf(y[..., None] - means[:, None, None, :], sigma, p.nu)  # (A,K,Q,K)
         arms, expl, haz = losses.stage(
-            model.moves[:, None, None], y, types.greed[None, :, None], omega
+            model.moves[:, None, None], y, types.greed[None, :, None], omega, h[:, :, None]
         )
         cost = arms + expl + losses.war * haz  # (A, K, Q)
         cont = losses.discount * (1.0 - haz)  # (A, K, Q)

@@ -171,6 +171,13 @@ def whatif_cmd(
     resume: Annotated[bool, typer.Option(help="Continue an interrupted sweep.")] = False,
     chunks: Annotated[int | None, typer.Option(help="Cells per chunk (default 32768).")] = None,
     n_sims: Annotated[int, typer.Option(help="Simulated futures per type.")] = 2000,
+    evsi: Annotated[
+        bool,
+        typer.Option(
+            help="Add EVSI per signal channel to sweep.nc (variable evsi over (..., signal): "
+            "what observing each channel alone once more before acting is worth)."
+        ),
+    ] = False,
     sobol_samples: Annotated[
         int, typer.Option(help="Base samples of the Sobol analysis (a power of 2; 0: none).")
     ] = 64,
@@ -193,6 +200,10 @@ def whatif_cmd(
             params=params, omega=omega, delta=delta, prior=prior, horizon=horizon, seed=seed,
         )  # fmt: skip
         plan = plan_sweep(study, chunks=chunks, n_sims=n_sims, **axes)
+        if evsi:  # an opt-in variable: the defaults and it
+            plan = plan_sweep(
+                study, chunks=chunks, n_sims=n_sims, variables=[*plan.keep, "evsi"], **axes
+            )
         grid: dict[str, Any] = {a.name: a.values for a in plan.axes}
         ranges: dict[str, Any] = {
             a.name: a.values for a in plan.axes if a.input.kind != "choice" and a.values.size > 1

@@ -18,13 +18,22 @@ from secdilemma.errors import SecdilemmaError
 from secdilemma.whatif.belief import cell_beliefs, cell_eta0
 from secdilemma.whatif.cells import Cells, group
 from secdilemma.whatif.errors import ChunkError
+from secdilemma.whatif.information import cell_evsi
 from secdilemma.whatif.inputs import SweepBase
 from secdilemma.whatif.policies import policy_values
 from secdilemma.whatif.utility import cell_tables, decision_stats
 
 IntArray = npt.NDArray[np.intp]
 
-__all__ = ["VARIABLE_DOCS", "belief_block", "evaluate", "evaluate_located", "variables"]
+__all__ = [
+    "OPT_IN",
+    "VARIABLE_DOCS",
+    "belief_block",
+    "default_variables",
+    "evaluate",
+    "evaluate_located",
+    "variables",
+]
 
 #: What each result variable means (long_name in the result's attrs).
 VARIABLE_DOCS = {
@@ -46,7 +55,12 @@ VARIABLE_DOCS = {
     "the observer's start and the distribution of the true type)",
     "policy_p_war": "P(war within the horizon) under each policy",
     "policy_arms_cost": "discounted arms spending under each policy",
+    "evsi": "expected value of sample information: each signal channel observed alone once "
+    "more before acting (opt-in)",
 }
+
+#: Variables computed only when asked for (``variables=[..., name]``): what they cost.
+OPT_IN = {"evsi": "a preposterior analysis per channel and cell"}
 
 
 def variables(base: SweepBase, policies: Sequence[str] | None) -> dict[str, tuple[Any, ...]]:
@@ -69,16 +83,27 @@ def variables(base: SweepBase, policies: Sequence[str] | None) -> dict[str, tupl
     if policies:
         for name in ("policy_utility", "policy_p_war", "policy_arms_cost"):
             out[name] = (("policy",), "f8")
+    if base.channels:
+        out["evsi"] = (("signal",), "f8")
     return out
 
 
+def default_variables(base: SweepBase, policies: Sequence[str] | None) -> tuple[str, ...]:
+    """The variables a sweep returns when none are named: all but the :data:`OPT_IN` ones."""
+    return tuple(k for k in variables(base, policies) if k not in OPT_IN)
+
+
 def evaluate(
-    base: SweepBase, cells: Cells, policies: Sequence[str] | None = None
+    base: SweepBase,
+    cells: Cells,
+    policies: Sequence[str] | None = None,
+    opt_in: Sequence[str] = (),
 ) -> dict[str, npt.NDArray[Any]]:
     """Every result variable for ``cells``: arrays with the cells on the first axis.
 
     The belief is computed once per distinct setting of the belief's inputs in the block
-    (:func:`belief_block`), then spread to the cells.
+    (:func:`belief_block`), then spread to the cells. ``opt_in``: the :data:`OPT_IN`
+    variables to compute as well.
     """
     inner, ids = belief_block(base, cells)
     eta0 = cell_eta0(base, inner)
@@ -93,6 +118,8 @@ def evaluate(
         out["arms_cost"] = np.einsum("nak,nk->na", tables.arms, belief)
     if policies:
         out.update(policy_values(base, cells, belief, out["p_star_effective"], policies, eta0))
+    if "evsi" in opt_in:
+        out["evsi"] = cell_evsi(base, cells, tables.utility, belief, eta0)
     return out
 
 
@@ -115,13 +142,18 @@ def belief_block(base: SweepBase, cells: Cells) -> tuple[Cells, IntArray | None]
 
 
 def evaluate_located(
-    base: SweepBase, cells: Cells, policies: Sequence[str] | None = None, *, where: str = ""
+    base: SweepBase,
+    cells: Cells,
+    policies: Sequence[str] | None = None,
+    *,
+    where: str = "",
+    opt_in: Sequence[str] = (),
 ) -> dict[str, npt.NDArray[Any]]:
     """:func:`evaluate`; on failure a :class:`ChunkError` naming the first failing cell."""
     try:
-        return evaluate(base, cells, policies)
+        return evaluate(base, cells, policies, opt_in)
     except (SecdilemmaError, ArithmeticError, ValueError) as exc:
-        cell, cause = _first_failing(base, cells, policies, exc)
+        cell, cause = _first_failing(base, cells, policies, exc, opt_in)
         inputs = ", ".join(f"{k}={v!r}" for k, v in cell.items()) or "the study's own inputs"
         raise ChunkError(
             f"whatif: the sweep failed{where} at the cell {inputs}: {type(cause).__name__}: {cause}"
@@ -129,7 +161,11 @@ def evaluate_located(
 
 
 def _first_failing(
-    base: SweepBase, cells: Cells, policies: Sequence[str] | None, exc: Exception
+    base: SweepBase,
+    cells: Cells,
+    policies: Sequence[str] | None,
+    exc: Exception,
+    opt_in: Sequence[str] = (),
 ) -> tuple[dict[str, Any], Exception]:
     """Bisect the block to one failing cell (the cells are independent of each other)."""
     block, cause = cells, exc
@@ -137,7 +173,7 @@ def _first_failing(
         half = block.n // 2
         for part in (block.take(slice(0, half)), block.take(slice(half, block.n))):
             try:
-                evaluate(base, part, policies)
+                evaluate(base, part, policies, opt_in)
             except (SecdilemmaError, ArithmeticError, ValueError) as err:
                 block, cause = part, err
                 break

@@ -24,7 +24,13 @@ import xarray as xr
 from secdilemma._version import __version__
 from secdilemma.errors import ParameterError
 from secdilemma.whatif.cells import Cells
-from secdilemma.whatif.evaluate import VARIABLE_DOCS, evaluate_located, variables
+from secdilemma.whatif.evaluate import (
+    OPT_IN,
+    VARIABLE_DOCS,
+    default_variables,
+    evaluate_located,
+    variables,
+)
 from secdilemma.whatif.inputs import Input, SweepBase
 
 __all__ = ["DEFAULT_CHUNK_CELLS", "Axis", "SweepPlan"]
@@ -69,11 +75,15 @@ class SweepPlan:
             else:
                 grid.append(ax)
         every = variables(base, policies or None)
-        wanted = tuple(every) if keep is None else tuple(keep)
+        wanted = default_variables(base, policies or None) if keep is None else tuple(keep)
         unknown = [v for v in wanted if v not in every]
         if unknown or not wanted:
+            opt = [k for k in OPT_IN if k in every]
             raise ParameterError(
-                f"whatif: `variables` must name some of {list(every)}; got {list(wanted)}."
+                f"whatif: `variables` must name some of {list(every)}"
+                + (f" (opt-in, not computed unless named: {opt})" if opt else "")
+                + f"; got {list(wanted)}."
+                + _no_channels(base, unknown)
             )
         chunking = _chunking(grid, chunks, max(len(policies), 1))
         return cls(base, tuple(grid), policies, chunking, wanted)
@@ -134,6 +144,7 @@ class SweepPlan:
             "action": len(self.base.actions),
             "rival_type": self.base.types.n_types,
             "policy": len(self.policies),
+            "signal": len(self.base.channels),
         }
 
     def bytes_per_cell(self) -> int:
@@ -152,9 +163,12 @@ class SweepPlan:
             a.name: (a.values[s][0].item(), a.values[s][-1].item())
             for a, s in zip(self.axes, sl, strict=True)
         }
-        res = evaluate_located(self.base, cells, self.policies or None, where=f" in {ranges}")
-        shape = tuple(s.stop - s.start for s in sl)
         wanted = self.variables()
+        opt_in = tuple(k for k in wanted if k in OPT_IN)
+        res = evaluate_located(
+            self.base, cells, self.policies or None, where=f" in {ranges}", opt_in=opt_in
+        )
+        shape = tuple(s.stop - s.start for s in sl)
         return {k: v.reshape(*shape, *v.shape[1:]) for k, v in res.items() if k in wanted}
 
     def coords(self) -> dict[str, Any]:
@@ -164,11 +178,14 @@ class SweepPlan:
         out["rival_type"] = list(self.base.types.names)
         if self.policies:
             out["policy"] = list(self.policies)
+        if any("signal" in extra for extra, _ in self.variables().values()):
+            out["signal"] = list(self.base.channels)
         return out
 
     def definition(self) -> dict[str, Any]:
-        """The sweep as plain data: axes, fixed inputs, chunks, study setting, version."""
-        return {
+        """The sweep as plain data: axes, fixed inputs, chunks, study setting, version (and
+        the variables, where they are not the default ones)."""
+        out = {
             "axes": {a.name: a.values.tolist() for a in self.axes},
             "policy": list(self.policies),
             "fixed": self.base.describe(),
@@ -176,6 +193,9 @@ class SweepPlan:
             "chunks": list(self.chunks),
             "version": __version__,
         }
+        if set(self.keep) != set(default_variables(self.base, self.policies or None)):
+            out["variables"] = list(self.keep)  # (a store resumes only the same variables)
+        return out
 
     def key(self) -> str:
         """A short hash of :meth:`definition` (names a resumable store)."""
@@ -265,3 +285,13 @@ def _chunking(
         out_rev.append(c)
         inner *= c
     return tuple(reversed(out_rev))
+
+
+def _no_channels(base: SweepBase, unknown: Sequence[str]) -> str:
+    """Why ``evsi`` is not available: the study's exact observer reads no channel."""
+    if "evsi" in unknown and not base.channels:
+        return (
+            " `evsi` needs signal channels the study's exact observer reads (none here: "
+            "params='default' has no signal coefficients; use params='reference')."
+        )
+    return ""

@@ -212,8 +212,8 @@ def _over(x: FloatArray, axis: int, ufunc: np.ufunc) -> FloatArray:
     """``ufunc.reduce`` along a short ``axis`` (actions, types) as one array operation per
     entry, left to right: the same numbers as the reduction (a sum in order), without its
     per-row overhead on millions of rows of two or three entries."""
-    lead = (slice(None),) * axis
-    parts = [x[(*lead, i)] for i in range(x.shape[axis])]  # views, not copies
+    moved = np.moveaxis(x, axis, 0)  # a view: its entries are views, not copies
+    parts = [moved[i] for i in range(x.shape[axis])]
     out = parts[0]
     for part in parts[1:]:
         out = ufunc(out, part)

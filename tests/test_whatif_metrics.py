@@ -1,0 +1,100 @@
+"""Opt-in sweep variables (EVSI per channel) and per-period worlds as sweep inputs.
+
+Every cell is held to the study's own one-at-a-time path: ``Study(case, ...)`` with the
+cell's inputs, its ``value_of_information`` (the same futures: the same seed and ``n_sims``)
+and its ``belief``/``decide``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import secdilemma as sd
+from secdilemma.errors import ParameterError
+from secdilemma.whatif import sweep
+
+N_SIMS = 200
+
+
+@pytest.fixture(scope="module")
+def russia():
+    return sd.Study("russia_nato")
+
+
+def _prior(pg):
+    return {"greedy": pg, "insecure": (1 - pg) / 2, "mixed": (1 - pg) / 2}
+
+
+class TestEvsiPerChannel:
+    def test_cells_equal_value_of_information(self, russia):
+        ds = sweep(
+            russia, prior_greedy=[0.35, 0.25], losses_war=[5.0, 20.0], omega=[0.8, 0.2],
+            n_sims=N_SIMS, variables=["evsi", "evpi"],
+        )  # fmt: skip
+        assert ds["evsi"].dims == ("prior_greedy", "losses_war", "omega", "signal")
+        assert list(ds["signal"].values) == list(russia.exact_params().signals.names)
+        assert float(ds["evsi"].max()) > 0.01  # cells where a channel is worth something
+        for pg in (0.35, 0.25):
+            for war in (5.0, 20.0):
+                for om in (0.8, 0.2):
+                    one = sd.Study("russia_nato", prior=_prior(pg), losses={"war": war}, omega=om)
+                    want = one.value_of_information(n_sims=N_SIMS)
+                    cell = ds.sel(prior_greedy=pg, losses_war=war, omega=om)
+                    np.testing.assert_allclose(
+                        cell["evsi"].sel(signal=want["signal"].values).values,
+                        want["evsi"].values, rtol=1e-10, atol=1e-12,
+                    )  # fmt: skip
+                    assert abs(float(cell["evpi"]) - float(want["evpi"])) < 1e-12
+
+    def test_evsi_lies_in_zero_evpi_and_is_opt_in(self, russia):
+        ds = sweep(russia, prior_greedy=np.linspace(0.05, 0.95, 7), n_sims=100,
+                   variables=["evsi", "evpi", "best_action"])  # fmt: skip
+        assert np.all(ds["evsi"].values >= 0.0)
+        assert np.all(ds["evsi"].values <= ds["evpi"].values[:, None] + 1e-15)
+        default = sweep(russia, prior_greedy=[0.3], n_sims=50)
+        assert "evsi" not in default
+        assert "signal" not in default.dims
+
+    def test_static_mode_equals_evsi_by_channel(self, russia):
+        table = xr.DataArray(
+            [[0.0, -1.0, -0.5], [-2.0, 1.0, -1.5]],
+            dims=("action", "rival_type"),
+            coords={"action": ["deter", "reassure"], "rival_type": ["greedy", "insecure", "mixed"]},
+        )
+        ds = sweep(russia, payoffs=table, prior_greedy=[0.2, 0.5], variables=["evsi"])
+        assert ds["evsi"].dims == ("prior_greedy", "signal")
+        for pg in (0.2, 0.5):
+            one = sd.Study("russia_nato", prior=_prior(pg))
+            params = one.exact_params()
+            world = {k: float(np.atleast_1d(getattr(params, k))[-1]) for k in ("omega", "delta")}
+            u_last = float(one.data_and_moves()[1]["u"].values[-1])
+            threat = (1.0 + world["omega"] - world["delta"]) * max(u_last, 0.0)
+            want = sd.decision.evsi_by_channel(
+                one.belief()["filtered"].isel(period=-1), channel=params.signals,
+                payoffs=table, threat=threat,
+            )  # fmt: skip
+            np.testing.assert_allclose(ds["evsi"].sel(prior_greedy=pg).values,
+                                       want["evsi"].values, rtol=1e-10, atol=1e-13)  # fmt: skip
+
+    def test_a_study_without_channels_says_why(self):
+        ussr = sd.Study("us_ussr", params="default")
+        with pytest.raises(ParameterError, match="needs signal channels"):
+            sweep(ussr, omega=[0.3], variables=["evsi"], n_sims=50)
+
+
+def test_the_cli_adds_evsi_on_request(tmp_path):
+    from typer.testing import CliRunner
+
+    from secdilemma.interfaces.cli import app
+    from secdilemma.io import load_dataset
+
+    out = tmp_path / "evsi"
+    res = CliRunner().invoke(app, ["whatif", "russia_nato", "--vary", "prior.greedy=0.3,0.35",
+                                   "--evsi", "--out", str(out), "--n-sims", "100",
+                                   "--sobol-samples", "0"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    ds = load_dataset(out / "sweep.nc")
+    assert ds["evsi"].dims == ("prior_greedy", "signal")
+    assert "best_action" in ds

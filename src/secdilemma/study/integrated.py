@@ -437,6 +437,22 @@ def integrated_belief(
         if ess >= min_ess or n >= max_draws:
             break
         n = min(2 * n, int(max_draws))
+    return _result(res, wt, logw, d, base, moves, types, ess, n, seed)
+
+
+def _result(
+    res: Any,
+    wt: FloatArray,
+    logw: FloatArray,
+    d: _Draws,
+    base: ModelParams,
+    moves: xr.Dataset,
+    types: TypeSpace,
+    ess: float,
+    n: int,
+    seed: int,
+) -> IntegratedBelief:
+    """The weighted mixtures, their Monte Carlo error and the resampled draws."""
     assert res.log_smoothed is not None
     filt = np.exp(res.log_filtered)
     smooth = np.exp(res.log_smoothed)

@@ -14,6 +14,7 @@ import xarray as xr
 import secdilemma as sd
 from secdilemma.errors import ParameterError
 from secdilemma.whatif import sweep
+from secdilemma.whatif.sweep import resolve
 
 N_SIMS = 200
 
@@ -58,10 +59,13 @@ class TestEvsiPerChannel:
         assert "signal" not in default.dims
 
     def test_static_mode_equals_evsi_by_channel(self, russia):
+        rows = {"deter": [0.0, -1.0, -0.5], "defend": [-0.5, -0.2, -0.6],
+                "reassure": [-2.0, 1.0, -1.5]}  # fmt: skip
+        actions = [a for a in resolve(russia, {})[0].actions if a in rows]
         table = xr.DataArray(
-            [[0.0, -1.0, -0.5], [-2.0, 1.0, -1.5]],
+            [rows[a] for a in actions],
             dims=("action", "rival_type"),
-            coords={"action": ["deter", "reassure"], "rival_type": ["greedy", "insecure", "mixed"]},
+            coords={"action": actions, "rival_type": ["greedy", "insecure", "mixed"]},
         )
         ds = sweep(russia, payoffs=table, prior_greedy=[0.2, 0.5], variables=["evsi"])
         assert ds["evsi"].dims == ("prior_greedy", "signal")
@@ -98,3 +102,61 @@ def test_the_cli_adds_evsi_on_request(tmp_path):
     ds = load_dataset(out / "sweep.nc")
     assert ds["evsi"].dims == ("prior_greedy", "signal")
     assert "best_action" in ds
+
+
+class TestWorldPerPeriod:
+    """``omega``/``delta`` as ``{year: value}`` step functions: cells equal Study(case, ...)."""
+
+    def test_cells_equal_the_study_with_that_world(self, russia):
+        om = {2000: 0.3, 2010: 0.7}
+        de = {1995: 0.8, 2015: 0.2}
+        ds = sweep(
+            russia, omega=[om, 0.5], delta=[de, 0.4], prior_greedy=[0.3, 0.6], n_sims=N_SIMS,
+            variables=["belief", "expected_utility", "p_star", "evpi", "evsi"],
+        )  # fmt: skip
+        assert ds["omega"].values.tolist() == ["2000:0.3,2010:0.7", "0.5"]
+        assert ds["delta"].values.tolist() == ["1995:0.8,2015:0.2", "0.4"]
+        for o_lab, o_val in (("2000:0.3,2010:0.7", om), ("0.5", 0.5)):
+            for d_lab, d_val in (("1995:0.8,2015:0.2", de), ("0.4", 0.4)):
+                for pg in (0.3, 0.6):
+                    one = sd.Study("russia_nato", omega=o_val, delta=d_val, prior=_prior(pg))
+                    cell = ds.sel(omega=o_lab, delta=d_lab, prior_greedy=pg)
+                    belief = one.belief()["filtered"].isel(period=-1).values
+                    np.testing.assert_allclose(cell["belief"].values, belief, rtol=0, atol=2e-15)
+                    dec = one.decide(n_sims=N_SIMS)
+                    np.testing.assert_allclose(
+                        cell["expected_utility"].values, dec["expected_utility"].values, rtol=1e-12
+                    )
+                    np.testing.assert_allclose(float(cell["p_star"]), float(dec["threshold"]),
+                                               rtol=1e-12)  # fmt: skip
+                    assert abs(float(cell["evpi"]) - float(dec["evpi"])) < 1e-12
+                    voi = one.value_of_information(n_sims=N_SIMS)
+                    np.testing.assert_allclose(cell["evsi"].values, voi["evsi"].values,
+                                               rtol=1e-10, atol=1e-12)  # fmt: skip
+
+    def test_a_series_beside_a_numeric_world_axis(self, russia):
+        om = {2005: 0.9}  # before 2005 too: the earliest value holds before it
+        ds = sweep(russia, omega=om, delta=[0.2, 0.6], n_sims=N_SIMS, variables=["belief"])
+        for de in (0.2, 0.6):
+            one = sd.Study("russia_nato", omega=om, delta=de)
+            np.testing.assert_allclose(
+                ds.sel(omega="2005:0.9", delta=de)["belief"].values,
+                one.belief()["filtered"].isel(period=-1).values, rtol=0, atol=2e-15,
+            )  # fmt: skip
+
+    @pytest.mark.parametrize(
+        ("value", "words"),
+        [
+            ({"1905": 0.3}, ["omega", "'1905'", "not a year"]),
+            ({2000: 0.3, 2050: 0.7}, ["omega", "2050", "last period 2023", "1992-2023"]),
+            ({}, ["omega", "no years"]),
+            ({2000: 1.3}, ["omega[2000]", "1.3", "[0, 1]"]),
+            ([{2000: 0.3}, {2000: 0.3}], ["omega", "more than once"]),
+            ([{2000: 0.3}, -0.1], ["omega", "-0.1", "[0, 1]"]),
+        ],
+    )
+    def test_bad_steps_are_refused_by_name(self, russia, value, words):
+        with pytest.raises(ParameterError) as err:
+            sweep(russia, omega=value, n_sims=50)
+        for w in words:
+            assert w in str(err.value), (w, str(err.value))

@@ -22,6 +22,7 @@ from secdilemma.whatif.information import cell_evsi
 from secdilemma.whatif.inputs import SweepBase
 from secdilemma.whatif.policies import policy_values
 from secdilemma.whatif.utility import cell_tables, decision_stats
+from secdilemma.whatif.world import split_world
 
 IntArray = npt.NDArray[np.intp]
 
@@ -103,8 +104,13 @@ def evaluate(
 
     The belief is computed once per distinct setting of the belief's inputs in the block
     (:func:`belief_block`), then spread to the cells. ``opt_in``: the :data:`OPT_IN`
-    variables to compute as well.
+    variables to compute as well. A block with ``omega``/``delta`` per period is evaluated
+    once per distinct world (:func:`~secdilemma.whatif.world.split_world`).
     """
+    parts = [(idx, evaluate(sub_base, sub, policies, opt_in))
+             for idx, sub_base, sub in split_world(base, cells)]  # fmt: skip
+    if parts:
+        return _gathered(cells.n, parts)
     inner, ids = belief_block(base, cells)
     eta0 = cell_eta0(base, inner)
     belief = cell_beliefs(base, inner, eta0)
@@ -120,6 +126,19 @@ def evaluate(
         out.update(policy_values(base, cells, belief, out["p_star_effective"], policies, eta0))
     if "evsi" in opt_in:
         out["evsi"] = cell_evsi(base, cells, tables.utility, belief, eta0)
+    return out
+
+
+def _gathered(
+    n: int, parts: Sequence[tuple[IntArray, dict[str, npt.NDArray[Any]]]]
+) -> dict[str, npt.NDArray[Any]]:
+    """The results of sub-blocks (cell indices, results) put back in the block's order."""
+    out = {}
+    for k, v in parts[0][1].items():
+        out[k] = np.empty((n, *v.shape[1:]), dtype=v.dtype)
+    for idx, res in parts:
+        for k, v in res.items():
+            out[k][idx] = v
     return out
 
 

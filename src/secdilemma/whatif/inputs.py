@@ -200,6 +200,7 @@ class SweepBase:
     payoffs: FloatArray | None = None  # (A, K): payoff-table mode
     signals: FloatArray | None = None  # (T, J) the rival's, in params.signals' channel order
     calibrated: tuple[bool, ...] = ()  # per channel: intercept calibrated on the study's window
+    periods: npt.NDArray[np.int64] | None = None  # the periods' labels (years), (T,)
     registry: dict[str, Input] = field(default_factory=dict, repr=False)
     # the calibrated intercepts by (h, prior), shared by the chunks of one sweep (a pure
     # function of the key: filled as chunks meet new settings, never read across sweeps)
@@ -254,6 +255,7 @@ class SweepBase:
             payoffs=table,
             signals=_rival_signals(moves, params),
             calibrated=_calibrated(study, params),
+            periods=np.asarray(moves["period"].values, dtype=np.int64),
         )
         object.__setattr__(base, "registry", _registry(types, actions, table is not None))
         return base

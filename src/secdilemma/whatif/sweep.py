@@ -25,6 +25,7 @@ from secdilemma.whatif.evaluate import VARIABLE_DOCS, evaluate_located
 from secdilemma.whatif.execute import MemorySink, ZarrSink, connect, run_plan
 from secdilemma.whatif.inputs import StudyLike, SweepBase, axis_values, canonical_name
 from secdilemma.whatif.plan import DEFAULT_CHUNK_CELLS, Axis, SweepPlan
+from secdilemma.whatif.world import WORLD, is_series_axis, world_axis
 
 __all__ = [
     "DEFAULT_N_SIMS",
@@ -83,6 +84,10 @@ def resolve(
                 f"whatif: {given!r} and {seen[inp.name]!r} are the same input {inp.name!r}."
             )
         seen[inp.name] = given
+        if inp.name in WORLD and is_series_axis(values):  # {year: value} step functions
+            labels, inp = world_axis(base, inp, values)
+            out.append(Axis(inp.name, labels, inp))
+            continue
         out.append(Axis(inp.name, axis_values(inp, values), inp))
     priors = [a for a in out if a.name.startswith("prior_")]
     top = sum(float(a.values.max()) for a in priors)

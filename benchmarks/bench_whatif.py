@@ -42,11 +42,17 @@ from secdilemma.whatif.execute import connect
 from secdilemma.whatif.inputs import prior_vectors
 from secdilemma.whatif.sweep import resolve
 
-TABLE = xr.DataArray(
-    [[0.0, -1.0, -0.5], [-2.0, 1.0, -1.5]],
-    dims=("action", "rival_type"),
-    coords={"action": ["deter", "reassure"], "rival_type": ["greedy", "insecure", "mixed"]},
-)
+ROWS = {"deter": [0.0, -1.0, -0.5], "defend": [-0.5, -0.2, -0.6], "reassure": [-2.0, 1.0, -1.5]}
+
+
+def table_for(study: Any) -> xr.DataArray:
+    """A payoff table ``U[action, rival_type]`` over the study's own actions."""
+    actions = [a for a in resolve(study, {})[0].actions if a in ROWS]
+    return xr.DataArray(
+        [ROWS[a] for a in actions],
+        dims=("action", "rival_type"),
+        coords={"action": actions, "rival_type": ["greedy", "insecure", "mixed"]},
+    )
 
 
 def grid(n: int) -> dict[str, np.ndarray]:
@@ -127,10 +133,13 @@ def section_static(study: Any, quick: bool, repeat: int) -> dict[str, float]:
         "payoff_reassure_greedy": np.linspace(-4.0, 0.0, 24),
     }
     n = int(np.prod([len(v) for v in axes.values()]))
-    sweep(study, payoffs=TABLE, threads=1, omega=[0.5])  # load the kernels once
-    one, cpu = best_cpu(lambda: sweep(study, payoffs=TABLE, threads=1, **axes), repeat)
-    loop = loop_rate(study, axes, 50 if quick else 300, payoffs=TABLE)
-    print(f"\n2. static decision (payoff table), {n:,} cells (4 inputs), best of {repeat}")
+    table = table_for(study)
+    sweep(study, payoffs=table, threads=1, omega=[0.5])  # load the kernels once
+    one, cpu = best_cpu(lambda: sweep(study, payoffs=table, threads=1, **axes), repeat)
+    loop = loop_rate(study, axes, 50 if quick else 300, payoffs=table)
+    acts = len(table["action"])
+    print(f"\n2. static decision (payoff table, {acts} actions), {n:,} cells (4 inputs), best of "
+          f"{repeat}")  # fmt: skip
     print(f"   sweep, 1 thread      {one:8.3f} s  {n / one:12,.0f} cells/s  [target >= 1e6]")
     print(f"   CPU time             {cpu:8.3f} s  {n / cpu:12,.0f} cells per CPU second")
     print(f"   loop over cells      {loop:21,.0f} cells/s   ratio {n / one / loop:,.0f}x")

@@ -257,6 +257,9 @@ class TestBadInput:
             ({"omega": [0.2, 0.2]}, ["omega", "more than once"]),
             ({"sigma": [0.0]}, ["sigma"]),
             ({"prior_greedy": [0.7], "prior_mixed": [0.5]}, ["prior_greedy", "sum"]),
+            ({"omega": [True]}, ["omega=True", "truth value", "[0, 1]"]),
+            ({"losses_war": [np.inf]}, ["losses_war=inf", "[0, inf)"]),
+            ({"omega": range(0)}, ["omega", "no values"]),
         ],
     )
     def test_typed_errors_name_the_input(self, ussr, axes, words):
@@ -272,6 +275,21 @@ class TestBadInput:
             sweep(ussr, omega=[0.5], engine="refit")
         with pytest.raises(ParameterError, match="chunks"):
             sweep(ussr, omega=[0.5], chunks={"delta": 2})
+
+    def test_variables_typos_get_the_nearest_name(self, ussr):
+        with pytest.raises(ParameterError, match="Did you mean 'p_star'"):
+            sweep(ussr, omega=[0.5], variables=["p_starr"], n_sims=10)
+        one = sweep(ussr, omega=[0.5], variables="p_star", n_sims=10)  # one name, not letters
+        assert list(one.data_vars) == ["p_star"]
+
+    def test_chunks_too_large_for_memory_are_refused_with_the_most_allowed(self, ussr):
+        axes = {"omega": np.linspace(0, 1, 1000), "delta": np.linspace(0, 1, 1000)}
+        with pytest.raises(ParameterError) as err:
+            sweep(ussr, chunks=10**6, store="never.zarr", **axes)
+        msg = str(err.value)
+        for words in ("chunks of 1,000,000 cells", "GiB of working memory", "at most",
+                      "32,768", "workers"):  # fmt: skip
+            assert words in msg, (words, msg)
 
     def test_a_grid_too_large_for_memory_is_refused_before_any_work(self, ussr):
         big = np.linspace(0.0, 1.0, 1000)

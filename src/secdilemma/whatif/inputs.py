@@ -438,6 +438,10 @@ def axis_values(inp: Input, values: Any) -> npt.NDArray[Any]:
     else:
         nums = []
         for v in seq:
+            if isinstance(v, bool | np.bool_):  # float(True) is 1.0: never what was meant
+                raise ParameterError(
+                    f"whatif: {inp.name}={v!r} is a truth value, not a number; give {inp.domain()}."
+                )
             try:
                 x = float(v)
             except (TypeError, ValueError):

@@ -10,6 +10,7 @@ large sweep is chunked the same way, so each box writes its own chunk files.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -23,6 +24,7 @@ import xarray as xr
 
 from secdilemma._version import __version__
 from secdilemma.errors import ParameterError
+from secdilemma.model.simulate import MAX_ARRAY_BYTES
 from secdilemma.whatif.cells import Cells
 from secdilemma.whatif.evaluate import (
     OPT_IN,
@@ -37,6 +39,9 @@ __all__ = ["DEFAULT_CHUNK_CELLS", "Axis", "SweepPlan"]
 
 #: Cells per chunk unless told: about 10-50 MB of intermediate arrays per chunk.
 DEFAULT_CHUNK_CELLS = 2**15
+#: Working memory of a cell while its chunk is evaluated, besides its results (measured peaks:
+#: about 0.9 kB in payoff-table mode, 4.8 kB with simulated tables and EVSI; rounded up).
+WORK_BYTES_PER_CELL = 8192
 
 
 @dataclass(frozen=True)
@@ -75,18 +80,40 @@ class SweepPlan:
             else:
                 grid.append(ax)
         every = variables(base, policies or None)
+        if isinstance(keep, str):
+            keep = [keep]
         wanted = default_variables(base, policies or None) if keep is None else tuple(keep)
         unknown = [v for v in wanted if v not in every]
         if unknown or not wanted:
             opt = [k for k in OPT_IN if k in every]
+            near = [m for v in unknown for m in difflib.get_close_matches(str(v), every, n=1)]
             raise ParameterError(
                 f"whatif: `variables` must name some of {list(every)}"
                 + (f" (opt-in, not computed unless named: {opt})" if opt else "")
                 + f"; got {list(wanted)}."
+                + (f" Did you mean {', '.join(map(repr, near))}?" if near else "")
                 + _no_channels(base, unknown)
             )
         chunking = _chunking(grid, chunks, max(len(policies), 1))
-        return cls(base, tuple(grid), policies, chunking, wanted)
+        plan = cls(base, tuple(grid), policies, chunking, wanted)
+        plan.check_chunk_memory()
+        return plan
+
+    def check_chunk_memory(self) -> None:
+        """Refuse chunks whose working memory would pass :data:`MAX_ARRAY_BYTES` (2 GiB):
+        about :data:`WORK_BYTES_PER_CELL` a cell besides its results."""
+        cells = math.prod(self.chunks) * max(len(self.policies), 1)
+        per_cell = WORK_BYTES_PER_CELL + self.bytes_per_cell()
+        if cells * per_cell <= MAX_ARRAY_BYTES:
+            return
+        most = MAX_ARRAY_BYTES // per_cell
+        raise ParameterError(
+            f"whatif: chunks of {cells:,} cells would need about "
+            f"{cells * per_cell / 1024**3:.1f} GiB of working memory each (about "
+            f"{per_cell:,} bytes a cell), more than the {MAX_ARRAY_BYTES / 1024**3:.0f} GiB "
+            f"allowed; give chunks of at most {most:,} cells (default {DEFAULT_CHUNK_CELLS:,}). "
+            "More cells at once go faster only on more workers: scheduler=... or workers=N."
+        )
 
     # -- sizes -----------------------------------------------------------------------------
     @property

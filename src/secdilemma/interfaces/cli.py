@@ -22,6 +22,7 @@ from rich.table import Table
 
 from secdilemma._version import __version__
 from secdilemma.data import list_cases, load_case
+from secdilemma.decision.problem import parse_actions
 from secdilemma.engines.pymc import ConvergenceWarning
 from secdilemma.errors import ParameterError
 from secdilemma.interfaces import console as out
@@ -541,7 +542,9 @@ def _main_chain(study: Study, run: OutputRun, fit: bool) -> None:
         out.console.rule("2b. Belief integrating over parameters: the Bayesian fit (PyMC)")
         _announce_fit(study)
         write_fit(study, run, "fit/")
-    out.console.rule("3. Choice: deter or reassure")
+    names = list(parse_actions(study.spec.decision.actions)[0])
+    out.console.rule("3. Choice: " + (" or ".join(names) if len(names) < 3 else
+                                      ", ".join(names[:-1]) + " or " + names[-1]))
     res = write_decision(study, run, "fit" if fit else "exact", 2000)
     out.print_decision(res, study_engines(study, post) if fit else None)
     out.print_coefficient_sensitivity(coefficient_sensitivity(study, n_sims=2000))

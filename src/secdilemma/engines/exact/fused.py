@@ -169,14 +169,14 @@ _NO_SIGNALS = np.zeros((1, 0))
 
 
 def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike | None) -> Any:
-    """The kernels' ``sig`` tuple (see ``_fused.signal_rows``) for channels ``sp`` with
+    """The kernels' ``sig`` tuple (see ``_signals.signal_rows``) for channels ``sp`` with
     ``weights`` ``(J,)`` (default 1).
 
     The log probabilities at zero threat are the equations' own numbers
-    (``loglik_components`` at ``h = 0``); each group of ``_fused.GROUP`` channels gets a
-    table of their weighted sums over every combination of 0, 1 and missing. Only the
-    channels with a fear term compute a logistic per period, in the kernel, where the
-    threat is not 0.
+    (``loglik_components`` at ``h = 0``); each group of ``_signals.GROUP`` channels gets a
+    table per type of their weighted sums over every combination of digits (0, 1, missing;
+    on a channel with a fear term also 0 and 1 under threat). Only the channels with a fear
+    term compute a logistic per period, in the kernel, where the threat is not 0.
     """
     K = types.n_types
     if sp is None:  # the kernel reads none of these
@@ -191,27 +191,82 @@ def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike 
     )
     assert ll is not None
     table = np.swapaxes(ll[:, 1], 1, 2)  # (s, K, J) -> (s, J, K)
-    wtable = np.zeros((3, J, K))  # the digits: 0, 1, missing
-    wtable[:2] = np.where(w[:, None] != 0.0, w[:, None] * table, 0.0)
     fch = np.flatnonzero((sp.eta_f != 0.0) & (w != 0.0))
     fch = fch[np.argsort(w[fch], kind="stable")]  # one log per run of equal weights
-    base = (sp.eta0 + sp.eta_g * types.greed[:, None]).T[fch]  # (F, K), as the equations add
-    ef = (sp.eta_f * types.fear[:, None]).T[fch]
-    lim = _fear_limits(base, ef)
-    mult = 3 ** (np.arange(J) % _fused().GROUP)
+    base = (sp.eta0 + sp.eta_g * types.greed[:, None]).T  # (J, K), as the equations add
+    ef = (sp.eta_f * types.fear[:, None]).T
+    isf = np.zeros(J, dtype=bool)
+    isf[fch] = True
+    tab, mult = _tables(table, base, ef, w, isf)
+    lim = np.array([_fear_limits(base[fch], ef[fch]).min(initial=1e300)])
     with np.errstate(over="ignore"):
-        fexp = np.stack([np.exp(base), np.exp(-base)])
-    slot = np.argmax(ef[:, :, None] == ef[:, None, :], axis=2)  # the first type with this e
-    fear = (fch, base, ef, table[:, fch], w[fch], lim, fexp, slot.astype(np.int64))
-    return mult, _combo_tables(wtable), tuple(np.ascontiguousarray(a) for a in fear)
+        cexp = np.exp(base[fch])
+    cexp[~np.isfinite(cexp)] = 0.0  # such a type's channel never enters a product (lim = 0)
+    jobs, flush = _product_jobs(ef[fch], w[fch])
+    inv = 1.0 / mult[fch]
+    fear = (fch, base[fch], ef[fch], table[:, fch], w[fch], lim, cexp, jobs, flush, inv)
+    return mult, isf, tab, tuple(np.ascontiguousarray(a) for a in fear)
+
+
+def _product_jobs(ef: FloatArray, w: FloatArray) -> tuple[npt.NDArray[np.int64], Any]:
+    """The kernel's product passes ``(f, k1, k2 or -1)``: per fear channel, the types with
+    a fear term paired by equal ``e`` (one ``exp`` for both); ``flush`` ``(F, K)``: at the
+    last channel of each run of equal weights, the types whose products it ends."""
+    F, K = ef.shape
+    jobs: list[tuple[int, int, int]] = []
+    for f in range(F):
+        left = [k for k in range(K) if ef[f, k] != 0.0]
+        while left:
+            k1 = left.pop(0)
+            k2 = next((k for k in left if ef[f, k] == ef[f, k1]), -1)
+            if k2 >= 0:
+                left.remove(k2)
+            jobs.append((f, k1, k2))
+    flush = np.zeros((F, K), dtype=bool)
+    f0 = 0
+    for f in range(F):
+        if f == F - 1 or w[f + 1] != w[f]:
+            flush[f] = np.any(ef[f0 : f + 1] != 0.0, axis=0)
+            f0 = f + 1
+    return np.array(jobs, dtype=np.int64).reshape(-1, 3), flush
+
+
+def _tables(
+    table: FloatArray, base: FloatArray, ef: FloatArray, w: FloatArray, isf: Any
+) -> tuple[FloatArray, npt.NDArray[np.int64]]:
+    """``tab`` ``(G, K, R)`` and ``mult`` ``(J,)``: for each group of channels and type, at
+    every index ``sum_i digit_i mult_i``, the sum of the channels' weighted terms (``table``
+    ``(2, J, K)``: the log probabilities of 0 and 1 at zero threat; digits 0, 1, missing, and
+    on a fear channel 0 and 1 under threat: there, for a type with ``e != 0``, ``w s b``, the
+    rest coming from the kernel's products)."""
+    group = _fused().GROUP
+    J, K = base.shape
+    radix = np.where(isf, 5, 3)
+    G = -(-J // group)
+    R = max([1] + [int(np.prod(radix[g * group : (g + 1) * group])) for g in range(G)])
+    tab = np.zeros((G, K, R))
+    mult = np.ones(J, dtype=np.int64)
+    wt = w[:, None]
+    with np.errstate(invalid="ignore", over="ignore"):
+        lp = [np.where(wt != 0.0, wt * table[d], 0.0) for d in (0, 1)]  # (J, K) each
+    fe = isf[:, None] & (ef != 0.0)
+    vals = np.stack([lp[0], lp[1], np.zeros((J, K)), np.where(fe, 0.0, lp[0]),
+                     np.where(fe, wt * base, lp[1])])  # fmt: skip
+    for g in range(G):
+        idx = np.arange(R)
+        for j in range(g * group, min(J, (g + 1) * group)):
+            mult[j] = 1 if j == g * group else mult[j - 1] * radix[j - 1]
+            d = idx // mult[j] % radix[j]
+            tab[g] += vals[d, j].T
+    return np.ascontiguousarray(tab), mult
 
 
 def _fear_limits(base: FloatArray, ef: FloatArray) -> FloatArray:
     """``(F,)``: per fear channel, the largest threat at which the vectorised logistic
-    (``_fused._fear_terms``) takes every type's logit ``l = b + e * threat``: ``|l| <=
+    (``_signals._product``) takes every type's logit ``l = b + e * threat``: ``|l| <=
     690 / F`` (the product of the ``F`` factors ``1 + exp(l)`` stays finite; at most 600,
     so ``exp(e * threat)`` is finite too). Larger threats take the equations' operations
-    one by one (``_fused._fix_periods``)."""
+    one by one (``_signals._fix_periods``)."""
     bound = min(600.0, 690.0 / max(ef.shape[0], 1))
     with np.errstate(divide="ignore", invalid="ignore"):
         room = np.where(ef != 0.0, (bound - np.abs(base)) / np.abs(ef), np.inf)
@@ -221,23 +276,10 @@ def _fear_limits(base: FloatArray, ef: FloatArray) -> FloatArray:
 def _no_channels(K: int) -> Any:
     """The kernels' ``sig`` tuple without channels (typed as with them)."""
     none, none3 = np.zeros((0, K)), np.zeros((2, 0, K))
-    no_ch = np.zeros(0, np.int64)
-    fear = (no_ch, none, none, none3, np.zeros(0), np.zeros(0), none3, np.zeros((0, K), np.int64))
-    return np.zeros(0, np.int64), np.zeros((0, K, 1)), fear
-
-
-def _combo_tables(wtable: FloatArray) -> FloatArray:
-    """``(G, K, 3**GROUP)``: for each group of channels, the sum of their weighted log
-    probabilities ``wtable`` ``(3, J, K)`` (digit, channel, type) at every index
-    ``sum_i digit_i * 3**i`` (``i`` the channel's place in its group)."""
-    group = _fused().GROUP
-    _, J, K = wtable.shape
-    G = -(-J // group)
-    digits = np.arange(3**group)[:, None] // 3 ** np.arange(group) % 3  # (3**GROUP, GROUP)
-    combo = np.zeros((G, 3**group, K))
-    for j in range(J):
-        combo[j // group] += wtable[digits[:, j % group], j]
-    return np.ascontiguousarray(combo.transpose(0, 2, 1))
+    no_ch, none_b = np.zeros(0, np.int64), np.zeros((0, K), dtype=bool)
+    jobs = np.zeros((0, 3), np.int64)
+    fear = (no_ch, none, none, none3, np.zeros(0), np.ones(1), none, jobs, none_b, np.zeros(0))
+    return no_ch, np.zeros(0, dtype=bool), np.zeros((0, K, 1)), fear
 
 
 def _signal_cube(

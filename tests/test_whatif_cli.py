@@ -170,8 +170,9 @@ def test_whatif_on_a_local_cluster_of_two_workers(tmp_path):
                               "delta=0.2,0.8", "--workers", "2", "--chunks", "3", "--out",
                               str(out), *FAST])  # fmt: skip
     assert res.exit_code == 0, res.output
-    local = sweep(sd.Study("us_ussr"), n_sims=200, omega=np.linspace(0, 1, 6), delta=[0.2, 0.8])
     ds = load_dataset(out / "sweep.nc")
+    # the CLI's values (0:1:6 rounded to 12 decimals: 0.6, where linspace gives 0.6000000000000001)
+    local = sweep(sd.Study("us_ussr"), n_sims=200, omega=ds["omega"].values, delta=[0.2, 0.8])
     np.testing.assert_array_equal(ds["expected_utility"].values, local["expected_utility"])
 
 

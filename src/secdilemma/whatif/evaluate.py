@@ -21,7 +21,7 @@ from secdilemma.whatif.errors import ChunkError
 from secdilemma.whatif.information import cell_evsi
 from secdilemma.whatif.inputs import SweepBase
 from secdilemma.whatif.policies import policy_values
-from secdilemma.whatif.utility import cell_tables, decision_stats
+from secdilemma.whatif.utility import cell_tables, decision_stats, row_dot
 from secdilemma.whatif.world import split_world
 
 IntArray = npt.NDArray[np.intp]
@@ -120,8 +120,8 @@ def evaluate(
     out: dict[str, npt.NDArray[Any]] = {"belief": belief}
     out.update(decision_stats(tables.utility, belief, base.types.greed, base.actions))
     if tables.p_war is not None and tables.arms is not None:
-        out["p_war"] = np.einsum("nak,nk->na", tables.p_war, belief)
-        out["arms_cost"] = np.einsum("nak,nk->na", tables.arms, belief)
+        out["p_war"] = row_dot(tables.p_war, belief)
+        out["arms_cost"] = row_dot(tables.arms, belief)
     if policies:
         out.update(policy_values(base, cells, belief, out["p_star_effective"], policies, eta0))
     if "evsi" in opt_in:

@@ -9,7 +9,8 @@ intercepts (:func:`~secdilemma.whatif.belief.cell_eta0`). As the study does, the
 fear term takes the threat of the observer's last move, ``h * u⁺`` at the last period (0
 where ``u`` is missing), and the preposterior analysis is
 :func:`secdilemma.decision.static.evsi`'s: ``sum_s P(s) max_a EU(a | s) - max_a EU(a)``,
-clipped to ``[0, EVPI]``.
+clipped to ``[0, EVPI]``. Sums run in type order element by element, so a cell's bits do not
+depend on the chunking.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import numpy.typing as npt
 from secdilemma.model import threat_multiplier
 from secdilemma.whatif.cells import Cells
 from secdilemma.whatif.inputs import SweepBase
+from secdilemma.whatif.utility import reduce_short, row_dot
 
 __all__ = ["cell_evsi"]
 
@@ -75,16 +77,16 @@ def cell_evsi(
     )
     p1 = 1.0 / (1.0 + np.exp(-logit))  # (n, J, K)
     w = belief[:, None, :]
-    eu_max = np.max(np.einsum("nak,nk->na", utility, belief), axis=1)
+    eu_max = reduce_short(row_dot(utility, belief), 1, np.maximum)
     value = np.zeros(p1.shape[:2])
     for lik in (1.0 - p1, p1):  # s = 0, then s = 1, summed in static.evsi's order
         joint = lik * w
-        p_o = joint.sum(axis=2)
+        p_o = reduce_short(joint, 2, np.add)
         with np.errstate(invalid="ignore", divide="ignore"):
             post = np.where(p_o[..., None] > 0, joint / p_o[..., None], 0.0)
-        eu_o = np.einsum("njk,nak->nja", post, utility)
-        value = value + p_o * np.max(eu_o, axis=2)
+        eu_o = reduce_short(post[:, :, None, :] * utility[:, None, :, :], 3, np.add)  # (n, J, A)
+        value = value + p_o * reduce_short(eu_o, 2, np.maximum)
     value = value - eu_max[:, None]
-    informed = np.einsum("nk,nk->n", np.max(utility, axis=1), belief)
+    informed = row_dot(reduce_short(utility, 1, np.maximum), belief)
     evpi = np.maximum(informed - eu_max, 0.0)
     return np.asarray(np.minimum(np.maximum(value, 0.0), evpi[:, None]))

@@ -41,7 +41,7 @@ from secdilemma.model.simulate import as_generator
 from secdilemma.whatif.cells import Cells, group
 from secdilemma.whatif.inputs import COEFFICIENTS, SIM_LOSSES, SweepBase
 
-__all__ = ["Tables", "cell_tables", "decision_stats", "simulate_units"]
+__all__ = ["Tables", "cell_tables", "decision_stats", "reduce_short", "row_dot", "simulate_units"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -208,7 +208,7 @@ def _pairs(actions: tuple[str, ...], eu: FloatArray) -> tuple[IntArray, IntArray
     return order[:, 0].astype(np.intp), order[:, 1].astype(np.intp)
 
 
-def _over(x: FloatArray, axis: int, ufunc: np.ufunc) -> FloatArray:
+def reduce_short(x: FloatArray, axis: int, ufunc: np.ufunc) -> FloatArray:
     """``ufunc.reduce`` along a short ``axis`` (actions, types) as one array operation per
     entry, left to right: the same numbers as the reduction (a sum in order), without its
     per-row overhead on millions of rows of two or three entries."""
@@ -220,9 +220,15 @@ def _over(x: FloatArray, axis: int, ufunc: np.ufunc) -> FloatArray:
     return np.asarray(out)
 
 
-def _dot(x: FloatArray, b: FloatArray) -> FloatArray:
-    """``x @ b`` per row over the types: ``x`` ``(n, ..., K)``, ``b`` ``(n, K)``."""
-    return np.einsum("n...k,nk->n...", x, b)
+def row_dot(x: FloatArray, b: FloatArray) -> FloatArray:
+    """``x @ b`` per row over the types: ``x`` ``(n, ..., K)``, ``b`` ``(n, K)``.
+
+    The products summed in type order, element by element: the same bits whatever the
+    block's size (``einsum`` may order the sum differently for different shapes, so a
+    cell's last bit would depend on how the sweep was chunked).
+    """
+    bb = b.reshape(b.shape[0], *([1] * (x.ndim - 2)), b.shape[1])
+    return reduce_short(x * bb, x.ndim - 1, np.add)
 
 
 def decision_stats(
@@ -236,22 +242,21 @@ def decision_stats(
     """
     n = belief.shape[0]
     rows = np.arange(n)
-    eu = _dot(utility, belief)
+    eu = row_dot(utility, belief)
     best = np.argmax(eu, axis=1)
-    u_max = _over(utility, 1, np.maximum)  # (n, K): the best payoff against each type
+    u_max = reduce_short(utility, 1, np.maximum)  # (n, K): the best payoff against each type
     top = utility >= (u_max - 1e-12)[:, None, :]
-    p_best = _dot(top / _over(top.astype(float), 1, np.add)[:, None, :], belief)
-    evpi = np.maximum(_dot(u_max, belief) - _over(eu, 1, np.maximum), 0.0)
+    p_best = row_dot(top / reduce_short(top.astype(float), 1, np.add)[:, None, :], belief)
+    evpi = np.maximum(row_dot(u_max, belief) - reduce_short(eu, 1, np.maximum), 0.0)
     b_g, b_n = _axis_beliefs(belief, greed)
     i, j = _pairs(actions, eu)
-    sw, below, above = switch_points(_dot(utility, b_n), _dot(utility, b_g))
+    sw, below, above = switch_points(row_dot(utility, b_n), row_dot(utility, b_g))
     switched = np.isfinite(sw[:, 0]) if sw.shape[1] else np.zeros(n, dtype=bool)
     # the compared pair is the first switch's where there is one (decide's p*)
     i = np.where(switched, above[:, 0] if sw.shape[1] else i, i).astype(np.intp)
     j = np.where(switched, below[:, 0] if sw.shape[1] else j, j).astype(np.intp)
     diff = utility[rows, i, :] - utility[rows, j, :]
-    d_g = np.einsum("nk,nk->n", diff, b_g)
-    d_n = np.einsum("nk,nk->n", diff, b_n)
+    d_g, d_n = row_dot(diff, b_g), row_dot(diff, b_n)
     i_above = d_g > d_n
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         cross = (i != j) & (d_g != d_n) & ~(d_g * d_n > 0)  # as static.threshold_on_axis
@@ -283,7 +288,7 @@ def _axis_beliefs(belief: FloatArray, greed: FloatArray) -> tuple[FloatArray, Fl
     out = []
     for w_type in (g, 1.0 - g):
         w = belief * w_type
-        total = _over(w, 1, np.add)[:, None]
+        total = reduce_short(w, 1, np.add)[:, None]
         w = np.where(total <= 0, w_type[None, :], w)
-        out.append(w / (_over(w, 1, np.add)[:, None] if np.any(total <= 0) else total))
+        out.append(w / (reduce_short(w, 1, np.add)[:, None] if np.any(total <= 0) else total))
     return out[0], out[1]

@@ -160,3 +160,21 @@ class TestWorldPerPeriod:
             sweep(russia, omega=value, n_sims=50)
         for w in words:
             assert w in str(err.value), (w, str(err.value))
+
+
+def test_switch_points_short_equals_decisions_switch_points():
+    """The sweep's column-at-a-time switch points against decision.static's, bit for bit."""
+    from secdilemma.decision.static import switch_points
+    from secdilemma.whatif.utility import switch_points_short
+
+    rng = np.random.default_rng(11)
+    for a_n in (1, 2, 3, 4, 5):
+        n0 = rng.normal(size=(4000, a_n))
+        g1 = rng.normal(size=(4000, a_n))
+        n0[:1500], g1[:1000] = np.round(n0[:1500], 1), np.round(g1[:1000], 1)  # ties
+        g1[1500:1700] = n0[1500:1700]  # flat lines
+        n0[1700:1800, :] = n0[1700:1800, :1]  # all equal at p = 0
+        want = switch_points(n0, g1)
+        got = switch_points_short(n0, g1)
+        for w, g in zip(want, got, strict=True):
+            np.testing.assert_array_equal(g, w)

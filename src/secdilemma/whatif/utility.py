@@ -28,7 +28,6 @@ import numpy.typing as npt
 
 from secdilemma.decision.dynamic import standard_noise
 from secdilemma.decision.problem import ACTION_POSTURES
-from secdilemma.decision.static import switch_points
 from secdilemma.errors import ParameterError
 from secdilemma.model import (
     ModelParams,
@@ -41,7 +40,15 @@ from secdilemma.model.simulate import as_generator
 from secdilemma.whatif.cells import Cells, group
 from secdilemma.whatif.inputs import COEFFICIENTS, SIM_LOSSES, SweepBase
 
-__all__ = ["Tables", "cell_tables", "decision_stats", "reduce_short", "row_dot", "simulate_units"]
+__all__ = [
+    "Tables",
+    "cell_tables",
+    "decision_stats",
+    "reduce_short",
+    "row_dot",
+    "simulate_units",
+    "switch_points_short",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.intp]
@@ -250,7 +257,7 @@ def decision_stats(
     evpi = np.maximum(row_dot(u_max, belief) - reduce_short(eu, 1, np.maximum), 0.0)
     b_g, b_n = _axis_beliefs(belief, greed)
     i, j = _pairs(actions, eu)
-    sw, below, above = switch_points(row_dot(utility, b_n), row_dot(utility, b_g))
+    sw, below, above = switch_points_short(row_dot(utility, b_n), row_dot(utility, b_g))
     switched = np.isfinite(sw[:, 0]) if sw.shape[1] else np.zeros(n, dtype=bool)
     # the compared pair is the first switch's where there is one (decide's p*)
     i = np.where(switched, above[:, 0] if sw.shape[1] else i, i).astype(np.intp)
@@ -292,3 +299,54 @@ def _axis_beliefs(belief: FloatArray, greed: FloatArray) -> tuple[FloatArray, Fl
         w = np.where(total <= 0, w_type[None, :], w)
         out.append(w / (reduce_short(w, 1, np.add)[:, None] if np.any(total <= 0) else total))
     return out[0], out[1]
+
+
+def _first_argmax(cols: list[FloatArray]) -> IntArray:
+    """``np.argmax`` over ``len(cols)`` columns ``(n,)`` (the first of equal maxima; no NaN)."""
+    best, idx = cols[0], np.zeros(cols[0].shape, dtype=np.intp)
+    for a, col in enumerate(cols[1:], start=1):
+        up = col > best
+        best, idx = np.where(up, col, best), np.where(up, a, idx)
+    return idx
+
+
+def switch_points_short(
+    eu_none: FloatArray, eu_greed: FloatArray
+) -> tuple[FloatArray, IntArray, IntArray]:
+    """:func:`secdilemma.decision.static.switch_points` for ``(n, A)`` rows of finite expected
+    utilities, its steps one column (action) at a time: the same operations on the same
+    numbers, so the same results (tests/test_whatif_metrics.py holds them equal), without
+    reductions over the short action axis, whose per-row cost dominates on many rows."""
+    n, a_n = eu_none.shape
+    slope = eu_greed - eu_none
+    n0 = [eu_none[:, a] for a in range(a_n)]
+    sl = [slope[:, a] for a in range(a_n)]
+    rows = np.arange(n)
+    top = reduce_short(eu_none, 1, np.maximum)
+    cur = _first_argmax([np.where(c == top, s, -np.inf) for c, s in zip(n0, sl, strict=True)])
+    at = np.zeros(n)
+    out_p = np.full((n, max(a_n - 1, 0)), np.nan)
+    out_b = np.full(out_p.shape, -1, dtype=np.intp)
+    out_a = np.full(out_p.shape, -1, dtype=np.intp)
+    live = np.ones(n, dtype=bool)
+    for step in range(a_n - 1):
+        s_cur, n_cur = slope[rows, cur], eu_none[rows, cur]
+        cross = []
+        for c, s in zip(n0, sl, strict=True):
+            gain = s - s_cur  # > 0: overtakes the current best later
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = np.where(gain > 0, (n_cur - c) / gain, np.inf)
+            cross.append(np.where(x < at, at, x))  # rounding below the last
+        first = cross[0]
+        for x in cross[1:]:
+            first = np.minimum(first, x)
+        nxt = _first_argmax(
+            [np.where(x == first, s, -np.inf) for x, s in zip(cross, sl, strict=True)]
+        )
+        live &= first < 1.0  # a tie at p = 1 alone changes no recommendation
+        out_p[live, step] = first[live]
+        out_b[live, step] = cur[live]
+        out_a[live, step] = nxt[live]
+        cur = np.where(live, nxt, cur)
+        at = np.where(live, first, at)
+    return out_p, out_b, out_a

@@ -47,6 +47,7 @@ from secdilemma.whatif import (
     tornado,
 )
 from secdilemma.whatif.cells import group
+from secdilemma.whatif.sweep import resolve
 
 RTOL = 1e-12  # decision numbers: the same futures, the loss components summed in another order
 BELIEF_ATOL = 1e-15  # beliefs: the same model and engine, batched: the last bit may differ
@@ -164,10 +165,13 @@ class TestCellsEqualTheStudyOneByOne:
             )
 
     def test_payoff_table_mode_matches_decide(self, ussr):
+        rows = {"deter": [0.0, -1.0, -0.5], "defend": [-0.5, -0.2, -0.6],
+                "reassure": [-2.0, 1.0, -1.5]}  # fmt: skip
+        actions = [a for a in resolve(ussr, {})[0].actions if a in rows]  # the study's own
         table = xr.DataArray(
-            [[0.0, -1.0, -0.5], [-2.0, 1.0, -1.5]],
+            [rows[a] for a in actions],
             dims=("action", "rival_type"),
-            coords={"action": ["deter", "reassure"], "rival_type": ["greedy", "insecure", "mixed"]},
+            coords={"action": actions, "rival_type": ["greedy", "insecure", "mixed"]},
         )
         ds = sweep(ussr, omega=[0.3, 0.7], payoff_reassure_greedy=[-3.0, -1.0], payoffs=table)
         assert "p_war" not in ds
@@ -175,7 +179,9 @@ class TestCellsEqualTheStudyOneByOne:
         for om, v in [(0.3, -3.0), (0.7, -1.0)]:
             one = sd.Study("us_ussr", params="default", omega=om)
             belief = one.belief()["filtered"].isel(period=-1)
-            dec = sd.decide(belief, payoffs=table.copy(data=[[0.0, -1.0, -0.5], [v, 1.0, -1.5]]))
+            dec = sd.decide(belief, payoffs=table.copy(deep=True).where(
+                ~((table.action == "reassure") & (table.rival_type == "greedy")), v
+            ))  # fmt: skip
             cell = ds.sel(omega=om, payoff_reassure_greedy=v)
             _close(cell["expected_utility"], dec["expected_utility"], "EU")
             _close(cell["p_star"], dec["threshold"], "p*")
@@ -202,7 +208,7 @@ class TestResult:
         definition = json.loads(ds.attrs["whatif_definition"])
         assert definition["axes"] == {"prior_greedy": [0.2, 0.5], "losses_war": [5.0, 20.0]}
         assert definition["fixed"]["omega"] == float(ussr.setting.omega)
-        assert ds["best_action"].attrs["flag_meanings"] == "deter reassure"
+        assert ds["best_action"].attrs["flag_meanings"] == " ".join(ds["action"].values)
         for var in ("belief", "p_best", "evpi", "p_war", "arms_cost", "eu_gap"):
             assert np.all(np.isfinite(ds[var].values))
         np.testing.assert_allclose(ds["belief"].sum("rival_type"), 1.0, rtol=1e-12)

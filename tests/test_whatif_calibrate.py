@@ -102,3 +102,17 @@ def test_a_row_scipy_refuses_raises_scipys_error():
     threat = np.array([np.nan, 1.0, 1.0, 1.0])
     with pytest.raises(ValueError, match="sign"):
         calibrated_intercepts(events, threat, 500.0, 0.0, TYPES, [1.0, 0.0, 0.0])
+
+
+def test_the_array_iteration_alone_on_one_and_few_settings(monkeypatch):
+    # a few settings go to scipy's loop; force the array iteration for them too
+    monkeypatch.setattr("secdilemma.whatif.calibrate.SCALAR_ROWS", 0)
+    rng = np.random.default_rng(8)
+    for _ in range(40):
+        events, threat, eta_g, eta_f, priors = _case(rng)
+        g = int(rng.integers(1, 4))
+        got = calibrated_intercepts(events, threat[:g], eta_g, eta_f, TYPES, priors[:1])
+        want = [
+            calibrated_intercept(events, th, eta_g, eta_f, TYPES, priors[0]) for th in threat[:g]
+        ]
+        np.testing.assert_allclose(got, want, rtol=0.0, atol=1e-12)

@@ -36,6 +36,9 @@ BRACKET = (-40.0, 40.0)
 XTOL = 1e-12
 RTOL = 4.0 * float(np.finfo(float).eps)
 MAXITER = 100
+#: Up to this many settings, ``calibrated_intercept`` itself (scipy's compiled loop) is
+#: quicker than the array iteration's fixed cost; the roots are the same.
+SCALAR_ROWS = 4
 
 
 def calibrated_intercepts(
@@ -92,9 +95,12 @@ def calibrated_intercepts(
         shift = eta_g * types.greed[None, None, :] + (
             eta_f * types.fear[None, None, :] * thr[rows][:, mask][:, :, None]
         )  # (G', n, K), as calibrated_intercept's (n, K)
-        root, failed = _brentq(shift, pri[rows], rate)
-        out[rows] = root
-        for r in rows[failed]:  # scipy's own error for a row it refuses
+        if rows.size <= SCALAR_ROWS:  # a few settings: scipy's own loop is quicker
+            failed = np.ones(rows.size, dtype=bool)
+        else:
+            root, failed = _brentq(shift, pri[rows], rate)
+            out[rows] = root
+        for r in rows[failed]:  # (and scipy's own error for a row it refuses)
             out[r] = calibrated_intercept(ev, thr[r], eta_g, eta_f, types, pri[r])
     return out
 

@@ -234,8 +234,11 @@ def row_dot(x: FloatArray, b: FloatArray) -> FloatArray:
     block's size (``einsum`` may order the sum differently for different shapes, so a
     cell's last bit would depend on how the sweep was chunked).
     """
-    bb = b.reshape(b.shape[0], *([1] * (x.ndim - 2)), b.shape[1])
-    return reduce_short(x * bb, x.ndim - 1, np.add)
+    shape = (b.shape[0], *([1] * (x.ndim - 2)))
+    out = x[..., 0] * b[:, 0].reshape(shape)
+    for k in range(1, b.shape[1]):  # (no (n, ..., K) temporary of products)
+        out = out + x[..., k] * b[:, k].reshape(shape)
+    return np.asarray(out)
 
 
 def decision_stats(

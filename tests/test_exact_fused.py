@@ -486,3 +486,29 @@ def test_logits_beyond_the_product_range_are_the_equations(eta0):
                               weight=0.0, signal_weights=w)  # fmt: skip
         np.testing.assert_allclose(got.filtered, want.filtered, rtol=0, atol=1e-12)
         np.testing.assert_allclose(got.log_evidence, want.log_evidence, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("delta", [0.9, "per period"])
+def test_posture_channels_take_delta(delta, monkeypatch):
+    """A posture channel's greed loading is ``2 delta eta_g``: the kernels' tables take the
+    one ``delta`` there is (a ``delta`` that varies runs the equations), the same numbers as
+    the equations either way (the tables once took the default ``delta``)."""
+    rng = np.random.default_rng(5)
+    S, T = 4, 15
+    u = rng.normal(0.03, 0.1, (S, T))
+    sig = (rng.random((S, T, 3)) < 0.4).astype(float)
+    sig[rng.random(sig.shape) < 0.1] = np.nan
+    sp = SignalParams(("a", "b", "c"), eta0=[-1.0, 0.5, -0.3], eta_g=[2.0, -1.0, 1.5],
+                      eta_f=[0.0, 1.2, -0.8], posture=[True, False, True])  # fmt: skip
+    d = np.linspace(0.1, 0.9, T) if delta == "per period" else delta
+    params, ts = ModelParams(signals=sp, delta=d), TypeSpace.default()
+    _, ref = loglik_components(u, u, params, ts, signals=sig)
+    np.testing.assert_allclose(signal_loglik(sig, u, params, ts), ref, rtol=0, atol=1e-12)
+    lp = np.log(np.full(3, 1 / 3))
+    want = filter_probabilities(np.sum(ref, axis=-1), lp)
+    got = moves_posterior(np.full_like(u, np.nan), u, params, ts, lp, signals=sig, weight=0.0)
+    np.testing.assert_allclose(got.filtered, want.filtered, rtol=0, atol=1e-12)
+    ds = simulate(params=params, n_periods=T, n_scenarios=S, seed=8)
+    obs = Observer(params=params)
+    plain = _unfused(obs, ds, True, monkeypatch)
+    np.testing.assert_allclose(obs.filter(ds)["filtered"], plain["filtered"], rtol=0, atol=1e-12)

@@ -381,8 +381,8 @@ def signal_rows(flat, u, h, c0, sig, scratch, flags):
 @_piece
 def signal_scratch(N, K, J, G, F):
     """Work arrays of :func:`signal_rows` for ``N`` periods."""
-    code = np.zeros((G, N), dtype=np.int64)
-    mode = np.zeros(N, dtype=np.int64)
+    code = np.zeros((G, N), dtype=np.int32)
+    mode = np.zeros(N, dtype=np.int32)
     pm = np.zeros((K, 2, N))
     pm[:, 0] = 1.0
     return code, mode, np.empty((K, N)), np.zeros(N), np.zeros(N), pm

@@ -32,6 +32,7 @@ from secdilemma.engines.exact.filtering import (
     FilterProbabilities,
     check_log_prior,
     check_transition,
+    filter_probabilities,
     raise_status,
 )
 from secdilemma.errors import ParameterError
@@ -40,6 +41,7 @@ from secdilemma.model.equations import (
     SignalParams,
     loglik_components,
     noise_offset,
+    signal_greed_loading,
     threat_multiplier,
 )
 from secdilemma.model.types import TypeSpace
@@ -168,9 +170,15 @@ def _threat_rows(
 _NO_SIGNALS = np.zeros((1, 0))
 
 
-def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike | None) -> Any:
+def _channels(
+    sp: SignalParams | None,
+    types: TypeSpace,
+    weights: npt.ArrayLike | None,
+    delta: float | None = None,
+) -> Any:
     """The kernels' ``sig`` tuple (see ``_signals.signal_rows``) for channels ``sp`` with
-    ``weights`` ``(J,)`` (default 1).
+    ``weights`` ``(J,)`` (default 1); ``delta`` the one value of ``params.delta`` when some
+    channel is a posture channel (its greed loading scaled by ``2 delta``), else ``None``.
 
     The log probabilities at zero threat are the equations' own numbers
     (``loglik_components`` at ``h = 0``); each group of ``_signals.GROUP`` channels gets a
@@ -186,14 +194,14 @@ def _channels(sp: SignalParams | None, types: TypeSpace, weights: npt.ArrayLike 
     sig = np.zeros((2, 2, J))
     sig[1] = 1.0
     zeros = np.zeros((2, 2))
-    _, ll = loglik_components(
-        zeros, zeros, ModelParams(signals=sp), types, signals=sig, threat_blind=True
-    )
+    at = ModelParams(signals=sp) if delta is None else ModelParams(signals=sp, delta=delta)
+    _, ll = loglik_components(zeros, zeros, at, types, signals=sig, threat_blind=True)
     assert ll is not None
     table = np.swapaxes(ll[:, 1], 1, 2)  # (s, K, J) -> (s, J, K)
     fch = np.flatnonzero((sp.eta_f != 0.0) & (w != 0.0))
     fch = fch[np.argsort(w[fch], kind="stable")]  # one log per run of equal weights
-    base = (sp.eta0 + sp.eta_g * types.greed[:, None]).T  # (J, K), as the equations add
+    eta_g = sp.eta_g if delta is None else signal_greed_loading(sp, delta)
+    base = (sp.eta0 + eta_g * types.greed[:, None]).T  # (J, K), as the equations add
     ef = (sp.eta_f * types.fear[:, None]).T
     isf = np.zeros(J, dtype=bool)
     isf[fch] = True
@@ -342,6 +350,9 @@ def signal_loglik(
     u_a = np.asarray(u, dtype=float)
     if params.signals is None or signals is None:
         _refuse_signals(u_a, u_a, params, types, signals, None, threat_blind)
+    if _posture_varies(params, signals):
+        ll = loglik_components(u_a, u_a, params, types, signals=signals, threat_blind=threat_blind)
+        return np.asarray(ll[1])
     J = params.signals.n_channels
     missing = np.full(u_a.shape, np.nan)
     lone = params.replace(lam=0.0)  # no buildups: their parameters are not read
@@ -420,7 +431,19 @@ def _chan(
     except ValueError:
         _refuse_signals(dx, u, params, types, signals, x, threat_blind)
     sp = params.signals if signals is not None else None
-    return cube, _channels(sp, types, signal_weights), np.zeros(1, dtype=np.int64)
+    delta = None
+    if sp is not None and np.any(sp.posture):
+        delta = float(np.asarray(params.delta, dtype=float).reshape(-1)[0])
+    return cube, _channels(sp, types, signal_weights, delta), np.zeros(1, dtype=np.int64)
+
+
+def _posture_varies(params: ModelParams, signals: npt.ArrayLike | None) -> bool:
+    """Whether a posture channel's greed loading (``2 delta eta_g``) differs between periods
+    or scenarios: the kernels' tables take one ``delta``, so the numpy equations run."""
+    sp = params.signals
+    if signals is None or sp is None or not np.any(sp.posture):
+        return False
+    return bool(np.unique(np.asarray(params.delta, dtype=float)).size > 1)
 
 
 def moves_posterior(
@@ -473,6 +496,17 @@ def moves_posterior(
     kern = _fused()
     if kern is None:  # pragma: no cover - numba is a declared dependency
         raise ParameterError("moves_posterior: the fused path needs numba, which is missing.")
+    if _posture_varies(params, signals):
+        ll_b, ll_s = loglik_components(
+            dx, u, params, types, signals=signals, x=x, threat_blind=threat_blind
+        )
+        assert ll_s is not None
+        w = np.ones(ll_s.shape[-1]) if signal_weights is None else np.asarray(signal_weights)
+        with np.errstate(invalid="ignore"):
+            ll = np.where(weight == 0.0, 0.0, weight * ll_b) + np.sum(
+                np.where(w == 0.0, 0.0, w * ll_s), axis=-1
+            )
+        return filter_probabilities(ll, log_prior, transition=transition, smooth=smooth)
     moves, lead = _kernel_inputs(dx, u, params, types, x, threat_blind)
     K = types.n_types
     S, T = moves[0].shape

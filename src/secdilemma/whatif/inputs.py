@@ -7,7 +7,8 @@ names are a contract, listed in ARCHITECTURE.md's dimension table):
 input                  meaning                                                      acts on
 =====================  ===========================================================  ========
 ``omega``, ``delta``   offense advantage, distinguishability in [0, 1] (a constant  both
-                       over the whole series, replacing a by-period table)
+                       over the whole series, replacing a by-period table, or a
+                       ``{year: value}`` step function: :mod:`~secdilemma.whatif.world`)
 ``mu`` ``alpha``       reaction-function coefficients of the exact observer          both
 ``beta`` ``gamma``     (``alpha`` … ``kappa`` >= 0, ``sigma`` > 0)
 ``kappa`` ``sigma``

@@ -191,17 +191,12 @@ def _channels(
         return _no_channels(K)
     J = sp.n_channels
     w = np.ones(J) if weights is None else np.array(weights, dtype=float).reshape(J)
-    sig = np.zeros((2, 2, J))
-    sig[1] = 1.0
-    zeros = np.zeros((2, 2))
-    at = ModelParams(signals=sp) if delta is None else ModelParams(signals=sp, delta=delta)
-    _, ll = loglik_components(zeros, zeros, at, types, signals=sig, threat_blind=True)
-    assert ll is not None
-    table = np.swapaxes(ll[:, 1], 1, 2)  # (s, K, J) -> (s, J, K)
+    eta_g = sp.eta_g if delta is None else signal_greed_loading(sp, delta)
+    logit = sp.eta0 + eta_g * types.greed[:, None]  # (K, J), as the equations add
+    table = _zero_threat(logit)
     fch = np.flatnonzero((sp.eta_f != 0.0) & (w != 0.0))
     fch = fch[np.argsort(w[fch], kind="stable")]  # one log per run of equal weights
-    eta_g = sp.eta_g if delta is None else signal_greed_loading(sp, delta)
-    base = (sp.eta0 + eta_g * types.greed[:, None]).T  # (J, K), as the equations add
+    base = logit.T
     ef = (sp.eta_f * types.fear[:, None]).T
     isf = np.zeros(J, dtype=bool)
     isf[fch] = True
@@ -214,6 +209,18 @@ def _channels(
     inv = 1.0 / mult[fch]
     fear = (fch, base[fch], ef[fch], table[:, fch], w[fch], lim, cexp, jobs, flush, inv)
     return mult, isf, tab, tuple(np.ascontiguousarray(a) for a in fear)
+
+
+def _zero_threat(logit: FloatArray) -> FloatArray:
+    """``(2, J, K)``: the log probabilities of a signal 0 and 1 at zero threat, logits ``(K,
+    J)``, in the operations of ``loglik_components`` (its signal term at ``threat = 0``: the
+    fear term is a zero that changes no bit), a channel missing (0) where some type's is
+    NaN."""
+    with np.errstate(invalid="ignore"):
+        pos, neg = np.logaddexp(0.0, -logit), np.logaddexp(0.0, logit)
+        ll = np.stack([-(0.0 * pos + 1.0 * neg), -(1.0 * pos + 0.0 * neg)])  # s = 0, 1
+    ll = np.where(np.isnan(ll).any(axis=1, keepdims=True), 0.0, ll)
+    return np.ascontiguousarray(np.swapaxes(ll, 1, 2))
 
 
 def _product_jobs(ef: FloatArray, w: FloatArray) -> tuple[npt.NDArray[np.int64], Any]:

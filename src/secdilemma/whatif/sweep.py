@@ -249,12 +249,12 @@ def sweep(
     Examples
     --------
     >>> import secdilemma as sd
-    >>> study = sd.Study("us_ussr", params="default")  # the case's actions: deter, reassure
+    >>> study = sd.Study("us_ussr", params="default")  # actions: deter, defend, reassure
     >>> ds = sweep(study, omega=[0.3, 0.7], delta=[0.2, 0.8], n_sims=200)
     >>> ds["best_action"].dims, ds.attrs["whatif_swept"]
     (('omega', 'delta'), 'omega [0.3, 0.7], delta [0.2, 0.8]')
     >>> ds.action.values[ds["best_action"].values].tolist()  # rows omega, columns delta
-    [['deter', 'reassure'], ['deter', 'deter']]
+    [['defend', 'reassure'], ['defend', 'defend']]
 
     On a cluster, or into a Zarr store as the chunks finish:
 

@@ -4,7 +4,7 @@
 >>> from secdilemma.whatif import sweep
 >>> ds = sweep(sd.Study("us_ussr", params="default"), omega=[0.3, 0.7], n_sims=200)
 >>> ds["p_star"].dims, ds.sizes["action"]
-(('omega',), 2)
+(('omega',), 3)
 """
 
 from __future__ import annotations

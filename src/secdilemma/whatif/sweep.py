@@ -42,8 +42,9 @@ __all__ = [
 DEFAULT_N_SIMS = 2000
 #: Futures per type for each policy (:func:`secdilemma.decision.compare_policies`'s default).
 DEFAULT_POLICY_SIMS = 1000
-#: Where beliefs come from: the exact observer with the study's parameters.
-ENGINES = ("exact",)
+#: Where beliefs come from: the exact observer with the study's parameters, or the PyMC fit
+#: re-sampled per likelihood setting (:mod:`secdilemma.whatif.refit`).
+ENGINES = ("exact", "refit")
 
 
 def resolve(
@@ -57,11 +58,11 @@ def resolve(
     engine: str = "exact",
 ) -> tuple[SweepBase, list[Axis]]:
     """The study as a :class:`SweepBase` and the checked axes (typed errors naming inputs)."""
-    if engine != "exact":
+    if engine not in ENGINES:
         raise ParameterError(
-            f"whatif: engine {engine!r} is not available; sweeps use the exact observer with "
-            "the study's parameters (engine='exact'). Re-sampling the fit per cell ('refit') "
-            "is not built."
+            f"whatif: engine {engine!r} is not available; give one of {list(ENGINES)}: 'exact' "
+            "(the exact observer with the study's parameters) or 'refit' (the PyMC fit "
+            "re-sampled per setting of omega, delta, prior_<type>, persistence)."
         )
     for name, v, default in (("n_sims", n_sims, DEFAULT_N_SIMS),
                              ("policy_sims", policy_sims, DEFAULT_POLICY_SIMS)):  # fmt: skip
@@ -115,6 +116,11 @@ def plan_sweep(
     """The checked plan of a sweep (see :func:`sweep` for the arguments); nothing computed."""
     if not axes:
         raise ParameterError("whatif: give at least one input to vary, e.g. omega=[0.3, 0.7].")
+    if engine == "refit":
+        raise ParameterError(
+            "whatif: engine='refit' has no chunk plan (its fits run one after another in this "
+            "process); call sweep(study, engine='refit', ...) instead of plan_sweep."
+        )
     base, ax = resolve(
         study, axes, n_sims=n_sims, policy_sims=policy_sims, payoffs=payoffs, seed=seed,
         engine=engine,
@@ -183,6 +189,10 @@ def sweep(
     progress: bool | None = None,
     log_every: float = 10.0,
     on_chunk: Callable[[int], None] | None = None,
+    refit_draws: int | None = None,
+    refit_tune: int | None = None,
+    refit_chains: int | None = None,
+    max_fits: int | None = None,
     **axes: Any,
 ) -> xr.Dataset:
     """What if? The study's belief and decision over a grid of inputs, one dim per input.
@@ -217,7 +227,19 @@ def sweep(
     payoffs
         A payoff table ``U[action, rival_type]``: payoff-table (static) mode.
     engine
-        ``"exact"`` (the exact observer with the study's parameters).
+        ``"exact"`` (default: the exact observer with the study's parameters; fast) or
+        ``"refit"``: the study's PyMC fit re-sampled once per distinct setting of ``omega``,
+        ``delta``, ``prior_<type>`` and ``persistence`` (the inputs of the likelihood and
+        the prior), each cell's decision on that fit's posterior draws (``losses_<field>``
+        and ``horizon`` reuse it). The fits share one compiled model (new ``pm.Data``
+        values, no recompilation) and run one after another in this process (no Dask);
+        attrs ``whatif_n_fits``, ``whatif_compilations``, ``whatif_fits`` (each fit's time,
+        max R-hat, min ESS, divergences) and ``whatif_fit_warning`` when a fit fails the
+        gate (:mod:`secdilemma.whatif.refit`).
+    refit_draws, refit_tune, refit_chains, max_fits
+        ``engine="refit"``: the sampler settings of every fit (default: the spec's) and the
+        most fits it runs (default 50; more are refused after the first fit, with the time
+        they would take).
     variables
         Only these result variables (default all): a smaller result for a large sweep.
     threads
@@ -260,6 +282,13 @@ def sweep(
 
     >>> sweep(study, omega=np.linspace(0, 1, 101), workers=4, store="omega.zarr")  # doctest: +SKIP
     """
+    if engine == "refit":
+        refused = {"store": store, "scheduler": scheduler, "client": client,
+                   "workers": workers}  # fmt: skip
+        return _refit(
+            study, axes, n_sims=n_sims, payoffs=payoffs, seed=seed, variables=variables,
+            refused=refused, settings=(refit_draws, refit_tune, refit_chains, max_fits),
+        )  # fmt: skip
     plan = plan_sweep(
         study, chunks=chunks, n_sims=n_sims, policy_sims=policy_sims, payoffs=payoffs,
         seed=seed, engine=engine, variables=variables, **axes,
@@ -269,6 +298,51 @@ def sweep(
         client=client, workers=workers, security=security, timeout=timeout, retries=retries,
         threads=threads, progress=progress, log_every=log_every, on_chunk=on_chunk,
     )  # fmt: skip
+
+
+def _refit(
+    study: StudyLike,
+    axes: Mapping[str, Any],
+    *,
+    n_sims: int | None,
+    payoffs: Any,
+    seed: int | None,
+    variables: Sequence[str] | None,
+    refused: Mapping[str, Any],
+    settings: tuple[Any, Any, Any, Any],
+) -> xr.Dataset:
+    """``sweep(..., engine="refit")``: checked, then :func:`~.refit.refit_sweep`."""
+    from secdilemma.whatif.refit import (  # here: only a refit sweep needs it
+        REFIT_VARIABLES,
+        check_refit_axes,
+        refit_settings,
+        refit_sweep,
+    )
+
+    given = [k for k, v in refused.items() if v is not None]
+    if given:
+        raise ParameterError(
+            f"whatif: engine='refit' runs its fits one after another in this process; "
+            f"{', '.join(given)} (a Dask cluster or a Zarr store) applies to engine='exact'."
+        )
+    if not axes:
+        raise ParameterError("whatif: give at least one input to vary, e.g. omega=[0.3, 0.7].")
+    check_refit_axes(canonical_axes(axes), payoffs=payoffs)
+    checked = refit_settings(
+        *settings[:3], **({} if settings[3] is None else {"max_fits": settings[3]})
+    )
+    if isinstance(variables, str):
+        variables = [variables]
+    wanted = list(REFIT_VARIABLES) if variables is None else list(variables)
+    unknown = [v for v in wanted if v not in REFIT_VARIABLES]
+    if unknown or not wanted:
+        raise ParameterError(
+            f"whatif: engine='refit' returns {list(REFIT_VARIABLES)}; `variables` named "
+            f"{unknown or wanted}."
+        )
+    base, ax = resolve(study, axes, n_sims=n_sims, seed=seed)
+    ds = refit_sweep(study, base, ax, checked)  # type: ignore[arg-type]
+    return ds[wanted]
 
 
 def _check_memory(plan: SweepPlan) -> None:

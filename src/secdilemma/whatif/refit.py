@@ -198,7 +198,7 @@ def _cell_decision(
     p_star = float(res["threshold"])
     upper = base.actions.index(str(res.attrs["threshold_upper_action"]))
     return {
-        "belief": res["belief"].values,
+        "belief": belief.mean("sample").values,  # the fit's posterior mean, bit for bit
         "p_greed": float(res["p_greed"]),
         "expected_utility": eu,
         "eu_lower": res["eu_lower"].values,

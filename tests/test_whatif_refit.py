@@ -225,3 +225,27 @@ def test_refit_bad_arguments(study: sd.Study, kwargs: dict[str, Any], match: str
 def test_plan_sweep_points_to_sweep_for_refit(study: sd.Study) -> None:
     with pytest.raises(ParameterError, match="call sweep"):
         plan_sweep(study, engine="refit", omega=[0.3])
+
+
+def test_cli_engine_refit_writes_the_sweep_and_the_fits(
+    fake_fit: list[Any], study: sd.Study, tmp_path: Any
+) -> None:
+    from typer.testing import CliRunner
+
+    from secdilemma.interfaces.cli import app
+    from secdilemma.io import load_dataset
+
+    args = ["whatif", CASE, "--engine", "refit", "--vary", "omega=0.3,0.7", "--vary",
+            "horizon=3,5", "--refit-draws", "100", "--n-sims", "100"]  # fmt: skip
+    res = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "w")])
+    assert res.exit_code == 0, res.output
+    assert "2 fits, 0 compilation(s)" in " ".join(res.output.split())  # the fit is faked
+    ds = load_dataset(tmp_path / "w" / "sweep.nc")
+    assert ds.attrs["whatif_engine"] == "refit"
+    assert ds["best_action"].dims == ("omega", "horizon")
+    assert sorted(p.name for p in (tmp_path / "w").iterdir()) == [
+        "decision_map.png", "line.png", "sweep.nc"]  # fmt: skip
+    bad = CliRunner().invoke(app, ["whatif", CASE, "--engine", "refit", "--vary", "kappa=0.1,0.2",
+                                   "--out", str(tmp_path / "k")])  # fmt: skip
+    assert bad.exit_code != 0
+    assert "cannot vary 'kappa'" in " ".join(bad.output.split())

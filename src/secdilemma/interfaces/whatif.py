@@ -16,6 +16,7 @@ import json
 import logging
 import shutil
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -62,6 +63,7 @@ from secdilemma.whatif import (
     rank_policies,
     run_sweep,
     sobol,
+    sweep,
     switch_points,
     tornado,
 )
@@ -96,6 +98,17 @@ Workers = Annotated[
     typer.Option(help="Start a local Dask cluster of N worker processes (loopback only)."),
 ]
 TlsFile = Annotated[Path | None, typer.Option(help="TLS file for a tls:// scheduler.")]
+Engine = Annotated[
+    str,
+    typer.Option(
+        help="exact: the exact observer with the study's parameters (fast). refit: the PyMC "
+        "fit re-sampled once per setting of omega, delta, prior.TYPE, persistence (one "
+        "compiled model, fits one after another; losses.FIELD and horizon reuse a fit)."
+    ),
+]
+RefitCount = Annotated[
+    int | None, typer.Option(help="--engine refit: this sampler setting for every fit.")
+]
 
 
 def _security(ca: Path | None, cert: Path | None, key: Path | None) -> Any:
@@ -183,22 +196,37 @@ def whatif_cmd(
     ] = 64,
     out_dir: Out = None,
     overwrite: Overwrite = False,
+    engine: Engine = "exact",
+    refit_draws: RefitCount = None,
+    refit_tune: RefitCount = None,
+    refit_chains: RefitCount = None,
+    max_fits: Annotated[
+        int, typer.Option(help="--engine refit: the most fits to run (refused beyond).")
+    ] = 50,
 ) -> None:
     """What if? The belief and the decision over a grid of inputs, with its figures.
 
     Writes sweep.nc (one dim per varied input), tornado.nc, sobol.nc, and the figures
     decision_map.png (best action over the first two inputs, p* frontier, the study's
     setting marked), tornado.png, sobol.png and line.png; prints where the best action
-    changes and which inputs matter most.
+    changes and which inputs matter most. With --engine refit: sweep.nc, line.png and
+    decision_map.png from the refitted posteriors, and each fit's diagnostics.
     """
     with user_errors():
         axes = _axes(vary)
         if metric not in METRICS:
             raise ParameterError(f"--metric must be one of {list(METRICS)}; got {metric!r}.")
+        if engine not in ("exact", "refit"):
+            raise ParameterError(f"--engine must be exact or refit; got {engine!r}.")
         study = make_study(
             target, dyad=dyad, source=source, start=start, end=end, observer=observer,
             params=params, omega=omega, delta=delta, prior=prior, horizon=horizon, seed=seed,
         )  # fmt: skip
+        if engine == "refit":
+            fit = {"refit_draws": refit_draws, "refit_tune": refit_tune,
+                   "refit_chains": refit_chains, "max_fits": max_fits}  # fmt: skip
+            _whatif_refit(study, axes, n_sims, fit, out_dir, overwrite)
+            return
         plan = plan_sweep(study, chunks=chunks, n_sims=n_sims, **axes)
         if evsi:  # an opt-in variable: the defaults and it
             plan = plan_sweep(
@@ -231,6 +259,55 @@ def whatif_cmd(
                 save_dataset(sob, run.path("sobol.nc"), overwrite=True)
         shutil.rmtree(store, ignore_errors=True)
         out.console.print(f"wrote {', '.join(run.files)} in {folder}", markup=False)
+
+
+def _whatif_refit(
+    study: Any,
+    axes: dict[str, Any],
+    n_sims: int,
+    fit: dict[str, Any],
+    out_dir: Path | None,
+    overwrite: bool,
+) -> None:
+    """``whatif --engine refit``: the sweep on refitted posteriors, its figures, the fits."""
+    folder = output_folder(out_dir, "whatif", study.setting.name)
+    numeric = [k for k, v in axes.items() if k != "observer" and np.size(v) > 1]
+    files = ["sweep.nc", "line.png"] + (["decision_map.png"] if len(numeric) >= 2 else [])
+    _log_to_stderr()
+    with OutputRun(folder, files, overwrite=overwrite) as run:
+        out.print_setting(study.setting)
+        out.console.print(
+            "engine refit: the PyMC fit re-sampled per setting of the fitted inputs, one "
+            "after another in this process (no tornado or Sobol analysis: those run on the "
+            "exact engine)",
+            markup=False,
+        )
+        with warnings.catch_warnings():  # the gate's warning is logged and printed below
+            warnings.filterwarnings("ignore", message="whatif refit:")
+            ds = sweep(study, engine="refit", n_sims=n_sims, **fit, **axes)
+        save_dataset(ds, run.path("sweep.nc"), overwrite=True)
+        save_figure(plot_line(ds), run.path("line.png"))
+        if "decision_map.png" in files:
+            save_figure(plot_decision_map(ds), run.path("decision_map.png"))
+        for f in json.loads(ds.attrs["whatif_fits"]):
+            rhat = "n/a" if f["max_rhat"] is None else f"{f['max_rhat']:.3f}"
+            out.console.print(
+                f"fit {f['setting']}: {f['seconds']:.1f} s, max R-hat {rhat}, min bulk ESS "
+                f"{f['min_ess_bulk']:.0f}, {f['divergences']} divergences"
+                + ("" if f["ok"] else " (fails the gate)"),
+                markup=False,
+            )
+        out.console.print(
+            f"{ds.attrs['whatif_n_fits']} fits, {ds.attrs['whatif_compilations']} "
+            "compilation(s): later fits reused the compiled model with new data",
+            markup=False,
+        )
+        if "whatif_fit_warning" in ds.attrs:
+            out.console.print(f"WARNING: {ds.attrs['whatif_fit_warning']}", markup=False)
+        actions = [str(a) for a in ds["action"].values]
+        if ds["best_action"].size <= 12:
+            _print_cells(ds, actions)
+    out.console.print(f"wrote {', '.join(run.files)} in {folder}", markup=False)
 
 
 def _figures(run: OutputRun, ds: xr.Dataset, tor: xr.Dataset, sob: xr.Dataset | None) -> None:

@@ -15,6 +15,20 @@ fit only sends new ``pm.Data`` values to the compiled model
 (:data:`secdilemma.engines.pymc.sampling.COMPILED`); the result's attrs say how many
 compilations the sweep made. Fits run one after another in this process (each fit uses the
 machine's cores for its chains; a Dask cluster is not used).
+
+Examples
+--------
+>>> import secdilemma as sd
+>>> from secdilemma.whatif import sweep
+>>> study = sd.Study("anglo_german_naval")
+>>> ds = sweep(study, engine="refit", omega=[0.3, 0.7], losses_arms=[0.5, 1.0],
+...            refit_draws=500, refit_tune=500, refit_chains=2)  # doctest: +SKIP
+>>> ds.attrs["whatif_n_fits"], ds.attrs["whatif_compilations"]  # doctest: +SKIP
+(2, 1)
+>>> check_refit_axes({"kappa": [0.1, 0.2]})  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+secdilemma.errors.ParameterError: whatif: engine='refit' cannot vary 'kappa': ...
 """
 
 from __future__ import annotations
@@ -95,6 +109,14 @@ def check_refit_axes(axes: Mapping[str, Any], *, payoffs: Any = None) -> None:
     The fit estimates the reaction coefficients (``mu`` … ``sigma``) and reads the spec's
     observer kind, so those cannot be set per cell; policies and payoff tables are the exact
     engine's; ``omega``/``delta`` step functions would need a by-period world per fit.
+
+    Examples
+    --------
+    >>> check_refit_axes({"omega": [0.3, 0.7], "prior_greedy": [0.2], "horizon": [5]})
+    >>> check_refit_axes({"observer": ["naive"]})  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    secdilemma.errors.ParameterError: whatif: engine='refit' cannot vary 'observer': ...
     """
     if payoffs is not None:
         raise ParameterError(
@@ -130,7 +152,13 @@ def refit_settings(
     draws: Any = None, tune: Any = None, chains: Any = None, max_fits: Any = DEFAULT_MAX_FITS
 ) -> RefitSettings:
     """Checked :class:`RefitSettings` (``refit_draws``, ``refit_tune``, ``refit_chains``,
-    ``max_fits`` of :func:`~secdilemma.whatif.sweep`)."""
+    ``max_fits`` of :func:`~secdilemma.whatif.sweep`).
+
+    Examples
+    --------
+    >>> refit_settings(draws=200, chains=2)
+    RefitSettings(draws=200, tune=None, chains=2, max_fits=50)
+    """
     return RefitSettings(
         draws=_check_count("refit_draws", draws, 1),
         tune=_check_count("refit_tune", tune, 0),
@@ -209,7 +237,20 @@ def _cell_decision(
         "p_star": p_star,
         "p_star_effective": p_star if math.isfinite(p_star) else 0.0,
         "upper_action": np.int8(upper),
+        "eu_gap": _eu_gap(base.actions, eu, str(res.attrs["threshold_pair"]), p_star),
     }
+
+
+def _eu_gap(actions: tuple[str, ...], eu: npt.NDArray[Any], pair: str, p_star: float) -> float:
+    """EU of the action above p* minus the one below (as the exact engine's ``eu_gap``);
+    without a flip, deter minus reassure (else the best minus the second best)."""
+    if math.isfinite(p_star):
+        below, above = pair.split("|")
+        return float(eu[actions.index(above)] - eu[actions.index(below)])
+    if "deter" in actions and "reassure" in actions:
+        return float(eu[actions.index("deter")] - eu[actions.index("reassure")])
+    order = np.argsort(-eu, kind="stable")
+    return float(eu[order[0]] - eu[order[1]]) if len(order) > 1 else 0.0
 
 
 #: The variables a refit sweep returns: ``{name: extra dims}``.
@@ -225,6 +266,7 @@ REFIT_VARIABLES: dict[str, tuple[str, ...]] = {
     "p_star": (),
     "p_star_effective": (),
     "upper_action": (),
+    "eu_gap": (),
 }
 
 
@@ -242,6 +284,14 @@ def refit_sweep(
     ParameterError
         More distinct fits than ``settings.max_fits`` (after the first fit, whose time the
         message uses to say how long all of them would take).
+
+    Examples
+    --------
+    >>> import secdilemma as sd
+    >>> from secdilemma.whatif.sweep import resolve
+    >>> study = sd.Study("anglo_german_naval")
+    >>> base, axes = resolve(study, {"omega": [0.3, 0.7]}, n_sims=200)
+    >>> ds = refit_sweep(study, base, axes, refit_settings(draws=200))  # doctest: +SKIP
     """
     from secdilemma.engines.pymc import sampling  # here: `import secdilemma` stays light
 
@@ -372,4 +422,6 @@ _DOCS = {
     "p_star": "threshold p* on the greed axis where the best action first changes (NaN: none)",
     "p_star_effective": "p*, with 0 where one action is best on the whole greed axis",
     "upper_action": "index into `action` of the better action above p*",
+    "eu_gap": "expected utility of the action above p* minus the one below (without a flip: "
+    "deter minus reassure): 0 on the frontier",
 }

@@ -109,6 +109,22 @@ Engine = Annotated[
 RefitCount = Annotated[
     int | None, typer.Option(help="--engine refit: this sampler setting for every fit.")
 ]
+MaxFits = Annotated[
+    int, typer.Option(help="--engine refit: the most fits to run (refused beyond).")
+]
+ConnectTimeout = Annotated[
+    float, typer.Option(help="Seconds to wait for --scheduler before giving up.")
+]
+Evsi = Annotated[
+    bool,
+    typer.Option(
+        help="Add EVSI per signal channel to sweep.nc (variable evsi over (..., signal): "
+        "what observing each channel alone once more before acting is worth)."
+    ),
+]
+SobolSamples = Annotated[
+    int, typer.Option(help="Base samples of the Sobol analysis (a power of 2; 0: none).")
+]
 
 
 def _security(ca: Path | None, cert: Path | None, key: Path | None) -> Any:
@@ -136,6 +152,13 @@ def _axes(vary: list[str] | None) -> dict[str, Any]:
             raise ParameterError(f"--vary: {name!r} is given twice; give it once.")
         axes[name] = values
     return axes
+
+
+def _check_options(metric: str, engine: str) -> None:
+    if metric not in METRICS:
+        raise ParameterError(f"--metric must be one of {list(METRICS)}; got {metric!r}.")
+    if engine not in ("exact", "refit"):
+        raise ParameterError(f"--engine must be exact or refit; got {engine!r}.")
 
 
 def _files(plan: SweepPlan, sobol_on: bool) -> list[str]:
@@ -178,31 +201,19 @@ def whatif_cmd(
     tls_ca_file: TlsFile = None,
     tls_cert: TlsFile = None,
     tls_key: TlsFile = None,
-    connect_timeout: Annotated[
-        float, typer.Option(help="Seconds to wait for --scheduler before giving up.")
-    ] = 10.0,
+    connect_timeout: ConnectTimeout = 10.0,
     resume: Annotated[bool, typer.Option(help="Continue an interrupted sweep.")] = False,
     chunks: Annotated[int | None, typer.Option(help="Cells per chunk (default 32768).")] = None,
     n_sims: Annotated[int, typer.Option(help="Simulated futures per type.")] = 2000,
-    evsi: Annotated[
-        bool,
-        typer.Option(
-            help="Add EVSI per signal channel to sweep.nc (variable evsi over (..., signal): "
-            "what observing each channel alone once more before acting is worth)."
-        ),
-    ] = False,
-    sobol_samples: Annotated[
-        int, typer.Option(help="Base samples of the Sobol analysis (a power of 2; 0: none).")
-    ] = 64,
+    evsi: Evsi = False,
+    sobol_samples: SobolSamples = 64,
     out_dir: Out = None,
     overwrite: Overwrite = False,
     engine: Engine = "exact",
     refit_draws: RefitCount = None,
     refit_tune: RefitCount = None,
     refit_chains: RefitCount = None,
-    max_fits: Annotated[
-        int, typer.Option(help="--engine refit: the most fits to run (refused beyond).")
-    ] = 50,
+    max_fits: MaxFits = 50,
 ) -> None:
     """What if? The belief and the decision over a grid of inputs, with its figures.
 
@@ -214,10 +225,7 @@ def whatif_cmd(
     """
     with user_errors():
         axes = _axes(vary)
-        if metric not in METRICS:
-            raise ParameterError(f"--metric must be one of {list(METRICS)}; got {metric!r}.")
-        if engine not in ("exact", "refit"):
-            raise ParameterError(f"--engine must be exact or refit; got {engine!r}.")
+        _check_options(metric, engine)
         study = make_study(
             target, dyad=dyad, source=source, start=start, end=end, observer=observer,
             params=params, omega=omega, delta=delta, prior=prior, horizon=horizon, seed=seed,

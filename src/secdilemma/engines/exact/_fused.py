@@ -13,7 +13,7 @@ operations in the same order as the numpy equations, so the two agree to the las
 
 The signal channels' log-likelihood (:func:`._signals.signal_rows`) is computed for a chunk
 of scenarios at once into ``(K, n * T)`` rows, and each scenario's rows are added to its
-buildup rows as they are written (:func:`_type_rows`; no pass of their own).
+buildup rows as they are written (:func:`_signal_type_rows`; no pass of their own).
 ``tests/test_exact_fused.py`` and ``tests/test_signal_likelihood.py`` hold it to the
 equations and to an enumeration.
 
@@ -41,7 +41,7 @@ _kernel = njit(cache=True, nogil=True, error_model="numpy")
 _piece = njit(inline="always", nogil=True, error_model="numpy")
 
 #: The digest of the modules these kernels inline (see ``_kernels.BUILT_FROM``).
-BUILT_FROM = ("_kernels.py", "_pieces.py", "_signals.py", "_vmath.py", "43d5bcf24fb9d5e4")
+BUILT_FROM = ("_kernels.py", "_pieces.py", "_signals.py", "_vmath.py", "9083cdd2576cbf66")
 
 
 @_piece
@@ -61,20 +61,47 @@ def _period_terms(u, x, sx, v, h, use_lam, terms):
 
 
 @_piece
+def _type_rows(dx, v, greed, fear, noise, terms, tmp):
+    """``tmp[k, t]``: the log density of ``dx[t]`` under type ``k`` (``t >= 1``), in the
+    order of operations of :func:`secdilemma.model.equations.reaction_mean` and
+    :func:`~secdilemma.model.equations.noise_logpdf`. The loop over periods has no branch,
+    so it vectorises (the Student-t one calls ``log1p``)."""
+    student, nu, coef, _ = noise
+    mu, alpha, beta, gamma, kappa = v[0], v[1], v[2], v[3], v[4]
+    sd, off = v[7], v[8]
+    K, T = tmp.shape
+    hp, up_move, down_move, rev = terms[0], terms[1], terms[2], terms[3]
+    for k in range(K):
+        g = greed[k]
+        f = fear[k]
+        auto = mu + g * alpha
+        fb = f * beta
+        gk = g * (1.0 - f) * kappa
+        down = f * (1.0 - g) * beta - g * gamma
+        row = tmp[k]
+        if student:
+            for t in range(1, T):
+                mean = auto + (fb * hp[t] - gk) * up_move[t] + down * down_move[t]
+                z = (dx[t] - (mean - rev[t])) / sd
+                row[t] = off - coef * math.log1p(z * z / nu)
+        else:
+            for t in range(1, T):
+                mean = auto + (fb * hp[t] - gk) * up_move[t] + down * down_move[t]
+                z = (dx[t] - (mean - rev[t])) / sd
+                row[t] = -0.5 * (LOG_2PI + z * z) - off
+
+
+@_piece
 def _weighted(y, wb):
     """``wb * y``, a weight of 0 giving exactly 0 (even where ``y`` is infinite)."""
     return y if wb == 1.0 else (0.0 if wb == 0.0 else wb * y)
 
 
 @_piece
-def _type_rows(dx, v, greed, fear, noise, terms, sig, tmp):
-    """``tmp[k, t]``: the log density of ``dx[t]`` under type ``k`` (``t >= 1``), in the
-    order of operations of :func:`secdilemma.model.equations.reaction_mean` and
-    :func:`~secdilemma.model.equations.noise_logpdf`; when ``sig`` = ``(True, wb, acc)``,
-    weighted ``wb`` and plus the signal rows ``acc`` ``(K, T)``. The loop over periods has
-    no branch, so it vectorises (the Student-t one calls ``log1p``)."""
+def _signal_type_rows(dx, v, greed, fear, noise, terms, wb, acc, tmp):
+    """:func:`_type_rows` weighted ``wb`` and plus the signal rows ``acc`` ``(K, T)`` (the
+    signals added as the buildup rows are written: no pass of their own)."""
     student, nu, coef, _ = noise
-    signals, wb, acc = sig
     mu, alpha, beta, gamma, kappa = v[0], v[1], v[2], v[3], v[4]
     sd, off = v[7], v[8]
     K, T = tmp.shape
@@ -88,37 +115,25 @@ def _type_rows(dx, v, greed, fear, noise, terms, sig, tmp):
         down = f * (1.0 - g) * beta - g * gamma
         row = tmp[k]
         a = acc[k]
-        if student and signals:
+        if student:
             for t in range(1, T):
                 mean = auto + (fb * hp[t] - gk) * up_move[t] + down * down_move[t]
                 z = (dx[t] - (mean - rev[t])) / sd
                 row[t] = _weighted(off - coef * math.log1p(z * z / nu), wb) + a[t]
-        elif student:
-            for t in range(1, T):
-                mean = auto + (fb * hp[t] - gk) * up_move[t] + down * down_move[t]
-                z = (dx[t] - (mean - rev[t])) / sd
-                row[t] = off - coef * math.log1p(z * z / nu)
-        elif signals:
-            for t in range(1, T):
-                mean = auto + (fb * hp[t] - gk) * up_move[t] + down * down_move[t]
-                z = (dx[t] - (mean - rev[t])) / sd
-                row[t] = _weighted(-0.5 * (LOG_2PI + z * z) - off, wb) + a[t]
         else:
             for t in range(1, T):
                 mean = auto + (fb * hp[t] - gk) * up_move[t] + down * down_move[t]
                 z = (dx[t] - (mean - rev[t])) / sd
-                row[t] = -0.5 * (LOG_2PI + z * z) - off
+                row[t] = _weighted(-0.5 * (LOG_2PI + z * z) - off, wb) + a[t]
 
 
 @_piece
-def _merge(tmp, wb, acc, signals, out):
+def _merge(tmp, wb, out):
     """``out`` ``(T, K)``: the buildup rows ``tmp`` ``(K, T)`` (0 where missing: a period
-    where some type's value is NaN) times the weight ``wb`` (0 gives exactly 0); with
-    ``signals``, ``tmp`` holds the weighted rows plus the signal rows ``acc`` already, and a
-    missing period gets ``acc`` alone."""
+    where some type's value is NaN) times the weight ``wb`` (0 gives exactly 0)."""
     T, K = out.shape
     for k in range(K):
-        out[0, k] = acc[k, 0] if signals else 0.0  # no reaction to observe in period 0
+        out[0, k] = 0.0  # no reaction to observe in period 0
     for t in range(1, T):
         nan = False
         for k in range(K):
@@ -128,10 +143,29 @@ def _merge(tmp, wb, acc, signals, out):
                 nan = True
         if nan:
             for k in range(K):
-                out[t, k] = acc[k, t] if signals else 0.0
-        elif wb != 1.0 and not signals:
+                out[t, k] = 0.0
+        elif wb != 1.0:
             for k in range(K):
                 out[t, k] = 0.0 if wb == 0.0 else wb * out[t, k]
+
+
+@_piece
+def _merge_signals(tmp, acc, out):
+    """``out`` ``(T, K)``: the rows of :func:`_signal_type_rows` ``tmp`` ``(K, T)``; where
+    some type's is NaN (the buildup missing) the signal rows ``acc`` alone."""
+    T, K = out.shape
+    for k in range(K):
+        out[0, k] = acc[k, 0]  # no reaction to observe in period 0
+    for t in range(1, T):
+        nan = False
+        for k in range(K):
+            y = tmp[k, t]
+            out[t, k] = y
+            if y != y:
+                nan = True
+        if nan:
+            for k in range(K):
+                out[t, k] = acc[k, t]
 
 
 @_piece
@@ -144,8 +178,12 @@ def scenario_rows(moves, s, wb, signals, acc, scratch, out):
     terms, tmp = scratch
     v, hs, sx = _rows(prm, h, x, s)
     _period_terms(u[s], x, sx, v, hs, noise[3], terms)
-    _type_rows(dx[s], v, greed, fear, noise, terms, (signals, wb, acc), tmp)
-    _merge(tmp, wb, acc, signals, out)
+    if signals:
+        _signal_type_rows(dx[s], v, greed, fear, noise, terms, wb, acc, tmp)
+        _merge_signals(tmp, acc, out)
+    else:
+        _type_rows(dx[s], v, greed, fear, noise, terms, tmp)
+        _merge(tmp, wb, out)
 
 
 @_piece
@@ -169,13 +207,16 @@ def loglik(dx, u, x, prm, h, noise, greed, fear, wb, chan, out):
     J = sig[0].shape[0]
     flat = signals.reshape(signals.size)
     C, full, last = chunks(S, T, sig)
+    if J == 0:  # the loop without the signal passes (LLVM compiles it as before them)
+        for s in range(S):
+            scenario_rows(moves, s, wb, False, full[2], scratch, out[s])
+        return
     for c0 in range(0, S, C):
         sscr = full if c0 + C <= S else last
-        if J > 0:
-            signal_rows(flat, u, h, c0, sig, sscr, flags)
+        signal_rows(flat, u, h, c0, sig, sscr, flags)
         for i in range(sscr[1].shape[0] // T):
             acc = sscr[2][:, i * T : (i + 1) * T]
-            scenario_rows(moves, c0 + i, wb, J > 0, acc, scratch, out[c0 + i])
+            scenario_rows(moves, c0 + i, wb, True, acc, scratch, out[c0 + i])
 
 
 @_kernel

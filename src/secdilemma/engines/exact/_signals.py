@@ -380,12 +380,14 @@ def signal_rows(flat, u, h, c0, sig, scratch, flags):
 
 @_piece
 def signal_scratch(N, K, J, G, F):
-    """Work arrays of :func:`signal_rows` for ``N`` periods."""
+    """Work arrays of :func:`signal_rows` for ``N`` periods (those of the fear channels
+    empty without them)."""
     code = np.zeros((G, N), dtype=np.int32)
     mode = np.zeros(N, dtype=np.int32)
-    pm = np.zeros((K, 2, N))
+    NF = N if F > 0 else 0
+    pm = np.zeros((K, 2, NF))
     pm[:, 0] = 1.0
-    return code, mode, np.empty((K, N)), np.zeros(N), np.zeros(N), pm
+    return code, mode, np.empty((K, N)), np.zeros(NF), np.zeros(NF), pm
 
 
 @_piece

@@ -281,7 +281,7 @@ class TestBadInput:
         with pytest.raises(ParameterError, match="at least one input"):
             sweep(ussr)
         with pytest.raises(ParameterError, match="refit"):
-            sweep(ussr, omega=[0.5], engine="refit")
+            sweep(ussr, omega=[0.5], engine="fast")
         with pytest.raises(ParameterError, match="chunks"):
             sweep(ussr, omega=[0.5], chunks={"delta": 2})
 

@@ -66,7 +66,7 @@ __all__ = ["app", "main"]
 app = typer.Typer(
     name="secdilemma",
     help="Bayesian perception inference in the security dilemma: is the rival greedy, "
-    "insecure or mixed, and should we deter or reassure?",
+    "insecure or mixed, and should we deter, defend or reassure?",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -302,7 +302,7 @@ def decide_cmd(
     out_dir: Out = None,
     overwrite: Overwrite = False,
 ) -> None:
-    """Deter or reassure? The decision fed by the observer's posterior.
+    """Deter, defend or reassure? The decision fed by the observer's posterior.
 
     From a case, spec or dyad the belief is the exact observer's at the last period
     (--engine fit fits first); from a saved fit it is the fit's posterior, and the decision

@@ -68,9 +68,10 @@ ObserverKind = Annotated[
 Params = Annotated[
     str,
     typer.Option(
-        help=f"The exact observer's parameters, one of {', '.join(PARAM_SOURCES)}: the pooled "
-        "reference over other rivalries (models/reference_params.toml), an estimate from this "
-        "dyad alone, or the package defaults."
+        help=f"The exact observer's parameters, one of {', '.join(PARAM_SOURCES)}: fixed at the "
+        "pooled reference over other rivalries (models/reference_params.toml), integrated over "
+        "the prior the fit takes from it (the fit's answer, a few seconds), an estimate from "
+        "this dyad alone, or the package defaults."
     ),
 ]
 Horizon = Annotated[

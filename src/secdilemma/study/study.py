@@ -478,7 +478,7 @@ class Study:
         n_sims: int = DEFAULT_N_SIMS,
         max_draws: int = 500,
     ) -> xr.Dataset:
-        """Deter or reassure? The decision fed by the chosen engine's belief.
+        """Deter, defend or reassure? The decision fed by the chosen engine's belief.
 
         ``exact``: the exact observer's belief at the last period, parameters fixed.
         ``fit``: the fit's posterior draws (at most ``max_draws``), so the decision

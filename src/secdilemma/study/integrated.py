@@ -7,14 +7,16 @@ The exact observer with one parameter point cannot agree with it where the case'
 move the coefficients. Here the exact observer integrates over **the same prior** by
 importance sampling, with the exact filter for each draw:
 
-1. ``theta_s``, ``s = 1..S``, are drawn from the fit's prior (:func:`fit_prior`, the
-   fit's own :func:`~secdilemma.engines.pymc.priors.resolve_priors` and
-   :func:`~secdilemma.engines.pymc.priors.resolve_signal_priors`), except that ``mu`` and
-   ``sigma`` start from a *defensive mixture* (half the prior, half a proposal centred on
-   the case's moves), because their data-derived priors are wide and the data pin them;
-   the proposal is then adapted: a normal fitted to the weighted draws (covariance
-   inflated), mixed with the prior (10 %), in the coordinates where the priors are normal
-   (the log of a lognormal coefficient), for up to ``ADAPT_ROUNDS`` rounds;
+1. ``theta_s``, ``s = 1..S``, are drawn from a proposal built on the fit's prior
+   (:func:`fit_prior`: the fit's own :func:`~secdilemma.engines.pymc.priors.resolve_priors`
+   and :func:`~secdilemma.engines.pymc.priors.resolve_signal_priors`), in the coordinates
+   ``z`` where every normal or lognormal prior is a normal (the log of a lognormal
+   coefficient): a defensive mixture of the prior (10 %) and one Student-t (4 degrees of
+   freedom) per mode of the posterior of ``z``, at the mode with the inverse of the
+   negative Hessian as its shape (Laplace), one mode per rival type (the data read as that
+   type alone) and one for the types mixed as the observer's prior mixes them: the
+   posterior of the coefficients is as multimodal as the reading of the rival. Modes are
+   found by L-BFGS with finite-difference gradients, each a batched call of the filter;
 2. the exact filter gives, per draw, the belief ``P(type | data_1..t, theta_s)`` and the
    evidence ``p(data_1..t | theta_s)`` (the types summed out) at every period ``t``;
 3. the belief is the weighted mixture ``sum_s w_s(t) P(type | data_1..t, theta_s)`` with
@@ -24,10 +26,10 @@ importance sampling, with the exact filter for each draw:
 The effective sample size of the final weights (``ESS = 1 / sum w^2``) and the Monte
 Carlo standard error of each final type probability (the delta-method error of a
 self-normalised importance estimate, ``sqrt(sum_s w_s^2 (p_s - p)^2)``) are reported;
-after the adaptation rounds draws are doubled (up to ``max_draws``) until the ESS
-reaches ``min_ess``. The weights are exact for every proposal, so adaptation changes the
-Monte Carlo error only. The weighted
-draws, resampled (systematic resampling), are the parameter draws the decision reads.
+draws are doubled (up to ``max_draws``) until the ESS reaches ``min_ess``. The weights are
+exact for any proposal that covers the posterior, so the proposal changes the Monte Carlo
+error only. The weighted draws, resampled (systematic resampling), are the parameter draws
+the decision reads.
 """
 
 from __future__ import annotations

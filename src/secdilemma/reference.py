@@ -38,6 +38,7 @@ import json
 import os
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -138,7 +139,10 @@ _CACHE_FORMAT = 4
 
 # -- the fits -----------------------------------------------------------------------------------
 def reference_posterior(
-    moves: xr.Dataset | None = None, *, progressbar: bool = True
+    moves: xr.Dataset | None = None,
+    *,
+    progressbar: bool = True,
+    init: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, dict[str, float]], dict[str, Any], dict[str, dict[str, dict[str, float]]]]:
     """Fit the pooled hierarchical model (PyMC, nutpie) and summarise the shared coefficients
     and, when ``moves`` has ``signals``, each channel's coefficients.
@@ -147,7 +151,8 @@ def reference_posterior(
     q05, q95}}})``; raises :class:`~secdilemma.errors.SpecError` when the fit fails the
     diagnostics gate (a reference prior must not come from an untrustworthy posterior).
     ``progressbar``: the fit's progress on stderr (a bar on a terminal, else a line every
-    15 s); ``False``: silent.
+    15 s); ``False``: silent. ``init``: where the chains start (``PerceptionModel.fit``);
+    :func:`build_reference` starts the signal coefficients at the point estimate's.
     """
     moves = reference_moves() if moves is None else moves
     channels = [str(c) for c in moves["signal"].values] if "signals" in moves else []
@@ -162,7 +167,7 @@ def reference_posterior(
     model = PerceptionModel(spec, data=moves)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(progressbar=progressbar)  # a bar on a terminal, else lines on stderr
+        model.fit(progressbar=progressbar, init=init)  # a bar on a terminal, else lines
     tree = model.idata_
     diag = model.diagnostics_
     assert tree is not None  # set by fit()
@@ -233,6 +238,23 @@ def _header(moves: xr.Dataset, est: Any, note: str) -> list[str]:
     return lines
 
 
+def _signal_start(point: ModelParams) -> dict[str, Any] | None:
+    """Where the pooled fit's chains start: the point estimate's signal coefficients.
+
+    On the real-terms pool the posterior has a second, minor mode with every channel's greed
+    loading reversed (the dispute channels marking greed, the alliance channel fear; gamma
+    and kappa about twice as large): from the default start one chain in eight settled
+    there, at a log density about 10 below the others' (7 chains: -2021.7 to -2025.8; that
+    one: -2033.7), so it carries no appreciable mass but cannot leave; the gate refused the
+    mixture (R-hat 1.53). Starting every chain at the point estimate's coefficients (the
+    major mode, where the type-II ML optimum lies) keeps them in the mode that carries the
+    mass; the file's header says so."""
+    sp = point.signals
+    if sp is None:
+        return None
+    return {"eta0": sp.eta0, "eta_g": sp.eta_g, "eta_f": sp.eta_f}
+
+
 def _posterior_lines(
     post: dict[str, dict[str, float]],
     diag: dict[str, Any],
@@ -247,6 +269,9 @@ def _posterior_lines(
         "# widened by its reference_log_sd. [posterior.signals.*]: each channel's",
         "# coefficients (logit scale; priors in secdilemma.reference.SIGNAL_PRIORS), whose",
         "# Normal(mean, sd), widened the same way, is a fit's prior with use_reference.",
+        "# The chains start at the point estimate's signal coefficients: the posterior has a",
+        "# minor mode with every greed loading reversed (log density ~10 lower), which a",
+        "# chain from the default start can fall into and not leave (reference._signal_start).",
         "[posterior.meta]",
         'method = "PyMC hierarchical fit, static types summed out, uniform type prior"',
         f"max_rhat = {diag['max_rhat']:.4f}",
@@ -308,7 +333,7 @@ def build_reference(
     lines = _header(moves, est, note)
     summary: dict[str, Any] = {"path": str(target), **est.summary()}
     if posterior:
-        post, diag, sig = reference_posterior(moves)
+        post, diag, sig = reference_posterior(moves, init=_signal_start(est.params))
         lines += _posterior_lines(post, diag, sig)
         summary["posterior"] = post
         summary["posterior_signals"] = sig

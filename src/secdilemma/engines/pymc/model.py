@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -139,12 +140,16 @@ class PerceptionModel:
         target_accept: float | None = None,
         cores: int | None = None,
         progressbar: bool = True,
+        init: Mapping[str, Any] | None = None,
     ) -> PerceptionModel:
         """Sample the posterior; the result tree is kept as ``idata_``.
 
         Call arguments override the spec's ``[sampler]`` section, which overrides the
         defaults (backend :data:`~.sampling.DEFAULT_BACKEND`, 4 chains × 1000 draws, 1000
-        tuning steps; a fresh random ``seed`` when neither gives one).
+        tuning steps; a fresh random ``seed`` when neither gives one). ``init`` starts the
+        chains at given values of named free variables (the sampler's coordinates, e.g.
+        ``{"eta_g": [...]}``; the others at the default), for a posterior with a minor mode
+        the chains should not fall into (:func:`~.sampling.init_mean`).
 
         Returns
         -------
@@ -170,7 +175,7 @@ class PerceptionModel:
         )  # fmt: skip
         model = self.build_model()
         idata, elapsed = sample(
-            model, self.problem.structure_key(), settings, progressbar=progressbar
+            model, self.problem.structure_key(), settings, progressbar=progressbar, init=init
         )
         tree = self._assemble(idata, settings, elapsed)
         self.idata_ = tree

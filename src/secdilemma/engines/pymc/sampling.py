@@ -19,11 +19,12 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import xarray as xr
 
 from secdilemma.engines.pymc import _nutpie_cache
@@ -253,11 +254,14 @@ def _data_values(model: Any) -> dict[str, Any]:
     return {v.name: v.get_value() for v in model.data_vars}
 
 
-def _sample_pymc(model: Any, s: SamplerSettings, progressbar: bool) -> xr.DataTree:
+def _sample_pymc(
+    model: Any, s: SamplerSettings, progressbar: bool, init: Mapping[str, Any] | None = None
+) -> xr.DataTree:
     import pymc as pm
 
     with quiet():
         idata: xr.DataTree = pm.sample(
+            initvals=None if init is None else {k: np.asarray(v) for k, v in init.items()},
             draws=s.draws,
             tune=s.tune,
             chains=s.chains,
@@ -272,8 +276,38 @@ def _sample_pymc(model: Any, s: SamplerSettings, progressbar: bool) -> xr.DataTr
     return idata
 
 
+def init_mean(compiled: Any, init: Mapping[str, Any]) -> npt.NDArray[np.float64]:
+    """nutpie's ``init_mean``: the unconstrained start, 0 (the default) except for the free
+    variables named in ``init`` (their values, flattened); an unknown name or a value of
+    the wrong size is a :class:`~secdilemma.errors.ParameterError`."""
+    names, slices, _ = compiled.shape_info
+    n_dim = int(compiled.n_dim)
+    free = {str(n): sl for n, sl in zip(names, slices, strict=True) if int(sl.stop) <= n_dim}
+    out = np.zeros(n_dim)
+    for name, value in init.items():
+        if name not in free:
+            raise ParameterError(
+                f"fit: argument 'init' names {name!r}, which is not a free variable of the "
+                f"model; choose among {sorted(free)}."
+            )
+        v = np.asarray(value, dtype=float).reshape(-1)
+        sl = free[name]
+        if v.size != int(sl.stop) - int(sl.start):
+            raise ParameterError(
+                f"fit: argument 'init' gives {v.size} values for {name!r}, which has "
+                f"{int(sl.stop) - int(sl.start)}."
+            )
+        out[sl] = v
+    return out
+
+
 def _sample_nutpie(
-    model: Any, key: str, s: SamplerSettings, progressbar: bool, rep: Reporter
+    model: Any,
+    key: str,
+    s: SamplerSettings,
+    progressbar: bool,
+    rep: Reporter,
+    init: Mapping[str, Any] | None = None,
 ) -> xr.DataTree:
     import nutpie
 
@@ -296,6 +330,7 @@ def _sample_nutpie(
         progress_bar=progressbar,
         progress_callback=_draws_to(rep) if rep.enabled else None,
         save_warmup=False,
+        init_mean=None if not init else init_mean(compiled, init),
     )
     return idata
 
@@ -311,19 +346,27 @@ def _draws_to(rep: Reporter) -> Any:
 
 
 def sample(
-    model: Any, structure_key: str, settings: SamplerSettings, *, progressbar: bool = True
+    model: Any,
+    structure_key: str,
+    settings: SamplerSettings,
+    *,
+    progressbar: bool = True,
+    init: Mapping[str, Any] | None = None,
 ) -> tuple[xr.DataTree, float]:
     """Sample ``model`` with ``settings``; returns the sampler's result and the wall time
     (seconds). ``structure_key`` names the compiled nutpie model to reuse.
 
     ``progressbar``: the sampler's own bar when stderr is a terminal, otherwise a line on
-    stderr every 15 s (:func:`secdilemma.progress.progress`); ``False``: silent."""
+    stderr every 15 s (:func:`secdilemma.progress.progress`); ``False``: silent.
+    ``init``: where the chains start for named free variables, in the sampler's
+    coordinates (e.g. ``eta_g``; the others start at the default; nutpie jitters around
+    it); see :func:`init_mean`."""
     t0 = time.perf_counter()
     bar = progressbar and sys.stderr.isatty()
     lines = progress("fit", unit="draws", enabled=progressbar and not bar)
     with reproducible_compilation(), lines as rep:  # pm.sample compiles (in workers too)
         if settings.backend == "pymc":
-            idata = _sample_pymc(model, settings, bar)
+            idata = _sample_pymc(model, settings, bar, init)
         else:
-            idata = _sample_nutpie(model, structure_key, settings, bar, rep)
+            idata = _sample_nutpie(model, structure_key, settings, bar, rep, init)
     return idata, time.perf_counter() - t0

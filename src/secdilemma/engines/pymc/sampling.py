@@ -14,6 +14,7 @@ before anything is compiled.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import sys
@@ -301,6 +302,29 @@ def init_mean(compiled: Any, init: Mapping[str, Any]) -> npt.NDArray[np.float64]
     return out
 
 
+def _started(compiled: Any, init: Mapping[str, Any]) -> Any:
+    """``compiled`` with its chains' starting point overridden at the variables in ``init``.
+
+    nutpie's PyMC models start each chain at PyMC's jittered initial point (their own
+    ``initial_point_func``) and ignore ``init_mean``, so the override is applied to that
+    function's result: the named coordinates take the given values, the others keep their
+    jittered default."""
+    start = init_mean(compiled, init)
+    names, slices, _ = compiled.shape_info
+    mask = np.zeros(start.size, dtype=bool)
+    for name, sl in zip(names, slices, strict=True):
+        if str(name) in init:
+            mask[sl] = True
+    default = compiled.initial_point_func
+
+    def initial_point(seed: Any) -> npt.NDArray[np.float64]:
+        x = np.array(default(seed), dtype=float)
+        x[mask] = start[mask]
+        return x
+
+    return dataclasses.replace(compiled, initial_point_func=initial_point)
+
+
 def _sample_nutpie(
     model: Any,
     key: str,
@@ -319,6 +343,8 @@ def _sample_nutpie(
     # type) were optimised away; nutpie refuses updates to them
     known = {v.name for v in compiled.shared_var_keys}
     compiled = compiled.with_data(**{k: v for k, v in _data_values(model).items() if k in known})
+    if init:
+        compiled = _started(compiled, init)
     idata: xr.DataTree = nutpie.sample(
         compiled,
         draws=s.draws,

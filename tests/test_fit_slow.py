@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from secdilemma.engines.pymc import ConvergenceWarning, PerceptionModel
-from secdilemma.errors import SpecError
 from secdilemma.model import ModelParams
 from secdilemma.model.simulate import simulate
 from secdilemma.observers import Observer
@@ -119,24 +118,21 @@ def test_nutpie_backend_agrees_with_pymc() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    raises=SpecError,
-    reason="issue 12 open: the pool's moves are now in real terms and its posterior is bimodal "
-    "in the signal loadings (one of four chains settles where the MID channels' eta_g > 0; "
-    "R-hat 1.53, bulk ESS 7): reference_posterior refuses it, and the stored file is still "
-    "the current-price estimate",
-)
 def test_reference_posterior_reproduces_the_stored_summary() -> None:
     """`python -m secdilemma.reference` regenerates models/reference_params.toml's posterior
     (seeded; another PyTensor/nutpie version may differ within Monte Carlo error)."""
     from secdilemma.reference import (
+        _signal_start,
+        load_reference_params,
         load_reference_posterior,
         load_reference_signal_posterior,
+        load_reference_signals,
         reference_posterior,
     )
 
-    post, diag, signals = reference_posterior()
+    # started as the build starts it: at the stored point estimate's signal coefficients
+    point = load_reference_params().replace(signals=load_reference_signals())
+    post, diag, signals = reference_posterior(init=_signal_start(point))
     assert diag["ok"]
     stored = load_reference_posterior()
     assert stored is not None

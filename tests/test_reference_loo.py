@@ -133,8 +133,12 @@ def test_the_leave_one_out_file_is_a_reference(
     small += tuple(d for d in reference_dyads() if d.codes != frozenset({750, 770}))[:12]
     monkeypatch.setattr(ref, "reference_dyads", lambda: small)
 
-    def stub(moves: xr.Dataset) -> tuple[dict[str, dict[str, float]], dict[str, Any], Any]:
+    def stub(
+        moves: xr.Dataset, init: Any = None
+    ) -> tuple[dict[str, dict[str, float]], dict[str, Any], Any]:
         seen.append(moves)
+        assert init is not None  # the chains start at the point estimate's coefficients
+        assert set(init) == {"eta0", "eta_g", "eta_f"}
         diag = {"max_rhat": 1.001, "min_ess_bulk": 2000.0, "divergences": 0}
         return STUB_POSTERIOR, diag, STUB_SIGNALS
 

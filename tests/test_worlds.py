@@ -90,6 +90,13 @@ def test_doubly_dangerous_has_the_largest_losses_under_every_action(worlds):
 
 def test_doubly_dangerous_has_the_largest_evpi(worlds):
     which, ds = worlds
+    if which == "reference":
+        pytest.xfail(
+            "issue 12 open: with the reference re-estimated on real-terms spending (beta "
+            "0.053, kappa 0.029) the EVPI is 0.18 in the doubly dangerous world against 0.27 "
+            "in both distinguishable ones: where postures are legible, defend and reassure "
+            "part ways by type, so knowing the type is worth more there (400 futures, seed 0)"
+        )
     evpi = {w: float(d.evpi) for w, d in ds.items()}
     assert evpi["doubly_dangerous"] == max(evpi.values()), (which, evpi)
 

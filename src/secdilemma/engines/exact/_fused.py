@@ -41,7 +41,7 @@ _kernel = njit(cache=True, nogil=True, error_model="numpy")
 _piece = njit(inline="always", nogil=True, error_model="numpy")
 
 #: The digest of the modules these kernels inline (see ``_kernels.BUILT_FROM``).
-BUILT_FROM = ("_kernels.py", "_pieces.py", "_signals.py", "_vmath.py", "9083cdd2576cbf66")
+BUILT_FROM = ("_kernels.py", "_pieces.py", "_signals.py", "_vmath.py", "fc5e18e3f8715a29")
 
 
 @_piece

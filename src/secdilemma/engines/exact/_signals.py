@@ -36,7 +36,36 @@ import math
 import numpy as np
 from numba import njit
 
-from secdilemma.engines.exact._vmath import _as_float, _as_int
+from secdilemma.engines.exact._vmath import (  # exp and log's constants: one set
+    _E2,
+    _E3,
+    _E4,
+    _E5,
+    _E6,
+    _E7,
+    _E8,
+    _E9,
+    _E10,
+    _E11,
+    _E12,
+    _E13,
+    _LG1,
+    _LG2,
+    _LG3,
+    _LG4,
+    _LG5,
+    _LG6,
+    _LG7,
+    _LN2_HI,
+    _LN2_LO,
+    _LOG2E,
+    _MAGIC,
+    _MAGIC_BITS,
+    _ONE_BITS,
+    _SQRT_HALF_BITS,
+    _as_float,
+    _as_int,
+)
 
 _piece = njit(inline="always", nogil=True, error_model="numpy")
 
@@ -46,30 +75,13 @@ _block = njit(nogil=True, error_model="numpy")
 #: The same, FMA contraction allowed (the polynomials of exp and log).
 _fast = njit(nogil=True, error_model="numpy", fastmath={"contract"})
 
+_LOG2 = math.log(2.0)  # numpy's NPY_LOGE2
+
 #: Channels per group (one table per group and type; at most ``5**GROUP`` rows).
 GROUP = 5
 
 #: Periods per chunk of scenarios (the work arrays stay in L2).
 CHUNK = 4096
-
-_LOG2 = math.log(2.0)  # numpy's NPY_LOGE2
-_LOG2E = 1.4426950408889634
-_LN2_HI = 6.93147180369123816490e-01
-_LN2_LO = 1.90821492927058770002e-10
-_MAGIC = 6755399441055744.0  # 1.5 * 2**52
-_MAGIC_BITS = 0x4338000000000000
-_SQRT_HALF_BITS = 0x3FE6A09E667F3BCD
-_ONE_BITS = 0x3FF0000000000000
-_E2, _E3, _E4, _E5 = 1 / 2, 1 / 6, 1 / 24, 1 / 120
-_E6, _E7, _E8, _E9 = 1 / 720, 1 / 5040, 1 / 40320, 1 / 362880
-_E10, _E11, _E12, _E13 = 1 / 3628800, 1 / 39916800, 1 / 479001600, 1 / 6227020800
-_LG1 = 6.666666666666735130e-01
-_LG2 = 3.999999999940941908e-01
-_LG3 = 2.857142874366239149e-01
-_LG4 = 2.222219843214978396e-01
-_LG5 = 1.818357216161805012e-01
-_LG6 = 1.531383769920937332e-01
-_LG7 = 1.479819860511658591e-01
 
 
 @_piece

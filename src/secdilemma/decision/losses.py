@@ -70,8 +70,23 @@ defaults and with the reference parameters):
 * **doubly dangerous** (``omega = 1, delta = 0``): a defensive buildup threatens as much as an
   offensive one (``h = 2``) and deters nothing (``k = 0``), exploitation and war cost most:
   the largest expected losses under every action (deter and reassure do not depend on
-  ``delta``, so there they tie with the other offense-dominant world) and the largest EVPI:
-  no action is safe against every type, so knowing the type is worth most;
+  ``delta``, so there they tie with the other offense-dominant world);
+* **where knowing the type is worth most** (EVPI, derived, not assumed). EVPI is the
+  prior-weighted regret of the best action against the types it is wrong for. In the doubly
+  dangerous world every buildup is an offensive one, so the only alternative to reassure is
+  deter, whose saving against greed is ``Δ_G = U[deter, greedy] - U[reassure, greedy]``:
+  the exploitation it prevents and the rival's buildup it deters (the slope ``kappa``) minus
+  the war hazard its own offensive buildup adds. Where deterrence works (the defaults,
+  ``kappa`` 0.3) that saving is large, no action is safe against every type, and the doubly
+  dangerous world has **the largest EVPI** (1.57 against 0.85, 0.46, 0.33). Where it barely
+  works, reassure is nearly as good as deter even against a greedy rival, knowing the type
+  changes little, and the largest EVPI moves to the distinguishable worlds, where defend
+  (no threat, no hazard of its own) is the better answer to greed and reassure the better
+  answer to fear. With the reference (``kappa`` 0.029, 90 % interval 0.010-0.061) the
+  doubly dangerous EVPI is 0.18 against 0.27; it becomes the largest only from ``kappa* ~
+  0.16`` (the other coefficients at the reference), above the pool's whole interval: in
+  these rivalries a greedy rival's buildup answers the observer's too little for Jervis's
+  claim to hold;
 * **the mixed worlds** differ in what each variable does: omega moves every committed loss
   (stakes, exploitation, spiral), so under deter and under reassure *defense dominant,
   indistinguishable* (``omega = 0, delta = 0``) is the safer; delta is what makes defend
@@ -91,8 +106,8 @@ fear. Omega raises ``Δ_G`` through the exploitation weight ``1 + exploit_offens
 (linear in omega) and ``Δ_I`` through the spiral ``beta*(1 + omega)*u`` times the war
 stakes ``1/2 + omega`` (quadratic in omega). So the direction depends on the parameters:
 
-* with the reference parameters (a weak spiral, ``beta`` 0.077) exploitation dominates and
-  **p* falls** as omega rises (0.895, 0.879, 0.839 at omega 0, 0.5, 1): Kydd's direction;
+* with the reference parameters (a weak spiral, ``beta`` 0.053) exploitation dominates and
+  **p* falls** as omega rises (0.948, 0.933, 0.892 at omega 0, 0.5, 1): Kydd's direction;
 * with the default parameters (a strong spiral, ``beta`` 0.6) the spiral-and-war term
   dominates and **p* rises** (0.535, 0.569, 0.592).
 

@@ -133,3 +133,50 @@ def test_potential_equals_the_exact_likelihood_with_mixed_fear_terms(reference: 
         np.testing.assert_allclose(signal_loglik(sig, u, p, ts), lls, rtol=0, atol=1e-12)
         want = logsumexp(llb.sum(1) + lls.sum((1, 3)) + np.log(1 / 3), axis=-1).sum()
         assert float(pot(point)) == pytest.approx(float(want), rel=1e-10, abs=1e-10)
+
+
+@pytest.mark.parametrize("delta", [0.0, 0.3, 0.9])
+def test_a_posture_channels_loading_is_scaled_by_two_delta_in_the_fit(
+    reference: Path, delta: float
+) -> None:
+    """A posture channel (the rival's force-posture laws): its eta_g prior is the posture
+    prior, and the model's log density equals the exact observer's likelihood, whose greed
+    loading on that channel is 2 * delta * eta_g, to 1e-10 (delta 0: the channel tells the
+    types nothing)."""
+    chans = ["mid_use_of_force", "force_posture_law"]
+    spec = ModelSpec.from_dict(
+        {"signals": {"channels": chans, "posture": ["force_posture_law"],
+                     "posture_prior": {"dist": "normal", "mu": 1.5, "sigma": 0.5}},
+         "priors": {"use_reference": True, "hierarchical": []},
+         "world": {"omega": 0.6, "delta": delta}}
+    )  # fmt: skip
+    pri = resolve_signal_priors(spec, reference=reference)["eta_g"]
+    assert pri.origin == ("reference", "posture:user")
+    assert pri.mu[1] == 1.5
+    assert pri.sigma[1] == 0.5
+    sp = SignalParams(tuple(chans), eta0=[-2.0, -1.0], eta_g=[2.0, 1.5], eta_f=[1.0, 0.0],
+                      posture=[False, True])  # fmt: skip
+    sim = simulate(params=ModelParams(signals=sp, delta=0.8), n_periods=15, n_scenarios=3,
+                   true_type=["greedy", "insecure", "mixed"], seed=4)  # fmt: skip
+    model = PerceptionModel(spec, data=sim, reference=reference).build_model()
+    pot = model.compile_fn(model.replace_rvs_by_values(model.potentials)[0],
+                           inputs=model.value_vars)  # fmt: skip
+    names = ["mu", "alpha", "beta", "gamma", "kappa", "sigma", "eta0", "eta_g", "eta_f"]
+    det = model.compile_fn(model.replace_rvs_by_values([model[n] for n in names]),
+                           inputs=model.value_vars)  # fmt: skip
+    rng = np.random.default_rng(5)
+    ts = TypeSpace.default()
+    sig, u = sim["signals"].values, sim["u"].values
+    for _ in range(2):
+        point = {k: v + 0.3 * rng.standard_normal(np.shape(v))
+                 for k, v in model.initial_point().items()}  # fmt: skip
+        mu, alpha, beta, gamma, kappa, sigma, e0, eg, ef = det(point)
+        fitted = SignalParams(tuple(chans), eta0=e0, eta_g=eg, eta_f=ef, posture=[False, True])
+        p = ModelParams(mu=mu, alpha=alpha, beta=beta, gamma=gamma, kappa=kappa, sigma=sigma,
+                        nu=4.0, omega=0.6, delta=delta, signals=fitted)  # fmt: skip
+        llb, lls = loglik_components(sim.dx.values, u, p, ts, signals=sig)
+        assert lls is not None
+        if delta == 0.0:  # no type difference on the posture channel
+            np.testing.assert_allclose(np.ptp(lls[..., 1], axis=-1), 0.0, atol=1e-15)
+        want = logsumexp(llb.sum(1) + lls.sum((1, 3)) + np.log(1 / 3), axis=-1).sum()
+        assert float(pot(point)) == pytest.approx(float(want), rel=1e-10, abs=1e-10)

@@ -38,6 +38,7 @@ __all__ = [
     "MAX_YEAR",
     "MIN_YEAR",
     "OVERLAPPING_CHANNELS",
+    "POSTURE_CHANNELS",
     "ROLES",
     "SIGNAL_CHANNELS",
     "VARIABLE_META",
@@ -57,6 +58,11 @@ CURATED_CHANNELS: tuple[str, ...] = (
     "force_posture_law",
     "crisis_initiation",
 )
+
+#: The curated channels that record the rival's own force posture (laws and programmes that
+#: fix what forces it builds), which a spec may read as *posture channels* (``[signals]
+#: posture``): their greed loading grows with distinguishability ``delta``.
+POSTURE_CHANNELS: tuple[str, ...] = ("force_posture_law",)
 
 #: The channels derived from the public tables for every pair and year (definitions in
 #: :mod:`secdilemma.data.mid`, :mod:`secdilemma.data.alliances` and

@@ -90,8 +90,9 @@ def evidence_decomposition(observer: Observer, data: xr.Dataset) -> xr.Dataset:
     for j, _ in enumerate(channels):
         sp = params.signals
         assert sp is not None
+        assert sp.posture is not None
         one = SignalParams((sp.names[j],), sp.eta0[j : j + 1], sp.eta_g[j : j + 1],
-                           sp.eta_f[j : j + 1])  # fmt: skip
+                           sp.eta_f[j : j + 1], posture=sp.posture[j : j + 1])  # fmt: skip
         with_j = _variant(observer, params.replace(signals=one)).loglik(data).values
         rows.append(with_j - ll_b)
     ll = np.stack(rows)  # (S, T, K)

@@ -18,6 +18,7 @@ from typing import Any
 from secdilemma.data import SIGNAL_CHANNELS
 from secdilemma.data.catalog import CASES
 from secdilemma.data.prices import PRICES
+from secdilemma.data.schema import POSTURE_CHANNELS
 from secdilemma.decision.losses import Losses
 from secdilemma.errors import ParameterError, SpecError
 from secdilemma.model import DEFAULT_DELTA, DEFAULT_OMEGA
@@ -334,7 +335,7 @@ def _types(ctx: _Ctx, t: dict[str, Any]) -> TypesSpec:
 
 
 def _signals(ctx: _Ctx, t: dict[str, Any]) -> SignalsSpec:
-    ctx.keys(t, ["channels", "priors"], "signals")
+    ctx.keys(t, ["channels", "priors", "posture", "posture_prior"], "signals")
     channels: tuple[str, ...] = ()
     if "channels" in t:
         channels = ctx.strings(t["channels"], "signals.channels")
@@ -343,7 +344,30 @@ def _signals(ctx: _Ctx, t: dict[str, Any]) -> SignalsSpec:
     pri = ctx.table(t.get("priors"), "signals.priors")
     ctx.keys(pri, SIGNAL_COEFS, "signals.priors")
     priors = {k: _prior(ctx, v, f"signals.priors.{k}", ("normal", "fixed")) for k, v in pri.items()}
-    return SignalsSpec(channels=channels, priors=priors)
+    posture: tuple[str, ...] = ()
+    if "posture" in t:
+        posture = ctx.strings(t["posture"], "signals.posture")
+        for c in posture:
+            ctx.member(c, "signals.posture", POSTURE_CHANNELS, "posture channel")
+            if c not in channels:
+                raise ctx.fail(
+                    "signals.posture",
+                    f"{c!r} is not one of the channels read ({list(channels)}); a posture "
+                    "channel must also be listed in signals.channels.",
+                )
+    posture_prior = None
+    if "posture_prior" in t:
+        if not posture:
+            raise ctx.fail(
+                "signals.posture_prior",
+                "is given but signals.posture lists no channel; name the posture channels.",
+            )
+        posture_prior = _prior(
+            ctx, t["posture_prior"], "signals.posture_prior", ("normal", "fixed")
+        )
+    return SignalsSpec(
+        channels=channels, priors=priors, posture=posture, posture_prior=posture_prior
+    )
 
 
 def _priors(ctx: _Ctx, t: dict[str, Any]) -> PriorsSpec:

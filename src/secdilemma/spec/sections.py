@@ -28,6 +28,7 @@ from secdilemma.model.types import TypeSpace
 
 __all__ = [
     "BACKENDS",
+    "DEFAULT_POSTURE_PRIOR",
     "DEFAULT_PRIORS",
     "DEFAULT_SEED",
     "DEFAULT_SIGNAL_PRIORS",
@@ -94,6 +95,17 @@ DEFAULT_SIGNAL_PRIORS: dict[str, dict[str, Any]] = {
     "eta_g": {"dist": "normal", "mu": 0.0, "sigma": 1.5},
     "eta_f": {"dist": "fixed", "value": 0.0},
 }
+
+#: Default prior of a *posture channel*'s greed loading (``[signals] posture``; logit scale, the
+#: loading at ``delta = 1/2``, scaled by ``2 * delta``): centred on a greedy rival adopting an
+#: offense-capable posture more readily (odds about e = 2.7 times an insecure rival's where
+#: postures are half legible), the sign Jervis (1978) and Glaser (2010) argue for: where
+#: offense and defense can be told apart, a state that wants only security has reason to
+#: choose defensive forces, so an offensive posture is evidence of greed. The sd of 1 keeps
+#: "no information" (0) and twice the effect within two sds. An analyst's assumption, not an
+#: estimate (no pool records postures): the output says so, and ``[signals] posture_prior``
+#: replaces it.
+DEFAULT_POSTURE_PRIOR: dict[str, Any] = {"dist": "normal", "mu": 1.0, "sigma": 1.0}
 
 #: Default population sds of the hierarchical parameters (log scale for positive ones).
 DEFAULT_TAU: dict[str, float] = {
@@ -225,10 +237,29 @@ class TypesSpec:
 
 @dataclass(frozen=True)
 class SignalsSpec:
-    """Signal channels read from the rival's events, and the priors of their coefficients."""
+    """Signal channels read from the rival's events, and the priors of their coefficients.
+
+    ``posture`` lists the channels that record the rival's own force posture (e.g. the
+    naval laws' ``force_posture_law``): their greed loading is scaled by ``2 * delta``
+    (:func:`secdilemma.model.signal_greed_loading`), and its prior is ``posture_prior``
+    (default :data:`DEFAULT_POSTURE_PRIOR`) rather than ``priors.eta_g``.
+    """
 
     channels: tuple[str, ...] = ()
     priors: Mapping[str, PriorSpec] = field(default_factory=dict)
+    posture: tuple[str, ...] = ()
+    posture_prior: PriorSpec | None = None
+
+    def posture_eta_g(self) -> PriorSpec:
+        """The prior of a posture channel's greed loading (user value or default)."""
+        if self.posture_prior is not None:
+            return self.posture_prior
+        d = dict(DEFAULT_POSTURE_PRIOR)
+        return PriorSpec(d.pop("dist"), d)
+
+    def posture_flags(self) -> tuple[bool, ...]:
+        """Per channel (in ``channels``' order), whether it is a posture channel."""
+        return tuple(c in self.posture for c in self.channels)
 
     def prior(self, coef: str) -> PriorSpec:
         """The prior of ``eta0``, ``eta_g`` or ``eta_f`` (user value or default)."""
@@ -242,6 +273,10 @@ class SignalsSpec:
         out: dict[str, Any] = {"channels": list(self.channels)}
         if self.priors:
             out["priors"] = {k: v.to_dict() for k, v in self.priors.items()}
+        if self.posture:
+            out["posture"] = list(self.posture)
+        if self.posture_prior is not None:
+            out["posture_prior"] = self.posture_prior.to_dict()
         return out
 
 

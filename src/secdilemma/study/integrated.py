@@ -309,8 +309,10 @@ def _loglik(
     types: TypeSpace,
     threat_blind: bool,
     w: tuple[float, FloatArray],
+    posture: npt.NDArray[np.bool_],
 ) -> FloatArray:
-    """``(S, T, K)`` weighted log-likelihood of every draw."""
+    """``(S, T, K)`` weighted log-likelihood of every draw (``posture``: per channel in
+    ``names``, whether its greed loading is scaled by ``2 * delta``)."""
     n, t = d.log_ratio.size, dx.size
     params = base.replace(signals=None, **d.params)
     ll_b, _ = loglik_components(
@@ -325,7 +327,7 @@ def _loglik(
     stacked = SignalParams(
         tuple(f"{c}#{i}" for i in range(n) for c in names),
         eta0=d.eta["eta0"].reshape(-1), eta_g=d.eta["eta_g"].reshape(-1),
-        eta_f=d.eta["eta_f"].reshape(-1),
+        eta_f=d.eta["eta_f"].reshape(-1), posture=np.tile(posture, n),
     )  # fmt: skip
     p1 = base.replace(signals=stacked)
     _, ll_s = loglik_components(
@@ -392,6 +394,7 @@ def integrated_belief(
     dx = np.asarray(moves["dx"].transpose("period").values, dtype=float)
     u = np.asarray(moves["u"].transpose("period").values, dtype=float)
     names = tuple(spec.signals.channels)
+    posture = np.array(spec.signals.posture_flags(), dtype=bool)
     signals = None
     if names and "signals" in moves:
         signals = np.asarray(
@@ -412,7 +415,7 @@ def integrated_belief(
 
     def logpost(z: FloatArray, lpr: FloatArray = log_prior) -> FloatArray:
         dz = _draws_at(pri, sig, co, z, None, np.zeros(z.shape[0]))
-        ll = _loglik(base, dz, names, dx, u, signals, types, observer.threat_blind, w)
+        ll = _loglik(base, dz, names, dx, u, signals, types, observer.threat_blind, w, posture)
         ev = forward_backward(ll, lpr, transition=trans, smooth=False).log_evidence
         return np.asarray(co.log_prior(z) + ev)
 
@@ -430,7 +433,7 @@ def integrated_belief(
     n = int(n_draws)
     while True:
         d = _draw(pri, sig, co, prop, n, rng)
-        ll = _loglik(base, d, names, dx, u, signals, types, observer.threat_blind, w)
+        ll = _loglik(base, d, names, dx, u, signals, types, observer.threat_blind, w, posture)
         res = forward_backward(ll, log_prior, transition=trans, smooth=True)
         cum = _cumulative_evidence(ll, log_prior, res.log_filtered, trans)
         logw = cum + d.log_ratio[:, None]  # (S, T)

@@ -17,9 +17,15 @@ A study reads:
   counts the rival's acts against any state and a derived one only those against the
   observer: their base rates differ, while how much more often a greedy state acts is what
   the pool can tell;
-- any other curated channel (arms control, restraint, force-posture laws) has no estimate
-  anywhere, so the exact observer leaves it out and says so. The full Bayesian fit reads it
-  with the spec's priors.
+- a **posture channel** (``[signals] posture``: the rival's force-posture laws) with the
+  centre of the spec's posture prior as its greed loading, scaled by ``2 * delta`` (no pool
+  records postures, so this is the analyst's stated assumption and the output says so), no
+  fear term unless the spec's ``eta_f`` prior says otherwise, and an intercept calibrated on
+  the window at the stated loading (``delta = 1/2``; the intercept is the channel's own and
+  does not move with ``delta``, as in the fit);
+- any other curated channel (arms control, restraint, force-posture laws not declared posture
+  channels) has no estimate anywhere, so the exact observer leaves it out and says so. The
+  full Bayesian fit reads it with the spec's priors.
 
 ``params="default"`` uses no signals (the package's illustrative parameters have none).
 """
@@ -37,7 +43,7 @@ from secdilemma.engines.exact import estimate_params
 from secdilemma.model import ModelParams, SignalParams, as_type_prior, threat_multiplier
 from secdilemma.model.equations import lagged
 from secdilemma.model.types import TypeSpace
-from secdilemma.spec import STAND_IN, ModelSpec, load_reference_point
+from secdilemma.spec import STAND_IN, ModelSpec, PriorSpec, load_reference_point
 
 __all__ = ["calibrated_intercept", "exact_params_for", "study_signal_params"]
 
@@ -94,16 +100,41 @@ def study_signal_params(
     how: dict[str, str] = {}
     if not channels:
         return None, how
-    if reference is None:
+    posture = set(spec.signals.posture)
+    if reference is None and not posture:
         for ch in channels:
             how[ch] = "not used: the reference file has no signal coefficients"
         return None, how
     types = spec.types.type_space()
-    est = {n: j for j, n in enumerate(reference.names)}
+    est = {} if reference is None else {n: j for j, n in enumerate(reference.names)}
     threat = _threat_prev(spec, moves)
     names: list[str] = []
     coefs: list[tuple[float, float, float]] = []
     for ch in channels:
+        if ch in posture:
+            eg, ef = (
+                _prior_centre(spec.signals.posture_eta_g()),
+                _prior_centre(spec.signals.prior("eta_f")),
+            )
+            events = np.asarray(moves["signals"].sel(signal=ch).values, dtype=float)
+            # eta0 is the channel's own, as in the fit: it does not move with delta, so it is
+            # set where the loading is the one stated (delta = 1/2, multiplier 1)
+            e0 = calibrated_intercept(events, threat, eg, ef, types, prior)
+            if not np.isfinite(e0):
+                how[ch] = "not used: no observed period"
+                continue
+            names.append(ch)
+            coefs.append((e0, eg, ef))
+            stated = "the spec's" if spec.signals.posture_prior else "the default"
+            how[ch] = (
+                f"posture channel: greed loading {eg:g} x 2*delta (the mean of {stated} posture "
+                "prior: an assumption, no pool estimates postures), intercept calibrated on "
+                "this window"
+            )
+            continue
+        if reference is None:
+            how[ch] = "not used: the reference file has no signal coefficients"
+            continue
         if ch in est:
             j = est[ch]
             names.append(ch)
@@ -128,7 +159,13 @@ def study_signal_params(
     if not names:
         return None, how
     e0s, egs, efs = (np.array(c, dtype=float) for c in zip(*coefs, strict=True))
-    return SignalParams(tuple(names), eta0=e0s, eta_g=egs, eta_f=efs), how
+    flags = np.array([n in posture for n in names], dtype=bool)
+    return SignalParams(tuple(names), eta0=e0s, eta_g=egs, eta_f=efs, posture=flags), how
+
+
+def _prior_centre(prior: PriorSpec) -> float:
+    """A Normal prior's mean or a fixed prior's value (the exact observer's point)."""
+    return float(prior.args["value"] if prior.is_fixed else prior.args["mu"])
 
 
 def _threat_prev(spec: ModelSpec, moves: xr.Dataset) -> FloatArray:
@@ -164,10 +201,9 @@ def exact_params_for(
         series = np.asarray(spec.world.series(name, periods), dtype=float)
         world[name] = float(series[0]) if np.all(series == series[0]) else series
     sp = None
-    if signals and ref_path is not None:
-        assert ref_point is not None
+    if signals and source != "default" and (ref_path is not None or spec.signals.posture):
         sp, how = study_signal_params(
-            spec, moves, ref_point.signals,
+            spec, moves, None if ref_point is None else ref_point.signals,
             as_type_prior(spec.observer.prior, spec.types.type_space()),  # type: ignore[arg-type]
         )  # fmt: skip
     elif not signals:

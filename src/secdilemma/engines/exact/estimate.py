@@ -185,7 +185,11 @@ def estimate_params(
         if theta.size > len(names):
             assert p.signals is not None
             e = theta[len(names) :].reshape(len(SIGNAL_COEFS), -1)
-            p = p.replace(signals=SignalParams(p.signals.names, *e))
+            p = p.replace(
+                signals=SignalParams(
+                    p.signals.names, eta0=e[0], eta_g=e[1], eta_f=e[2], posture=p.signals.posture
+                )
+            )
         return p
 
     def neg_evidence(theta: npt.NDArray[np.float64]) -> float:
@@ -279,7 +283,9 @@ def _joint_starts(
     assert sp is not None
     starts = []
     for g in (0.0, 1.5, -1.5):
-        shifted = base.replace(signals=SignalParams(sp.names, sp.eta0, sp.eta_g + g, sp.eta_f))
+        shifted = base.replace(
+            signals=SignalParams(sp.names, sp.eta0, sp.eta_g + g, sp.eta_f, posture=sp.posture)
+        )
         starts.append(_join(reaction, shifted))
     if given is not None:
         at = np.array([np.log(float(np.asarray(getattr(base, k)))) if pos

@@ -104,6 +104,10 @@ class FitArrays:
         self.dn = np.where(self.mask, np.minimum(u_prev, 0.0), 0.0)
         self.h_prev = np.where(self.mask, h_prev, 0.0)
         self.channels = tuple(spec.signals.channels)
+        #: per channel, whether it records the rival's posture (greed loading times 2 delta_t)
+        self.posture = np.array(spec.signals.posture_flags(), dtype=bool)
+        #: the greed loading's multiplier ``(D, T, J)``: 2 delta_t on a posture channel, else 1
+        self.greed_scale = np.where(self.posture, 2.0 * self.delta[..., None], 1.0)
         self.signals = self._signals(data, (D, T))
         threat = h_prev * np.maximum(u_prev, 0.0)
         smask = np.isfinite(self.signals)

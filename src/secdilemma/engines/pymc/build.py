@@ -170,8 +170,12 @@ def _signal_loglik(pm: Any, pt: Any, problem: FitProblem) -> Any:
     smask = pm.Data("signal_mask", a.smask.astype(float), dims=("dyad", "period", "signal"))
     thr = pm.Data("threat_prev", a.threat, dims=("dyad", "period"))
     eta = {c: signal_coefficients(pm, pt, problem.signal_priors[c]) for c in SIGNAL_COEFFICIENTS}
+    eta_g = eta["eta_g"] * g[:, None]  # (type, signal)
+    if a.posture.any():  # a posture channel's greed loading is 2 delta_t eta_g
+        scale = pm.Data("greed_scale", a.greed_scale, dims=("dyad", "period", "signal"))
+        eta_g = eta_g * scale[:, :, None, :]
     logit = (
-        eta["eta0"] + eta["eta_g"] * g[:, None] + eta["eta_f"] * f[:, None] * thr[:, :, None, None]
+        eta["eta0"] + eta_g + eta["eta_f"] * f[:, None] * thr[:, :, None, None]
     )  # (dyad, period, type, signal)
     sb = s[:, :, None, :]
     lls = -(sb * pt.softplus(-logit) + (1.0 - sb) * pt.softplus(logit))

@@ -96,8 +96,9 @@ def per_type_loglik(
     sig = np.tile(a.signals[sl], (1, 1, S))  # (Dc, T, S*J), draw-major
     names = tuple(f"{c}@{s}" for s in range(S) for c in a.channels)
     sp = SignalParams(
-        names, eta0=etas[:, 0].ravel(), eta_g=etas[:, 1].ravel(), eta_f=etas[:, 2].ravel()
-    )
+        names, eta0=etas[:, 0].ravel(), eta_g=etas[:, 1].ravel(), eta_f=etas[:, 2].ravel(),
+        posture=np.tile(a.posture, S),
+    )  # fmt: skip
     base = ModelParams(omega=a.omega[sl], delta=a.delta[sl], nu=nu, signals=sp)
     _, lls = loglik_components(dx, u, base, problem.types, signals=sig, threat_blind=a.threat_blind)
     assert lls is not None  # (Dc, T, K, S*J)

@@ -222,7 +222,10 @@ def resolve_signal_priors(
 ) -> dict[str, SignalPrior]:
     """The prior of ``eta0``, ``eta_g`` and ``eta_f`` for each of the spec's channels.
 
-    Precedence, per channel: the spec's ``[signals.priors]`` (one prior for every channel)
+    A posture channel's (``[signals] posture``) ``eta_g`` takes the spec's ``posture_prior``
+    (default :data:`~secdilemma.spec.sections.DEFAULT_POSTURE_PRIOR`), origin ``posture``
+    (``posture:user`` when given). Otherwise the precedence, per channel: the spec's
+    ``[signals.priors]`` (one prior for every channel)
     > with ``use_reference``, the pool's posterior of the channel, Normal(mean, sd widened by
     ``reference_log_sd``: on the logit scale that is the same allowance, a factor of
     ``exp(reference_log_sd)`` on the odds) > the default. A curated channel with a
@@ -232,11 +235,20 @@ def resolve_signal_priors(
     """
     chans = tuple(spec.signals.channels)
     post = load_reference_signal_posterior(reference) if spec.priors.use_reference else None
+    posture = set(spec.signals.posture)
     out: dict[str, SignalPrior] = {}
     for c in SIGNAL_COEFFICIENTS:
         base = spec.signals.prior(c)
         rows: list[tuple[bool, float, float, float, str]] = []
         for ch in chans:
+            if c == "eta_g" and ch in posture:  # no pool records postures: the posture prior
+                pp = spec.signals.posture_eta_g()
+                origin = "posture:user" if spec.signals.posture_prior is not None else "posture"
+                if pp.is_fixed:
+                    rows.append((True, float(pp.args["value"]), 0.0, 1.0, origin))
+                else:
+                    rows.append((False, 0.0, float(pp.args["mu"]), float(pp.args["sigma"]), origin))
+                continue
             src = ch if ch in (post or {}) else STAND_IN.get(ch)
             borrow = src is not None and src in (post or {}) and (src == ch or c != "eta0")
             if c in spec.signals.priors or not borrow:

@@ -184,12 +184,9 @@ def estimate_params(
         p = base.replace(**{k: float(v) for k, v in zip(names, vals, strict=True)})
         if theta.size > len(names):
             assert p.signals is not None
-            e = theta[len(names) :].reshape(len(SIGNAL_COEFS), -1)
-            p = p.replace(
-                signals=SignalParams(
-                    p.signals.names, eta0=e[0], eta_g=e[1], eta_f=e[2], posture=p.signals.posture
-                )
-            )
+            e0, eg, ef = theta[len(names) :].reshape(len(SIGNAL_COEFS), -1)
+            sp = SignalParams(p.signals.names, e0, eg, ef, posture=p.signals.posture)
+            p = p.replace(signals=sp)
         return p
 
     def neg_evidence(theta: npt.NDArray[np.float64]) -> float:

@@ -29,6 +29,7 @@ Example
 
     [signals]
     channels = ["force_posture_law"]
+    posture = ["force_posture_law"]   # greed loading x 2*delta; prior: posture_prior
 
     [priors]
     use_reference = true

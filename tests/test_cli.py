@@ -115,11 +115,12 @@ def test_filter_reads_a_spec_its_years_and_world(tmp_path):
     assert (int(post.period.min()), int(post.period.max())) == (s.data.start, s.data.end)
     prm = json.loads(post.attrs["params_json"])
     assert (prm["omega"], prm["delta"]) == (s.world.omega, s.world.delta)
-    # the spec's channels are read with the reference's coefficients (the Naval Laws, a
-    # hand-sourced channel without an estimate, are left out and the output says so)
+    # the spec's channels are read with the reference's coefficients; the Naval Laws, which
+    # no pool estimates, as the spec's posture channel, and the output names the assumption
     used = json.loads(post.attrs["study_signals_used"])
     assert used["mid_use_of_force"] == "reference"
-    assert used["force_posture_law"].startswith("not used")
+    assert used["force_posture_law"].startswith("posture channel")
+    assert "assumption" in used["force_posture_law"]
     assert "What moved the belief" in flat(res)
     # the setting is printed at the top and stamped on the result
     assert res.output.startswith("study: anglo_german_naval")

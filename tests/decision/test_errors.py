@@ -19,7 +19,7 @@ from secdilemma.decision import (
     value_of_information,
 )
 from secdilemma.errors import ParameterError
-from secdilemma.model import ModelParams
+from secdilemma.model import ModelParams, SignalParams
 from secdilemma.model.types import TypeSpace
 
 
@@ -167,3 +167,20 @@ def test_huge_but_finite_inputs_still_recommend():
     ds = decide(n_sims=20, horizon=3, seed=0, losses={"war": 1e300})
     assert np.all(np.isfinite(ds.expected_utility))
     assert ds.attrs["recommended"] in ("deter", "reassure")
+
+
+def test_default_bayes_optimal_sizes_fit_many_signal_channels():
+    """Five informative channels (32 joint outcomes): the default sizes would need more than
+    the memory allowance, so they are lowered (quadrature first) and the policy says how;
+    the same sizes given explicitly are refused, never changed."""
+    sp = SignalParams(tuple(f"c{j}" for j in range(5)), eta0=np.full(5, -1.0),
+                      eta_g=np.full(5, 1.0), eta_f=np.zeros(5))  # fmt: skip
+    params = ModelParams(signals=sp)
+    pol = BayesOptimal(params=params)
+    assert (pol.grid_size, pol.n_quad) != (41, 32)
+    assert pol.n_quad >= 16
+    assert "32 joint signal outcomes" in pol.sizing
+    assert f"grid_size 41 -> {pol.grid_size}" in pol.sizing
+    assert BayesOptimal().sizing == ""  # no channels: the defaults fit as they are
+    with pytest.raises(ParameterError, match=r"GiB of arrays.*reduce `grid_size`"):
+        BayesOptimal(params=params, grid_size=41, n_quad=32)

@@ -45,7 +45,7 @@ from secdilemma.model import (
     threat_multiplier,
 )
 from secdilemma.model.params import check_number
-from secdilemma.model.simulate import check_memory
+from secdilemma.model.simulate import MAX_ARRAY_BYTES, check_memory
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
@@ -413,7 +413,13 @@ class BayesOptimal(Policy):
     grid_size
         Grid points per belief coordinate (default 401 for 2 types, 41 for 3, 15 beyond).
     n_quad
-        Quadrature nodes for the rival's reaction noise.
+        Quadrature nodes for the rival's reaction noise (default 32).
+
+    Where both are left at their defaults and the arrays would exceed
+    :data:`~secdilemma.model.simulate.MAX_ARRAY_BYTES` (many signal channels: ``2^J`` joint
+    outcomes), ``n_quad`` is halved down to 16 and then ``grid_size`` lowered (to 11 at
+    least) until they fit; :attr:`sizing` says how. Sizes given explicitly are never changed:
+    a request that does not fit is refused.
 
     Notes
     -----
@@ -435,7 +441,7 @@ class BayesOptimal(Policy):
         model: DynamicModel | None = None,
         *,
         grid_size: int | None = None,
-        n_quad: int = 32,
+        n_quad: int | None = None,
         **model_fields: Any,
     ) -> None:
         if model is None:
@@ -455,8 +461,11 @@ class BayesOptimal(Policy):
                 "is part of the state and the belief-grid DP does not apply."
             )
         k = model.type_space.n_types
+        sized = grid_size is None and n_quad is None
         if grid_size is None:
             grid_size = {1: 2, 2: 401, 3: 41}.get(k, 15)
+        if n_quad is None:
+            n_quad = 32
         if isinstance(grid_size, bool) or not isinstance(grid_size, int) or grid_size < 2:
             raise ParameterError(
                 f"BayesOptimal: `grid_size` must be an integer >= 2; got {grid_size!r}."
@@ -468,12 +477,33 @@ class BayesOptimal(Policy):
                 f"BayesOptimal: a grid of {grid_size}^{k - 1} beliefs is too large; lower "
                 "`grid_size`."
             )
-        g_n, a_n = grid_size ** max(k - 1, 0), len(model.moves)
+        a_n = len(model.moves)
         n_out = signal_branches(model)[0].shape[1]
-        # posterior beliefs (grid x action x type x node x signal outcome)
-        branches = g_n * a_n * k * n_quad * n_out
+
+        def nbytes(grid: int, nq: int) -> float:
+            g_n = grid ** max(k - 1, 0)
+            # posterior beliefs (grid x action x type x node x signal outcome)
+            branches = g_n * a_n * k * nq * n_out
+            return (
+                8.0 * branches * (6 * k + 3 * 2 ** max(k - 1, 0)) + 8.0 * model.horizon * g_n * a_n
+            )
+
+        #: where the defaults were lowered to fit the memory allowance (many signal channels:
+        #: 2^J joint outcomes), how; empty where they fit or were given
+        self.sizing = ""
+        if sized and nbytes(grid_size, n_quad) > MAX_ARRAY_BYTES:
+            start = (grid_size, n_quad)
+            while nbytes(grid_size, n_quad) > MAX_ARRAY_BYTES and n_quad > 16:
+                n_quad //= 2
+            while nbytes(grid_size, n_quad) > MAX_ARRAY_BYTES and grid_size > 11:
+                grid_size -= 2
+            self.sizing = (
+                f"defaults lowered to fit {MAX_ARRAY_BYTES / 1024**3:.1f} GiB with {n_out} joint "
+                f"signal outcomes: grid_size {start[0]} -> {grid_size}, n_quad {start[1]} -> "
+                f"{n_quad}"
+            )
         check_memory(
-            8.0 * branches * (6 * k + 3 * 2 ** max(k - 1, 0)) + 8.0 * model.horizon * g_n * a_n,
+            nbytes(grid_size, n_quad),
             where="BayesOptimal",
             sizes=f"a grid of {grid_size}^{k - 1} beliefs x {a_n} actions x {k} types x "
             f"n_quad={n_quad} x {n_out} signal outcomes x horizon {model.horizon}",

@@ -508,6 +508,8 @@ def _print_ranking(ds: xr.Dataset) -> None:
         "the best on the same futures; deter: share of periods deterring; belief_threshold "
         f"deters above P(greed motive) = {float(ds['threshold']):.3f} (the study's p*)."
     )
+    if ds.attrs.get("bayes_optimal_sizing"):
+        lines.append(f"bayes_optimal: {ds.attrs['bayes_optimal_sizing']}.")
     for line in lines:
         out.console.print(line, markup=False)
 

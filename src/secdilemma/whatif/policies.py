@@ -300,4 +300,7 @@ def rank_policies(
     ds.attrs["seed"] = str(base.seed)
     ds.attrs["horizon"] = base.horizon
     ds.attrs["first"] = first or ""
+    sizing = [p.sizing for p in named.values() if isinstance(p, BayesOptimal) and p.sizing]
+    if sizing:  # the Bayes-optimal policy's defaults were lowered to fit the memory allowance
+        ds.attrs["bayes_optimal_sizing"] = sizing[0]
     return ds

@@ -33,6 +33,7 @@ import numpy.typing as npt
 from secdilemma.decision.problem import (
     DEFAULT_ACTION_SET,
     DynamicModel,
+    dp_sizes,
     signal_evidence,
     signal_loglik,
 )
@@ -45,7 +46,6 @@ from secdilemma.model import (
     threat_multiplier,
 )
 from secdilemma.model.params import check_number
-from secdilemma.model.simulate import MAX_ARRAY_BYTES, check_memory
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
@@ -415,11 +415,9 @@ class BayesOptimal(Policy):
     n_quad
         Quadrature nodes for the rival's reaction noise (default 32).
 
-    Where both are left at their defaults and the arrays would exceed
-    :data:`~secdilemma.model.simulate.MAX_ARRAY_BYTES` (many signal channels: ``2^J`` joint
-    outcomes), ``n_quad`` is halved down to 16 and then ``grid_size`` lowered (to 11 at
-    least) until they fit; :attr:`sizing` says how. Sizes given explicitly are never changed:
-    a request that does not fit is refused.
+    Defaults too large for the memory allowance (many channels) are lowered
+    (:func:`~secdilemma.decision.problem.dp_sizes`; :attr:`sizing` says how); sizes given
+    explicitly are never changed: a request that does not fit is refused.
 
     Notes
     -----
@@ -477,37 +475,10 @@ class BayesOptimal(Policy):
                 f"BayesOptimal: a grid of {grid_size}^{k - 1} beliefs is too large; lower "
                 "`grid_size`."
             )
-        a_n = len(model.moves)
+        # checked against the memory allowance; `sizing`: how defaults were lowered, or ""
         n_out = signal_branches(model)[0].shape[1]
-
-        def nbytes(grid: int, nq: int) -> float:
-            g_n = grid ** max(k - 1, 0)
-            # posterior beliefs (grid x action x type x node x signal outcome)
-            branches = g_n * a_n * k * nq * n_out
-            return (
-                8.0 * branches * (6 * k + 3 * 2 ** max(k - 1, 0)) + 8.0 * model.horizon * g_n * a_n
-            )
-
-        #: where the defaults were lowered to fit the memory allowance (many signal channels:
-        #: 2^J joint outcomes), how; empty where they fit or were given
-        self.sizing = ""
-        if sized and nbytes(grid_size, n_quad) > MAX_ARRAY_BYTES:
-            start = (grid_size, n_quad)
-            while nbytes(grid_size, n_quad) > MAX_ARRAY_BYTES and n_quad > 16:
-                n_quad //= 2
-            while nbytes(grid_size, n_quad) > MAX_ARRAY_BYTES and grid_size > 11:
-                grid_size -= 2
-            self.sizing = (
-                f"defaults lowered to fit {MAX_ARRAY_BYTES / 1024**3:.1f} GiB with {n_out} joint "
-                f"signal outcomes: grid_size {start[0]} -> {grid_size}, n_quad {start[1]} -> "
-                f"{n_quad}"
-            )
-        check_memory(
-            nbytes(grid_size, n_quad),
-            where="BayesOptimal",
-            sizes=f"a grid of {grid_size}^{k - 1} beliefs x {a_n} actions x {k} types x "
-            f"n_quad={n_quad} x {n_out} signal outcomes x horizon {model.horizon}",
-            reduce="`grid_size`, `n_quad` or `horizon`",
+        grid_size, n_quad, self.sizing = dp_sizes(
+            k, len(model.moves), n_out, model.horizon, grid_size, n_quad, lower=sized
         )
         self.model = model
         self.grid_size = grid_size

@@ -37,7 +37,7 @@ from secdilemma.model import (
     threat_multiplier,
     validate_probabilities,
 )
-from secdilemma.model.simulate import largest_inputs
+from secdilemma.model.simulate import MAX_ARRAY_BYTES, check_memory, largest_inputs
 from secdilemma.model.types import TypeSpace
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "DEFAULT_HORIZON",
     "DynamicModel",
     "bayes_update",
+    "dp_sizes",
     "parse_actions",
     "parse_belief",
     "signal_evidence",
@@ -537,3 +538,44 @@ def parse_belief(belief: Any, types: TypeSpace | None) -> tuple[FloatArray, Type
     assert types is not None
     arr = validate_probabilities(np.asarray(arr, dtype=float), name="belief", n=types.n_types)
     return arr / arr.sum(axis=1, keepdims=True), types
+
+
+def dp_sizes(
+    k: int, a_n: int, n_out: int, horizon: int, grid: int, n_quad: int, *, lower: bool
+) -> tuple[int, int, str]:
+    """The Bayes-optimal policy's belief grid and quadrature sizes, checked against
+    :data:`~secdilemma.model.simulate.MAX_ARRAY_BYTES`: ``(grid, n_quad, how)``.
+
+    ``k`` types, ``a_n`` actions, ``n_out`` joint signal outcomes (``2^J``). With ``lower``
+    (both sizes at their defaults) sizes that do not fit are lowered, ``n_quad`` halved down
+    to 16 and then ``grid`` down to 11, and ``how`` says so; a request that still does not
+    fit (or any request without ``lower``) raises :class:`~secdilemma.errors.ParameterError`.
+
+    >>> grid, n_quad, how = dp_sizes(3, 3, 32, 10, 41, 32, lower=True)  # five channels
+    >>> grid, n_quad, how.startswith("defaults lowered to fit 2.0 GiB with 32 joint")
+    (41, 16, True)
+    """
+
+    def nbytes(g: int, nq: int) -> float:
+        g_n = g ** max(k - 1, 0)
+        branches = g_n * a_n * k * nq * n_out  # grid x action x type x node x outcome
+        return 8.0 * branches * (6 * k + 3 * 2 ** max(k - 1, 0)) + 8.0 * horizon * g_n * a_n
+
+    how, start = "", (grid, n_quad)
+    if lower and nbytes(grid, n_quad) > MAX_ARRAY_BYTES:
+        while nbytes(grid, n_quad) > MAX_ARRAY_BYTES and n_quad > 16:
+            n_quad //= 2
+        while nbytes(grid, n_quad) > MAX_ARRAY_BYTES and grid > 11:
+            grid -= 2
+        how = (
+            f"defaults lowered to fit {MAX_ARRAY_BYTES / 1024**3:.1f} GiB with {n_out} joint "
+            f"signal outcomes: grid_size {start[0]} -> {grid}, n_quad {start[1]} -> {n_quad}"
+        )
+    check_memory(
+        nbytes(grid, n_quad),
+        where="BayesOptimal",
+        sizes=f"a grid of {grid}^{k - 1} beliefs x {a_n} actions x {k} types x "
+        f"n_quad={n_quad} x {n_out} signal outcomes x horizon {horizon}",
+        reduce="`grid_size`, `n_quad` or `horizon`",
+    )
+    return grid, n_quad, how

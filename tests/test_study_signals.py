@@ -272,6 +272,16 @@ def test_voi_and_filter_commands(tmp_path: Path) -> None:
     res = runner.invoke(app, ["filter", "us_ussr", "--out", str(tmp_path / "f")])
     assert res.exit_code == 0, res.output
     assert "What moved the belief" in res.output
+    # what the belief rests on: the net pushes, summed from the stored evidence's log-likelihoods
+    ev = xr.open_dataset(tmp_path / "f" / "evidence.nc")
+    greed = ev["greed"].values > 0.5
+    ll = ev["loglik"].sum("period")
+    push = (ll.isel(rival_type=np.flatnonzero(greed)).mean("rival_type")
+            - ll.isel(rival_type=np.flatnonzero(~greed)).mean("rival_type"))  # fmt: skip
+    ev.close()
+    text = " ".join(res.output.split())
+    assert f"the spending changes push {float(push.sel(source='buildups')):+.2f}" in text
+    assert f"the signal channels {float(push.drop_sel(source='buildups').sum()):+.2f}" in text
     assert (tmp_path / "f" / "evidence.nc").is_file()
     assert (tmp_path / "f" / "evidence.png").is_file()
     bad = runner.invoke(app, ["voi", "us_ussr", "--cost", "nope=1"])

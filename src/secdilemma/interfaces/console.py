@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from secdilemma.interfaces.plots.evidence import rests_on
 from secdilemma.study import Setting
 from secdilemma.study.headline import EngineComparison, decision_headline
 
@@ -344,6 +345,10 @@ def print_evidence(ev: xr.Dataset, odds: xr.DataArray, *, top: int = 6) -> None:
     sig = odds.drop_sel(source=odds["source"].values[:1])  # the channels, not the buildups
     if sig.sizes["source"] == 0:
         return
+    console.print(
+        rests_on(odds) + f" ({odds.attrs.get('long_name', 'log-likelihood ratio')})",
+        markup=False,
+    )
     flat = sig.stack(cell=("source", "period"))
     strong = flat.isel(cell=np.argsort(-np.abs(np.nan_to_num(flat.values)))[:top])
     cells = [

@@ -17,7 +17,7 @@ import xarray as xr
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["greed_log_odds", "plot_evidence"]
+__all__ = ["greed_log_odds", "plot_evidence", "rests_on"]
 
 #: ``gid`` of each source's bars (``evidence-<source>``), for tests.
 BAR_GID = "evidence-"
@@ -53,6 +53,43 @@ def greed_log_odds(ev: xr.Dataset) -> xr.DataArray:
         out.attrs["towards"] = names[0]
     out.name = "greed_log_odds"
     return out
+
+
+def rests_on(odds: xr.DataArray, *, ratio: float = 5.0) -> str:
+    """One sentence on what the belief rests on: the net push of the spending changes (the
+    first source, ``buildups``) and of the signal channels together, over the whole window,
+    in the units of ``odds`` (:func:`greed_log_odds`), with the channel that pushed most.
+
+    The verdict names a side where its net push is at least ``ratio`` times the other's and
+    at least 1 (a likelihood ratio of e); otherwise both.
+
+    >>> import xarray as xr
+    >>> odds = xr.DataArray([[0.01, 0.02], [-3.0, -2.0], [0.5, 0.0]], dims=("source", "period"),
+    ...                     coords={"source": ["buildups", "disputes", "pacts"]})
+    >>> rests_on(odds)  # doctest: +NORMALIZE_WHITESPACE
+    'what the belief rests on: the spending changes push +0.03 over the window, the signal
+    channels -4.50 (most: disputes -5.00): mostly the signal channels, read with their
+    coefficients (see which, above)'
+    """
+    total = odds.sum("period")
+    buildups = float(total.isel(source=0))
+    if total.sizes["source"] < 2:
+        return f"what the belief rests on: the spending changes alone ({buildups:+.2f})"
+    chans = total.isel(source=slice(1, None))
+    signals = float(chans.sum())
+    top = int(np.argmax(np.abs(chans.values)))
+    most = f"{chans['source'].values[top]} {float(chans[top]):+.2f}"
+    a, b = abs(buildups), abs(signals)
+    if b >= max(ratio * a, 1.0):
+        verdict = "mostly the signal channels, read with their coefficients (see which, above)"
+    elif a >= max(ratio * b, 1.0):
+        verdict = "mostly the spending changes"
+    else:
+        verdict = "both, neither far ahead"
+    return (
+        f"what the belief rests on: the spending changes push {buildups:+.2f} over the window, "
+        f"the signal channels {signals:+.2f} (most: {most}): {verdict}"
+    )
 
 
 def plot_evidence(

@@ -13,7 +13,7 @@ first-strike or pre-emption incentive. Every statement holds with both parameter
 two that the derivation (losses.py) says depend on them, each tested on both sides: the
 direction of p* in omega, and whether the doubly dangerous world has the largest EVPI (only
 where deterrence works against greed: the defaults, or the reference with kappa above about
-0.16, outside the pool's interval).
+0.15, outside the pool's interval).
 """
 
 from __future__ import annotations
@@ -141,15 +141,15 @@ def test_reference_evpi_claim_needs_deterrence_the_pool_does_not_find():
     assert _danger_lead(base.replace(kappa=q95)) < 0.0
     lo, hi = q95, 1.0
     assert _danger_lead(base.replace(kappa=hi)) > 0.0
-    for _ in range(6):
+    for _ in range(9):  # to within 0.002: the bounds below test kappa*, not the bisection
         mid = 0.5 * (lo + hi)
         if _danger_lead(base.replace(kappa=mid)) > 0.0:
             hi = mid
         else:
             lo = mid
     kappa_star = 0.5 * (lo + hi)
-    # losses.py states kappa* (0.16) to two figures
-    assert 0.15 < kappa_star < 0.165, kappa_star
+    # losses.py, docs/model.md and the README state kappa* (0.15) to two figures
+    assert 0.145 < kappa_star < 0.16, kappa_star
     assert kappa_star > 2.0 * q95
 
 

@@ -180,7 +180,8 @@ def test_default_bayes_optimal_sizes_fit_many_signal_channels():
     assert (pol.grid_size, pol.n_quad) != (41, 32)
     assert pol.n_quad >= 16
     assert "32 joint signal outcomes" in pol.sizing
-    assert f"grid_size 41 -> {pol.grid_size}" in pol.sizing
+    assert pol.sizing.endswith(": n_quad 32 -> 16")  # halving the nodes is enough here
+    assert pol.grid_size == 41
     assert BayesOptimal().sizing == ""  # no channels: the defaults fit as they are
     with pytest.raises(ParameterError, match=r"GiB of arrays.*reduce `grid_size`"):
         BayesOptimal(params=params, grid_size=41, n_quad=32)

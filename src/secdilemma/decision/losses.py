@@ -84,7 +84,7 @@ defaults and with the reference parameters):
   (no threat, no hazard of its own) is the better answer to greed and reassure the better
   answer to fear. With the reference (``kappa`` 0.029, 90 % interval 0.010-0.061) the
   doubly dangerous EVPI is 0.18 against 0.27; it becomes the largest only from ``kappa* ~
-  0.16`` (the other coefficients at the reference), above the pool's whole interval: in
+  0.15`` (the other coefficients at the reference), above the pool's whole interval: in
   these rivalries a greedy rival's buildup answers the observer's too little for Jervis's
   claim to hold;
 * **the mixed worlds** differ in what each variable does: omega moves every committed loss

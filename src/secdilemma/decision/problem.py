@@ -567,9 +567,11 @@ def dp_sizes(
             n_quad //= 2
         while nbytes(grid, n_quad) > MAX_ARRAY_BYTES and grid > 11:
             grid -= 2
+        pairs = (("grid_size", start[0], grid), ("n_quad", start[1], n_quad))
+        moved = [f"{name} {a} -> {b}" for name, a, b in pairs if a != b]
         how = (
             f"defaults lowered to fit {MAX_ARRAY_BYTES / 1024**3:.1f} GiB with {n_out} joint "
-            f"signal outcomes: grid_size {start[0]} -> {grid}, n_quad {start[1]} -> {n_quad}"
+            f"signal outcomes: {', '.join(moved)}"
         )
     check_memory(
         nbytes(grid, n_quad),

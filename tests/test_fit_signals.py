@@ -5,6 +5,7 @@ at pinned parameters."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -98,6 +99,26 @@ def test_missing_signals_stay_missing() -> None:
     np.testing.assert_array_equal(got, [[0.0, 1.0], [np.nan, 0.0], [1.0, np.nan]])
 
 
+def _density_and_coefficients(model: Any) -> tuple[Any, Any]:
+    """The model's log density (its one potential) and its reaction and signal coefficients,
+    each compiled as a function of the sampler's free values."""
+    pot = model.compile_fn(model.replace_rvs_by_values(model.potentials)[0],
+                           inputs=model.value_vars)  # fmt: skip
+    names = ["mu", "alpha", "beta", "gamma", "kappa", "sigma", "eta0", "eta_g", "eta_f"]
+    det = model.compile_fn(model.replace_rvs_by_values([model[n] for n in names]),
+                           inputs=model.value_vars)  # fmt: skip
+    return pot, det
+
+
+def _points_near_the_start(model: Any, *, seed: int, n: int) -> list[dict[str, Any]]:
+    """``n`` points of free values jittered (sd 0.3) around the model's initial point."""
+    rng = np.random.default_rng(seed)
+    return [
+        {k: v + 0.3 * rng.standard_normal(np.shape(v)) for k, v in model.initial_point().items()}
+        for _ in range(n)
+    ]
+
+
 def test_potential_equals_the_exact_likelihood_with_mixed_fear_terms(reference: Path) -> None:
     """Three channels, fear term free on two and fixed at 0 on one, signals and moves with
     gaps: the model's log density equals the exact observer's type-marginal likelihood
@@ -113,16 +134,9 @@ def test_potential_equals_the_exact_likelihood_with_mixed_fear_terms(reference: 
     u[1, 5] = np.nan  # a missing threat: drops the free-fear channels' next period only
     sim["u"] = (sim["u"].dims, u)
     model = PerceptionModel(_spec(), data=sim, reference=reference).build_model()
-    pot = model.compile_fn(model.replace_rvs_by_values(model.potentials)[0],
-                           inputs=model.value_vars)  # fmt: skip
-    names = ["mu", "alpha", "beta", "gamma", "kappa", "sigma", "eta0", "eta_g", "eta_f"]
-    det = model.compile_fn(model.replace_rvs_by_values([model[n] for n in names]),
-                           inputs=model.value_vars)  # fmt: skip
-    rng = np.random.default_rng(3)
+    pot, det = _density_and_coefficients(model)
     ts = TypeSpace.default()
-    for _ in range(3):
-        point = {k: v + 0.3 * rng.standard_normal(np.shape(v))
-                 for k, v in model.initial_point().items()}  # fmt: skip
+    for point in _points_near_the_start(model, seed=3, n=3):
         mu, alpha, beta, gamma, kappa, sigma, e0, eg, ef = det(point)
         assert ef[2] == 0.0  # the fixed channel
         fitted = SignalParams(tuple(CHANNELS), eta0=e0, eta_g=eg, eta_f=ef)
@@ -159,17 +173,10 @@ def test_a_posture_channels_loading_is_scaled_by_two_delta_in_the_fit(
     sim = simulate(params=ModelParams(signals=sp, delta=0.8), n_periods=15, n_scenarios=3,
                    true_type=["greedy", "insecure", "mixed"], seed=4)  # fmt: skip
     model = PerceptionModel(spec, data=sim, reference=reference).build_model()
-    pot = model.compile_fn(model.replace_rvs_by_values(model.potentials)[0],
-                           inputs=model.value_vars)  # fmt: skip
-    names = ["mu", "alpha", "beta", "gamma", "kappa", "sigma", "eta0", "eta_g", "eta_f"]
-    det = model.compile_fn(model.replace_rvs_by_values([model[n] for n in names]),
-                           inputs=model.value_vars)  # fmt: skip
-    rng = np.random.default_rng(5)
+    pot, det = _density_and_coefficients(model)
     ts = TypeSpace.default()
     sig, u = sim["signals"].values, sim["u"].values
-    for _ in range(2):
-        point = {k: v + 0.3 * rng.standard_normal(np.shape(v))
-                 for k, v in model.initial_point().items()}  # fmt: skip
+    for point in _points_near_the_start(model, seed=5, n=2):
         mu, alpha, beta, gamma, kappa, sigma, e0, eg, ef = det(point)
         fitted = SignalParams(tuple(chans), eta0=e0, eta_g=eg, eta_f=ef, posture=[False, True])
         p = ModelParams(mu=mu, alpha=alpha, beta=beta, gamma=gamma, kappa=kappa, sigma=sigma,

@@ -81,6 +81,10 @@ def test_named_cases_from_the_bad_input_report(tmp_path):
         (["decide", "us_china", "--seed", "-1"], "seed"),
         (["filter", "us_china", "--omega", "nan"], "nan"),
         (["fit", "--dyad", "USA:Chnia"], "Did you mean"),
+        # NMC's pounds (to 1913) and dollars (from 1914): the window must not cross, and the
+        # message names the dyad's spec and the options that fix it
+        (["filter", "--dyad", "USA:MEX"], "<spec USA-MEX>: key 'data'"),
+        (["filter", "--dyad", "USA:MEX"], "--end 1913 or --start 1914"),
     ):
         res = runner.invoke(app, [*argv, "--out", str(tmp_path / "never")])
         assert res.exit_code == 2, (argv, res.output)

@@ -334,9 +334,10 @@ def _nmc_nominal_units(
         raise DataError(
             f"mixed-unit splice: NMC milex is in thousands of current pounds sterling for "
             f"1816-1913 and thousands of current US dollars from 1914; the range {s}-{e} "
-            f"crosses 1913→1914. Pass end<=1913 or start>=1914, or "
-            f"unit_break='convert' to convert the pre-1914 pounds at US$"
-            f"{_GOLD_PARITY}/£."
+            f"crosses 1913→1914. Choose years on one side: end <= 1913 or start >= 1914 "
+            f"(on the command line --end 1913 or --start 1914); or convert the pre-1914 "
+            f"pounds at the gold parity US${_GOLD_PARITY}/£ with "
+            f"make_dyad(..., unit_break='convert')."
         )
     if crosses and unit_break == "convert":
         pre = np.asarray(periods) < _DOLLAR_YEAR

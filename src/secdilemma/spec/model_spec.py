@@ -433,7 +433,7 @@ def spec_data(spec: ModelSpec) -> tuple[xr.Dataset, xr.Dataset]:
         reads.
     """
     d = spec.data
-    where = spec.source_path or "<dict>"
+    where = spec.source_path or f"<spec {spec.name}>"
     if d.is_empty:
         raise SpecError(
             f"{where}: key 'data': no data named; give data.case or data.observer/rival, or pass "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import math
 import sys
 
 import numpy as np
 import pytest
 
+from secdilemma._paths import raw_dir
 from secdilemma.data.schema import DERIVED_CHANNELS
 from secdilemma.engines.pymc import resolve_priors
 from secdilemma.errors import SpecError
@@ -173,3 +175,31 @@ def test_reference_posterior_tables_are_validated(tmp_path, text: str, match: st
     else:
         with pytest.raises(SpecError, match=match):
             load_reference_posterior(p)
+
+
+def _raw_milex(ccode: int, year: int) -> str:
+    """The NMC file's own ``milex`` cell (a string, as written)."""
+    with (raw_dir() / "cow_nmc/NMC-60-abridged.csv").open(newline="") as fh:
+        for r in csv.DictReader(fh):
+            if int(r["ccode"]) == ccode and int(r["year"]) == year:
+                return r["milex"]
+    raise KeyError((ccode, year))
+
+
+def test_a_dyads_default_window_leaves_out_a_first_year_of_zero_spending() -> None:
+    # NMC records Pakistan's (770) milex as 0 in 1947, its first year, and positive in 1948;
+    # log changes cannot read a 0, so the default window starts in 1948 and says why
+    assert float(_raw_milex(770, 1947)) == 0.0
+    assert float(_raw_milex(770, 1948)) > 0.0
+    for obs, riv in (("IND", "PAK"), ("PAK", "IND")):
+        ds, moves = spec_data(ModelSpec.for_dyad(obs, riv))
+        assert int(ds["period"].values[0]) == 1948
+        assert int(moves["period"].values[0]) == 1948
+        assert "default window 1948-" in ds.attrs["notes"]
+        assert "milex is 0 for a state in 1947" in ds.attrs["notes"]
+    # a year the user chose is not moved: the data layer names it
+    with pytest.raises(SpecError, match=r"<spec IND-PAK>: key 'data'.*PAK.*1947"):
+        spec_data(ModelSpec.for_dyad("IND", "PAK", start=1947))
+    # differences of levels can read a 0: nothing is left out
+    ds, _ = spec_data(ModelSpec.for_dyad("IND", "PAK", data={"transform": "diff"}))
+    assert int(ds["period"].values[0]) == 1947

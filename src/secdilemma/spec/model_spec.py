@@ -193,7 +193,11 @@ class ModelSpec:
         source, start, end, variable, prices
             As ``data.source``, ``data.start``, ``data.end``, ``data.variable`` and
             ``data.prices`` (``"real"``: deflated, the default; ``"nominal"``; ``"relative"``:
-            shares of the system's total, :func:`~secdilemma.data.make_dyad`).
+            shares of the system's total, :func:`~secdilemma.data.make_dyad`). Without
+            ``start``/``end`` the window is every year both states appear in, less any
+            first or last years in which a state's series is 0 (log changes cannot read
+            them; NMC has Pakistan's 1947 as 0), with a note in the data's
+            ``attrs["notes"]``.
         name
             ``meta.name``; default ``"<observer>-<rival>"`` in COW abbreviations (``"IND-PAK"``).
         **sections
@@ -363,7 +367,7 @@ def _load_data(d: DataSpec) -> xr.Dataset:
         return ds
     assert d.observer is not None
     assert d.rival is not None
-    return make_dyad(
+    ds = make_dyad(
         d.observer,
         d.rival,
         source=d.source or "nmc",  # type: ignore[arg-type]
@@ -371,6 +375,35 @@ def _load_data(d: DataSpec) -> xr.Dataset:
         start=d.start,
         end=d.end,
     )
+    return _trim_zero_ends(ds, d)
+
+
+def _trim_zero_ends(ds: xr.Dataset, d: DataSpec) -> xr.Dataset:
+    """A dyad's default window without its first (or last) years where a state's series is 0
+    (NMC records 0 in some states' first year: Pakistan in 1947), which log changes cannot
+    read; ``attrs["notes"]`` says which years went. Only an end the spec leaves open moves:
+    a year the user chose stays, and :func:`~secdilemma.data.to_moves` names it. A series
+    that is 0 almost throughout (a state without forces) is left for it to refuse too."""
+    if d.transform not in ("log_diff", "pct") or d.variable not in ds.data_vars:
+        return ds
+    periods = [int(p) for p in ds["period"].values]
+    with np.errstate(invalid="ignore"):
+        zero = np.any(ds[d.variable].transpose("period", ...).values <= 0, axis=1)
+    i, j = 0, len(periods)
+    while d.start is None and i < j and zero[i]:
+        i += 1
+    while d.end is None and j > i and zero[j - 1]:
+        j -= 1
+    if (i, j) == (0, len(periods)) or j - i < 3:
+        return ds
+    gone = [str(y) for y in periods[:i] + periods[j:]]
+    note = (
+        f"default window {periods[i]}-{periods[j - 1]}: {d.variable} is 0 for a state in "
+        f"{', '.join(gone)}, which log changes cannot read"
+    )
+    out = ds.isel(period=slice(i, j))
+    out.attrs["notes"] = "; ".join(n for n in (ds.attrs.get("notes", ""), note) if n)
+    return out
 
 
 def _check_channels(spec: ModelSpec, ds: xr.Dataset, where: str, dyad: bool) -> None:

@@ -307,6 +307,7 @@ def test_fit_then_decide_from_the_saved_fit(tmp_path):
     assert "R-hat" in flat(res)
     # 2 chains x 150 draws cannot reach ESS 400: the gate must say so, loudly
     assert "NOT TRUSTWORTHY" in flat(res)
+    assert "coefficient priors from the reference: pool" in flat(res)  # not a pool member
     summary = json.loads((out / "summary.json").read_text())
     assert summary["trustworthy"] is False
     assert (out / "fit.png").stat().st_size > 0

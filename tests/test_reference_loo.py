@@ -171,3 +171,61 @@ def test_the_leave_one_out_file_is_a_reference(
     assert sig["eta_g"].origin == ("reference",)
     assert sig["eta_g"].mu[0] == pytest.approx(1.5)
     assert sig["eta_g"].sigma[0] == pytest.approx(np.hypot(0.4, spec.priors.reference_log_sd))
+
+
+def test_a_leave_one_out_posterior_that_fails_the_gate_leaves_its_point_estimate(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled fit can leave a chain in a minor mode (R-hat 1.53 on the pool without
+    IRN-SAU): no prior comes from it. The real point estimate (a small pool) is written
+    before the fit, the stubbed fit fails the gate, and the reference is that point
+    estimate, labelled as such, with a warning and the failure cached beside it."""
+    # the pair and three other windows, and a quick point estimate (the drift and the noise
+    # only, one start): what is tested is what happens around it
+    small = tuple(d for d in reference_dyads() if d.codes == frozenset({750, 770}))
+    small += tuple(d for d in reference_dyads() if d.codes != frozenset({750, 770}))[:3]
+    monkeypatch.setattr(ref, "reference_dyads", lambda: small)
+    real_estimate = ref.estimate_params
+
+    def quick(moves: xr.Dataset, **kw: Any) -> Any:
+        return real_estimate(moves, base=kw["base"], estimate=("mu", "sigma"), n_starts=1)
+
+    monkeypatch.setattr(ref, "estimate_params", quick)
+    fits: list[xr.Dataset] = []
+    problem = "max R-hat 1.529 > 1.01"
+
+    def failing(moves: xr.Dataset, init: Any = None) -> Any:
+        fits.append(moves)
+        raise ref.ReferenceGateError(
+            f"the reference fit fails the diagnostics gate ({problem}); not writing a "
+            "reference prior from it.",
+            [problem],
+        )
+
+    monkeypatch.setattr(ref, "reference_posterior", failing)
+    with pytest.warns(UserWarning, match="point estimate instead"):
+        got = reference_for("IND", "PAK")
+    assert got.member
+    assert got.label == (
+        "pool without IND-PAK (its point estimate: the posterior failed the diagnostics gate)"
+    )
+    assert got.path.parent == cache
+    assert got.path.name.endswith("-point.toml")
+    assert ref.load_reference_posterior(got.path) is None  # no prior from the failed fit
+    assert f"n_dyads = {len(small) - 1}" in got.path.read_text()
+    (gate,) = cache.glob("without-IND-PAK-*-gate.txt")
+    assert problem in gate.read_text()
+    # cached, failure included: no second fit, in either orientation
+    assert reference_for("PAK", "IND") == got
+    assert len(fits) == 1
+    # the exact observer reads the same point estimate, which is all it ever needs
+    plain = reference_for("IND", "PAK", posterior=False)
+    assert (plain.path, plain.label) == (got.path, "pool without IND-PAK")
+    # and a fit's priors read it as a reference (centred on the point estimate)
+    spec = ModelSpec.from_dict({"priors": {"use_reference": True}})
+    assert resolve_priors(spec, np.zeros(5), reference=got.path)["beta"][1] == "reference"
+    # deleting the cached failure tries the fit again
+    gate.unlink()
+    with pytest.warns(UserWarning, match="point estimate instead"):
+        assert reference_for("IND", "PAK") == got
+    assert len(fits) == 2

@@ -23,6 +23,7 @@ from secdilemma._paths import models_dir
 from secdilemma.data.schema import DERIVED_CHANNELS
 from secdilemma.errors import ParameterError
 from secdilemma.interfaces.cli import app
+from secdilemma.interfaces.console import print_posterior
 from secdilemma.interfaces.plots.evidence import BAR_GID, greed_log_odds, plot_evidence
 from secdilemma.interfaces.voi import parse_cost
 from secdilemma.model import ModelParams, SignalParams
@@ -229,6 +230,17 @@ def test_a_pool_member_takes_the_pool_without_itself(fake_loo: list[dict[str, An
     assert not is_pool_member("Canada", "Mexico")
     outside = Study.from_dyad("Canada", "Mexico", start=1990, end=2010)
     assert outside.belief().attrs["study_reference"] == "pool"
+
+
+def test_the_printed_parameters_name_the_pool_they_come_from(
+    fake_loo: list[dict[str, Any]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    for pair, label in ((("India", "Pakistan"), "pool without IND-PAK"),
+                        (("Canada", "Mexico"), "pool")):  # fmt: skip
+        study = Study.from_dyad(*pair, start=1990, end=2010)
+        print_posterior(study.belief(), study.setting, study.data(), "aware")
+        out = " ".join(capsys.readouterr().out.split())
+        assert f"parameters (reference: {label}): {{" in out
 
 
 # -- the value of each channel -------------------------------------------------------------------

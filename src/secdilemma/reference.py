@@ -87,6 +87,7 @@ __all__ = [
     "WAR_YEARS",
     "PoolReference",
     "ReferenceDyad",
+    "ReferenceGateError",
     "build_reference",
     "case_pairs",
     "eras",
@@ -137,6 +138,15 @@ SIGNAL_PRIORS: dict[str, dict[str, Any]] = {
 _CACHE_FORMAT = 4
 
 
+class ReferenceGateError(SpecError):
+    """A pooled fit failed the diagnostics gate, so no reference prior is written from it;
+    ``problems`` lists what failed (R-hat, ESS, divergences)."""
+
+    def __init__(self, message: str, problems: list[str]) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
 # -- the fits -----------------------------------------------------------------------------------
 def reference_posterior(
     moves: xr.Dataset | None = None,
@@ -173,9 +183,10 @@ def reference_posterior(
     assert tree is not None  # set by fit()
     assert diag is not None
     if not diag["ok"]:
-        raise SpecError(
+        raise ReferenceGateError(
             "the reference fit fails the diagnostics gate "
-            f"({'; '.join(diag['problems'])}); not writing a reference prior from it."
+            f"({'; '.join(diag['problems'])}); not writing a reference prior from it.",
+            list(diag["problems"]),
         )
     post = tree["posterior"].to_dataset()
     out: dict[str, dict[str, float]] = {}
@@ -300,6 +311,7 @@ def build_reference(
     moves: xr.Dataset | None = None,
     note: str = "The pool: every rivalry window of the rule in secdilemma.reference.",
     warm: Path | None = None,
+    point_out: Path | None = None,
 ) -> dict[str, Any]:
     """Estimate the pooled parameters and write them to ``out`` (default
     ``models/reference_params.toml``): the empirical-Bayes point estimate and
@@ -307,8 +319,10 @@ def build_reference(
     coefficients, each with the signal channels' coefficients when the moves carry
     ``signals``. ``dyads`` (default :func:`reference_dyads`) or their ``moves`` are the pool;
     ``warm`` a reference file whose signal coefficients are one more start of the point
-    estimate (:func:`reference_for` passes the stored one). Returns a plain-data summary
-    (``path``, the estimates, ``seconds``)."""
+    estimate (:func:`reference_for` passes the stored one); ``point_out`` a file that gets
+    the point estimate alone before the PyMC fit starts (what ``posterior=False`` writes),
+    so that it survives a fit that fails the diagnostics gate (:class:`ReferenceGateError`).
+    Returns a plain-data summary (``path``, the estimates, ``seconds``)."""
     t0 = _dt.datetime.now()
     moves = reference_moves(dyads) if moves is None else moves
     # Student-t noise: wars, currency shocks and data revisions give heavy tails (with
@@ -333,6 +347,9 @@ def build_reference(
     target = out if out is not None else models_dir() / REFERENCE_FILE
     lines = _header(moves, est, note)
     summary: dict[str, Any] = {"path": str(target), **est.summary()}
+    if posterior and point_out is not None:
+        point_text = "\n".join(lines)
+        atomic_write(point_out, lambda p: p.write_text(point_text), overwrite=True)
     if posterior:
         post, diag, sig = reference_posterior(moves, init=_signal_start(est.params))
         lines += _posterior_lines(post, diag, sig)
@@ -425,8 +442,14 @@ def reference_for(
     ``posterior=False`` is enough for the exact observer and takes seconds, not minutes.
     Computed on first use and cached under :func:`reference_cache_dir`, keyed by the remaining
     pool's data and settings, so a second call (in any process) reads the file; a cached
-    file with the posterior serves a call without it. Raises
-    :class:`~secdilemma.errors.SpecError` when that fit fails the diagnostics gate.
+    file with the posterior serves a call without it.
+
+    When the leave-one-out posterior fails the diagnostics gate (:class:`ReferenceGateError`:
+    a pooled fit can leave a chain in a minor mode, see :func:`_signal_start`), no prior is
+    taken from it: the reference is the leave-one-out point estimate, written before the
+    fit, and its label says so (``"pool without OBS-RIV (its point estimate: ...)"``, which
+    every result carries as ``study_reference``), with a warning. The failure is cached
+    beside it (a ``-gate.txt`` file; delete it to try the fit again).
     """
     windows = pool_windows(observer, rival)
     if not windows:
@@ -438,14 +461,32 @@ def reference_for(
     left_out = tuple(d.name for d in windows)
     full = reference_cache_dir() / f"without-{pair}-{_cache_key(moves)}.toml"
     point = reference_cache_dir() / f"without-{pair}-{_cache_key(moves, False)}-point.toml"
+    gate = reference_cache_dir() / f"without-{pair}-{_cache_key(moves)}-gate.txt"
+    fallback = f"{label} (its point estimate: the posterior failed the diagnostics gate)"
     for path in (full,) if posterior else (full, point):
         if path.is_file():
             return PoolReference(path, label, True, left_out)
+    if posterior and gate.is_file() and point.is_file():
+        return PoolReference(point, fallback, True, left_out)
     path = full if posterior else point
     note = f"The pool without {pair} (leave-one-out: {', '.join(left_out)})."
     stored = models_dir() / REFERENCE_FILE
-    build_reference(out=path, overwrite=True, moves=moves, note=note, posterior=posterior,
-                    warm=stored if stored.is_file() else None)  # fmt: skip
+    try:
+        build_reference(out=path, overwrite=True, moves=moves, note=note, posterior=posterior,
+                        warm=stored if stored.is_file() else None,
+                        point_out=point if posterior else None)  # fmt: skip
+    except ReferenceGateError as exc:
+        if not point.is_file():
+            raise
+        text = f"{exc}\n"
+        atomic_write(gate, lambda p: p.write_text(text), overwrite=True)
+        warnings.warn(
+            f"{label}: {exc} Priors come from the leave-one-out point estimate instead "
+            f"({point.name}); delete {gate} to try the fit again.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return PoolReference(point, fallback, True, left_out)
     return PoolReference(path, label, True, left_out)
 
 

@@ -370,6 +370,9 @@ def write_fit(study: Study, run: OutputRun, prefix: str = "", **sampler: Any) ->
     model = study.model_
     assert model is not None
     save_fit(model, run, prefix)
+    if study.spec.priors.use_reference:  # a pool member's priors come from the pool without it
+        label = study.reference(posterior=True).label
+        out.console.print(f"coefficient priors from the reference: {label}", markup=False)
     fig = plot_fit(model, title=study.setting.title("full Bayesian fit"))
     save_figure(fig, run.path(f"{prefix}fit.png"))
     return model

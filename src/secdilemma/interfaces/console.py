@@ -124,7 +124,11 @@ def print_posterior(post: xr.Dataset, setting: Setting, ds: xr.Dataset, kind: st
         f"{float(post['log_evidence']):.3f}",
         markup=False,
     )
-    console.print(f"parameters ({setting.params}): {json.dumps(_rounded(shown))}", markup=False)
+    source = setting.params
+    ref = post.attrs.get("study_reference")
+    if source == "reference" and ref:  # which pool: a member's reads the pool without it
+        source = f"reference: {ref}"
+    console.print(f"parameters ({source}): {json.dumps(_rounded(shown))}", markup=False)
     console.print(f"signals: {post.attrs.get('study_signals_used', '')}", markup=False)
 
 

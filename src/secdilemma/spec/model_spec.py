@@ -380,10 +380,11 @@ def _load_data(d: DataSpec) -> xr.Dataset:
 
 def _trim_zero_ends(ds: xr.Dataset, d: DataSpec) -> xr.Dataset:
     """A dyad's default window without its first (or last) years where a state's series is 0
-    (NMC records 0 in some states' first year: Pakistan in 1947), which log changes cannot
-    read; ``attrs["notes"]`` says which years went. Only an end the spec leaves open moves:
-    a year the user chose stays, and :func:`~secdilemma.data.to_moves` names it. A series
-    that is 0 almost throughout (a state without forces) is left for it to refuse too."""
+    (NMC records 0 in some states' first year: Pakistan in 1947), which log or percentage
+    changes cannot read; ``attrs["notes"]`` says which years went. Only an end the spec
+    leaves open moves: a year the user chose stays, and :func:`~secdilemma.data.to_moves`
+    names it. A series that is 0 almost throughout (a state without forces) is left for it
+    to refuse too."""
     if d.transform not in ("log_diff", "pct") or d.variable not in ds.data_vars:
         return ds
     periods = [int(p) for p in ds["period"].values]
@@ -399,7 +400,7 @@ def _trim_zero_ends(ds: xr.Dataset, d: DataSpec) -> xr.Dataset:
     gone = [str(y) for y in periods[:i] + periods[j:]]
     note = (
         f"default window {periods[i]}-{periods[j - 1]}: {d.variable} is 0 for a state in "
-        f"{', '.join(gone)}, which log changes cannot read"
+        f"{', '.join(gone)}, which the transform {d.transform!r} cannot read"
     )
     out = ds.isel(period=slice(i, j))
     out.attrs["notes"] = "; ".join(n for n in (ds.attrs.get("notes", ""), note) if n)

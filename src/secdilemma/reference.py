@@ -459,9 +459,10 @@ def reference_for(
     moves = reference_moves(rest)
     label = f"pool without {pair}"
     left_out = tuple(d.name for d in windows)
-    full = reference_cache_dir() / f"without-{pair}-{_cache_key(moves)}.toml"
+    key = _cache_key(moves)  # hashes the pool's arrays: once
+    full = reference_cache_dir() / f"without-{pair}-{key}.toml"
     point = reference_cache_dir() / f"without-{pair}-{_cache_key(moves, False)}-point.toml"
-    gate = reference_cache_dir() / f"without-{pair}-{_cache_key(moves)}-gate.txt"
+    gate = reference_cache_dir() / f"without-{pair}-{key}-gate.txt"
     fallback = f"{label} (its point estimate: the posterior failed the diagnostics gate)"
     for path in (full,) if posterior else (full, point):
         if path.is_file():
